@@ -1,0 +1,428 @@
+"""Open sleep recordings lazily and read them in chunks.
+
+A :class:`Recording` wraps an MNE ``Raw`` opened with ``preload=False`` (the
+data stay on disk; a full night never sits in memory), sorts its channels into
+groups (EEG / MAG / GRAD / EOG / other), checks what source analysis will need
+and repairs unit mistakes that some EDF writers make.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .utils import RecordingError, SpindleScopeError, logger
+
+# Extensions we open, and the MNE reader behind each (for the messages).
+SUPPORTED = {
+    ".fif": "FIF (Neuromag/MNE, split files followed automatically)",
+    ".fif.gz": "FIF (gzipped)",
+    ".edf": "EDF/EDF+",
+    ".bdf": "BDF",
+    ".vhdr": "BrainVision",
+    ".set": "EEGLAB",
+    ".mat": "FieldTrip",
+    ".ds": "CTF (a .ds folder)",
+}
+
+#: Channel groups, in display order.
+GROUPS = ("eeg", "mag", "grad", "eog", "other")
+
+# Plausible robust amplitude (median absolute deviation, SI units) per type.
+# Anything far above the upper bound is almost surely a unit mistake.
+_PLAUSIBLE = {
+    "eeg": (1e-8, 5e-3),
+    "eog": (1e-8, 5e-3),
+    "emg": (1e-9, 5e-3),
+    "ecg": (1e-8, 2e-2),
+    "mag": (1e-16, 1e-9),
+    "grad": (1e-15, 1e-7),
+}
+# Candidate unit fixes, tried in order: value written in µV, mV, nV, fT, pT.
+_FIXES = ((1e-6, "µ"), (1e-3, "m"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
+_PREFIX_FACTOR = {p: f for f, p in _FIXES}
+
+_TYPE_BY_NAME = (
+    (re.compile(r"EOG|^LOC|^ROC|^E[12]$", re.I), "eog"),
+    (re.compile(r"EMG|CHIN", re.I), "emg"),
+    (re.compile(r"ECG|EKG", re.I), "ecg"),
+    (re.compile(r"RESP|THOR|ABDO|NASAL|FLOW|SAO2|SPO2|PLETH|POS|MARKER|HYPNO|"
+                r"EVENT|PHONO|PULSE|^PR$|^NAF|^VAB|^VTH|SNORE|LIGHT|TEMP",
+                re.I), "misc"),
+)
+
+
+@dataclass
+class SanityReport:
+    """What the checks at opening found.
+
+    Attributes
+    ----------
+    rescaled : dict
+        Channel name → factor applied to bring it into SI units.
+    warnings : list of str
+        Human-readable findings (also logged).
+    has_eeg_positions, has_meg_geometry, has_digitization : bool
+        What source analysis can rely on.
+    """
+
+    rescaled: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    has_eeg_positions: bool = False
+    has_meg_geometry: bool = False
+    has_digitization: bool = False
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".fif.gz"):
+        return ".fif.gz"
+    return path.suffix.lower()
+
+
+def _read_raw(path: Path):
+    import mne
+
+    ext = _suffix(path)
+    kw = dict(verbose="error")
+    if ext in (".fif", ".fif.gz"):
+        return mne.io.read_raw_fif(path, preload=False, **kw)
+    if ext == ".edf":
+        return mne.io.read_raw_edf(path, preload=False, **kw)
+    if ext == ".bdf":
+        return mne.io.read_raw_bdf(path, preload=False, **kw)
+    if ext == ".vhdr":
+        return mne.io.read_raw_brainvision(path, preload=False, **kw)
+    if ext == ".set":
+        return mne.io.read_raw_eeglab(path, preload=False, **kw)
+    if ext == ".ds":
+        return mne.io.read_raw_ctf(path, preload=False, **kw)
+    if ext == ".mat":
+        # FieldTrip keeps the whole recording in one MATLAB variable, so it
+        # can only be read whole; such files are short in practice.
+        return mne.io.read_raw_fieldtrip(path, info=None)
+    raise RecordingError(
+        f"Cannot open {path.name!r}: the file type {ext or '(none)'!r} is not "
+        f"supported. Supported are: "
+        + "; ".join(f"{k} {v}" for k, v in SUPPORTED.items())
+        + ". Convert the file with MNE-Python or your acquisition software."
+    )
+
+
+def open_recording(path, *, fix_units: bool = True) -> "Recording":
+    """Open a recording lazily.
+
+    Parameters
+    ----------
+    path : path-like
+        FIF (split files followed), EDF/BDF, BrainVision ``.vhdr``, EEGLAB
+        ``.set``, FieldTrip ``.mat`` or a CTF ``.ds`` folder.
+    fix_units : bool
+        Rescale channels whose amplitudes are implausible by a power of ten
+        that makes them plausible (e.g. EDF files that write "UV").
+
+    Returns
+    -------
+    recording : Recording
+        The opened recording.
+
+    Raises
+    ------
+    RecordingError
+        The file is missing, truncated, corrupt or of an unsupported type.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RecordingError(
+            f"The recording {str(path)!r} does not exist. Check the path "
+            f"(and that the drive or network share is available)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = _read_raw(path)
+    except RecordingError:
+        raise
+    except Exception as exc:  # MNE raises many kinds for a broken file
+        raise RecordingError(
+            f"Cannot read {path.name!r} as {SUPPORTED.get(_suffix(path), 'a recording')}: "
+            f"the file looks truncated or corrupt ({type(exc).__name__}: {exc}). "
+            f"Re-export or copy the file again from the acquisition system."
+        ) from exc
+    rec = Recording(raw, path)
+    rec._check(fix_units=fix_units)
+    return rec
+
+
+class Recording:
+    """A lazily opened recording with channel groups.
+
+    Parameters
+    ----------
+    raw : mne.io.BaseRaw
+        The raw object; not loaded into memory.
+    path : path-like | None
+        Where it came from.
+    """
+
+    def __init__(self, raw, path=None):
+        self.raw = raw
+        self.path = Path(path) if path is not None else None
+        self.report = SanityReport()
+        self._infer_types()
+        # Probe the last sample: a file truncated after its header was
+        # written claims more samples than it has.
+        self._probe_readable()
+
+    # -- properties -------------------------------------------------------
+    @property
+    def info(self):
+        return self.raw.info
+
+    @property
+    def sfreq(self) -> float:
+        return float(self.raw.info["sfreq"])
+
+    @property
+    def n_times(self) -> int:
+        return int(self.raw.n_times)
+
+    @property
+    def duration(self) -> float:
+        return self.n_times / self.sfreq
+
+    @property
+    def ch_names(self) -> list[str]:
+        return list(self.raw.ch_names)
+
+    @property
+    def ch_types(self) -> list[str]:
+        return self.raw.get_channel_types()
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        """Channel names per group (``eeg, mag, grad, eog, other``)."""
+        out = {g: [] for g in GROUPS}
+        for name, kind in zip(self.ch_names, self.ch_types):
+            out[kind if kind in out else "other"].append(name)
+        return out
+
+    def has(self, group: str) -> bool:
+        """Whether the recording has channels of ``group``."""
+        return bool(self.groups.get(group))
+
+    @property
+    def is_maxfiltered(self) -> bool:
+        """Whether MEG was Maxwell-filtered (SSS), so rank must come from info."""
+        return bool(self.info.get("proc_history")) and any(
+            "max_info" in p for p in self.info["proc_history"])
+
+    # -- reading ----------------------------------------------------------
+    def pick_indices(self, picks=None) -> np.ndarray:
+        """Channel indices for names, group names or indices (None = all)."""
+        if picks is None:
+            return np.arange(len(self.ch_names))
+        if isinstance(picks, str):
+            picks = [picks]
+        groups = self.groups
+        idx = []
+        for p in picks:
+            if isinstance(p, (int, np.integer)):
+                if not 0 <= p < len(self.ch_names):
+                    raise SpindleScopeError(
+                        f"Channel index {p} is out of range: the recording has "
+                        f"{len(self.ch_names)} channels.")
+                idx.append(int(p))
+            elif p in groups:
+                idx.extend(self.ch_names.index(n) for n in groups[p])
+            elif p == "meg":
+                idx.extend(self.ch_names.index(n)
+                           for n in groups["mag"] + groups["grad"])
+            elif p in self.ch_names:
+                idx.append(self.ch_names.index(p))
+            else:
+                raise SpindleScopeError(
+                    f"Channel {p!r} is not in the recording. Available groups: "
+                    f"{', '.join(g for g in GROUPS if groups[g])}; channels "
+                    f"include {', '.join(self.ch_names[:8])}...")
+        return np.array(idx, int)
+
+    def time_to_sample(self, t: float) -> int:
+        return int(round(float(t) * self.sfreq))
+
+    def get_chunk(self, start: float, stop: float, picks=None) -> np.ndarray:
+        """Read a time window from disk.
+
+        Parameters
+        ----------
+        start, stop : float
+            Window in seconds from the start of the recording; clipped to the
+            recording.
+        picks : list of str | str | None
+            Channel names, group names (``'eeg'``, ``'mag'``, ``'grad'``,
+            ``'meg'``, ``'eog'``, ``'other'``) or indices; None for all.
+
+        Returns
+        -------
+        data : array, shape (n_picks, n_samples)
+            In SI units (V, T, T/m), units mistakes already repaired.
+        """
+        s0 = max(0, self.time_to_sample(start))
+        s1 = min(self.n_times, self.time_to_sample(stop))
+        idx = self.pick_indices(picks)
+        if s1 <= s0:
+            return np.zeros((len(idx), 0))
+        return self.get_samples(s0, s1, idx)
+
+    def get_samples(self, start: int, stop: int, idx) -> np.ndarray:
+        """Read samples ``[start, stop)`` of channel indices ``idx``."""
+        try:
+            with warnings.catch_warnings():
+                # EDF channels at other rates are resampled on the fly; the
+                # edge effect MNE warns about is reported once at opening.
+                warnings.filterwarnings("ignore", "Loading an EDF with mixed")
+                return self.raw.get_data(picks=np.asarray(idx, int),
+                                         start=int(start), stop=int(stop))
+        except Exception as exc:
+            where = f" in {self.path.name!r}" if self.path else ""
+            raise RecordingError(
+                f"Reading samples {start}–{stop}{where} failed ({exc}); the "
+                f"file may be truncated or damaged.") from exc
+
+    # -- checks -----------------------------------------------------------
+    def _infer_types(self):
+        """Give EOG/EMG/ECG/misc types to channels a format calls EEG."""
+        mapping = {}
+        for name, kind in zip(self.ch_names, self.ch_types):
+            if kind != "eeg":
+                continue
+            for pat, new in _TYPE_BY_NAME:
+                if pat.search(name):
+                    mapping[name] = new
+                    break
+        if mapping:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.raw.set_channel_types(mapping, on_unit_change="ignore")
+
+    def _probe_readable(self):
+        if self.n_times == 0:
+            raise RecordingError("The recording has no samples.")
+        try:
+            self.raw.get_data(picks=[0], start=self.n_times - 1, stop=self.n_times)
+        except Exception as exc:
+            raise RecordingError(
+                f"The recording's header promises {self.n_times} samples but "
+                f"the data end earlier ({type(exc).__name__}: {exc}): the file "
+                f"is truncated. Copy it again from the source.") from exc
+
+    def _warn(self, msg: str):
+        self.report.warnings.append(msg)
+        logger.warning(msg)
+
+    def _check(self, fix_units=True):
+        rep = self.report
+        if fix_units:
+            self._fix_units()
+        types = self.ch_types
+        info = self.info
+        # EEG positions
+        eeg = [i for i, t in enumerate(types) if t == "eeg"]
+        if eeg:
+            locs = np.array([info["chs"][i]["loc"][:3] for i in eeg])
+            ok = np.isfinite(locs).all(1) & (np.abs(locs).sum(1) > 0)
+            rep.has_eeg_positions = bool(ok.all())
+            if not ok.any():
+                self._warn(
+                    "The EEG channels have no sensor positions: EEG source "
+                    "analysis is impossible until a montage is set (for a "
+                    "standard cap, mne.channels.make_standard_montage; or the "
+                    "digitised positions).")
+            elif not ok.all():
+                missing = [self.ch_names[i] for i, k in zip(eeg, ok) if not k]
+                self._warn(
+                    f"{len(missing)} EEG channels have no position "
+                    f"({', '.join(missing[:5])}...): they will be left out of "
+                    f"source analysis.")
+        # MEG geometry
+        meg = [i for i, t in enumerate(types) if t in ("mag", "grad")]
+        if meg:
+            locs = np.array([info["chs"][i]["loc"][:3] for i in meg])
+            has_locs = bool(np.isfinite(locs).all() and (np.abs(locs).sum(1) > 0).all())
+            rep.has_meg_geometry = has_locs and info["dev_head_t"] is not None
+            if not has_locs:
+                self._warn("The MEG channels have no sensor geometry: MEG "
+                           "source analysis is impossible with this file.")
+            elif info["dev_head_t"] is None:
+                self._warn("The MEG device-to-head transform is missing: MEG "
+                           "source analysis needs head-position information.")
+        extras = getattr(self.raw, "_raw_extras", [{}])[0] or {}
+        n_samps = np.atleast_1d(extras.get("n_samps", []))
+        if n_samps.size and len(np.unique(n_samps)) > 1:
+            self._warn("The channels of this file have different sampling "
+                       "rates; slower ones are resampled on reading, with small "
+                       "edge effects at chunk borders.")
+        dig = info.get("dig") or []
+        rep.has_digitization = len(dig) > 0
+        if (eeg or meg) and not dig:
+            self._warn(
+                "The recording has no digitisation (fiducials, head shape): "
+                "coregistration with an individual MRI is impossible; source "
+                "analysis falls back on the template head's fiducials.")
+
+    def _fix_units(self):
+        types = np.array(self.ch_types)
+        cand = [i for i, t in enumerate(types) if t in _PLAUSIBLE]
+        if not cand:
+            return
+        # robust amplitude from a few short windows spread over the file
+        n_win = 8
+        win = max(1, min(self.n_times // n_win, int(2 * self.sfreq)))
+        starts = np.linspace(0, self.n_times - win, n_win).astype(int)
+        data = np.concatenate(
+            [self.get_samples(s, s + win, cand) for s in starts], axis=1)
+        data = data - np.median(data, axis=1, keepdims=True)
+        mad = np.median(np.abs(data), axis=1)
+        factors = {}
+        for ci, amp in zip(cand, mad):
+            lo, hi = _PLAUSIBLE[types[ci]]
+            if amp <= hi or not np.isfinite(amp):
+                continue
+            for fac, prefix in _FIXES:
+                if lo <= amp * fac <= hi:
+                    factors[ci] = (fac, prefix)
+                    break
+        if not factors:
+            return
+        self._apply_scale({ci: f for ci, (f, _) in factors.items()})
+        by_prefix = {}
+        for ci, (fac, prefix) in factors.items():
+            by_prefix.setdefault(prefix, []).append(self.ch_names[ci])
+            self.report.rescaled[self.ch_names[ci]] = fac
+        for prefix, names in by_prefix.items():
+            self._warn(
+                f"{len(names)} channel(s) ({', '.join(names[:6])}"
+                f"{'...' if len(names) > 6 else ''}) had implausible amplitudes "
+                f"for their type; the file most likely stores {prefix}-units "
+                f"under a unit MNE does not recognise. They were rescaled by "
+                f"{_PREFIX_FACTOR[prefix]:g}.")
+
+    def _apply_scale(self, factors: dict):
+        raw = self.raw
+        idx = np.array(sorted(factors))
+        fac = np.array([factors[i] for i in idx])
+        if raw.preload:
+            raw._data[idx] *= fac[:, None]
+        else:
+            # The readers multiply each channel by its calibration while
+            # reading, so the fix costs nothing and survives crop/load_data.
+            raw._cals[idx] *= fac
+
+    def __repr__(self):
+        g = ", ".join(f"{len(v)} {k}" for k, v in self.groups.items() if v)
+        name = self.path.name if self.path else "<memory>"
+        return f"<Recording {name!r}: {self.duration:.1f} s at {self.sfreq:g} Hz; {g}>"

@@ -1,0 +1,145 @@
+"""Shared helpers of the core: logging, input validation, progress, folders."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+logger = logging.getLogger("spindlescope")
+
+T = TypeVar("T")
+
+
+class SpindleScopeError(ValueError):
+    """An input problem with a message meant for the user.
+
+    The CLI prints the message and exits with status 2; the GUI shows it in a
+    dialog. The message names the problem and what to do about it.
+    """
+
+
+class RecordingError(SpindleScopeError):
+    """A recording cannot be opened or lacks what an analysis needs."""
+
+
+class Cancelled(Exception):
+    """Raised by :func:`run_with_progress` when the callback asks to stop."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report of a long computation.
+
+    Parameters
+    ----------
+    done : int
+        Steps finished.
+    total : int
+        Steps in all.
+    message : str
+        What is being done.
+    """
+
+    done: int
+    total: int
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+# A long computation is a generator that yields Progress and returns its result.
+ProgressGenerator = Generator[Progress, None, T]
+
+
+def run_with_progress(
+    gen: ProgressGenerator[T],
+    callback: Callable[[Progress], bool | None] | None = None,
+) -> T:
+    """Drive a progress generator to the end and return its result.
+
+    Parameters
+    ----------
+    gen : generator
+        Yields :class:`Progress`, returns the result.
+    callback : callable | None
+        Called with each :class:`Progress`. If it returns ``False`` the
+        generator is closed (it stops between steps) and :class:`Cancelled`
+        is raised.
+
+    Returns
+    -------
+    result : object
+        What the generator returned.
+    """
+    try:
+        while True:
+            prog = next(gen)
+            if callback is not None and callback(prog) is False:
+                gen.close()
+                raise Cancelled(prog.message)
+    except StopIteration as stop:
+        return stop.value
+
+
+def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Check that ``value`` is one of ``allowed`` (MNE-style message)."""
+    allowed = list(allowed)
+    if value not in allowed:
+        allowed_str = ", ".join(repr(a) for a in allowed[:-1])
+        if len(allowed) > 1:
+            allowed_str += f" and {allowed[-1]!r}"
+        else:
+            allowed_str = repr(allowed[0])
+        raise SpindleScopeError(
+            f"Invalid value for the {name!r} parameter. Allowed values are "
+            f"{allowed_str}, but got {value!r} instead."
+        )
+    return value
+
+
+def check_range(name: str, value: float, low: float | None = None,
+                high: float | None = None) -> float:
+    """Check a number lies within ``[low, high]`` (either end optional)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise SpindleScopeError(
+            f"Invalid value for the {name!r} parameter: expected a number, "
+            f"but got {value!r} instead."
+        ) from None
+    if value != value or (low is not None and value < low) or (
+            high is not None and value > high):
+        rng = f"[{'-inf' if low is None else low}, " \
+              f"{'inf' if high is None else high}]"
+        raise SpindleScopeError(
+            f"Invalid value for the {name!r} parameter: it must lie in {rng}, "
+            f"but got {value!r} instead."
+        )
+    return value
+
+
+def cache_dir() -> Path:
+    """Folder for built artefacts (template head model, demo recording).
+
+    ``SPINDLESCOPE_CACHE_DIR`` overrides the platform's user cache folder.
+    """
+    env = os.environ.get("SPINDLESCOPE_CACHE_DIR")
+    if env:
+        path = Path(env)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_cache_dir("spindlescope", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resources_dir() -> Path:
+    """The app's ``resources/`` folder (shipped data, parameters, icons)."""
+    return Path(__file__).resolve().parent.parent / "resources"

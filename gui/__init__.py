@@ -1,0 +1,1 @@
+"""SpindleScope's Qt desktop app; it observes the models of :mod:`core`."""

@@ -1,0 +1,43 @@
+"""Shared fixtures: real-data folder, a cache for built head models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Built artefacts (template head model, demo recording) are cached across test
+# runs in the checkout (git-ignored) unless the caller chose a folder.
+os.environ.setdefault("SPINDLESCOPE_CACHE_DIR", str(REPO / ".test-cache"))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SPINDLESCOPE_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real-data folder; tests using it are skipped where it is absent."""
+    path = data_dir()
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent (set SPINDLESCOPE_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_dir(shared_data) -> Path:
+    path = shared_data / "mne_sample"
+    if not path.is_dir():
+        pytest.skip("mne_sample data absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def dreams_dir(shared_data) -> Path:
+    path = shared_data / "dreams"
+    if not path.is_dir():
+        pytest.skip("DREAMS data absent")
+    return path
