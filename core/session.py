@@ -1,0 +1,373 @@
+"""The session: one recording, its hypnogram, spindle marks, settings, results.
+
+A :class:`Session` is the model the desktop app observes (house rule 2): it
+emits psygnal signals when its parts are replaced, and the hypnogram and spindle
+set emit their own ``changed`` signals for edits. It is Qt-free, so scripts can
+build, save and load sessions exactly as the GUI does.
+
+A saved session is a small JSON file holding references (relative and absolute
+paths) to the recording and to the marks exported beside it::
+
+    night1.spindlescope.json
+    night1.spindles.tsv        # BIDS-style events (core.spindles.write_spindles)
+    night1.hypnogram.tsv       # onset, duration, stage (core.staging.write_hypnogram)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from psygnal import Signal
+
+from .settings import Settings
+from .utils import SpindleScopeError, cache_dir, logger
+
+#: Version of the session JSON layout.
+SESSION_SCHEMA_VERSION = 1
+#: Suffix of session files.
+SESSION_SUFFIX = ".spindlescope.json"
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    if name.endswith(SESSION_SUFFIX):
+        return name[: -len(SESSION_SUFFIX)]
+    return path.stem
+
+
+def _ref(target: Path | None, base: Path) -> dict | None:
+    if target is None:
+        return None
+    target = Path(target).resolve()
+    try:
+        rel = os.path.relpath(target, base)
+    except ValueError:  # other drive on Windows
+        rel = None
+    return {"path": str(target), "relative": rel}
+
+
+def _resolve(ref, base: Path) -> Path | None:
+    """Find a referenced file: relative to the session first, then absolute."""
+    if not ref:
+        return None
+    if isinstance(ref, str):
+        ref = {"path": ref}
+    cands = []
+    if ref.get("relative"):
+        cands.append((base / ref["relative"]).resolve())
+    if ref.get("path"):
+        cands.append(Path(ref["path"]))
+    for c in cands:
+        if c.exists():
+            return c
+    return cands[0] if cands else None
+
+
+def autosave_folder(recording_path) -> Path:
+    """The autosave journal folder of a recording (under the cache folder).
+
+    Parameters
+    ----------
+    recording_path : path-like | None
+        The recording; None gives the folder of unsaved, recording-less work.
+
+    Returns
+    -------
+    folder : Path
+        ``cache_dir()/autosave/<hash of the absolute path>`` (created).
+    """
+    key = str(Path(recording_path).resolve()) if recording_path else "<none>"
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+    folder = cache_dir() / "autosave" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = folder / "recording.json"
+    if not meta.exists():
+        meta.write_text(json.dumps({"recording": key}), encoding="utf-8")
+    return folder
+
+
+class Session:
+    """Everything one scoring session holds.
+
+    Parameters
+    ----------
+    settings : Settings | None
+        Preferences; defaults when None.
+
+    Attributes
+    ----------
+    recording : core.recording.Recording | None
+        The open recording.
+    hypnogram : core.staging.Hypnogram | None
+        One stage per epoch of the recording.
+    spindles : core.spindles.SpindleSet
+        Marks of every origin and status.
+    settings : Settings
+        Preferences.
+    results : dict
+        Named analysis results (JSON-serialisable summaries).
+    view : dict
+        Viewer state saved with the session (e.g. ``{"t0": 120.0}``).
+    path : Path | None
+        Where the session was last saved or loaded.
+    dirty : bool
+        Unsaved changes exist.
+    """
+
+    recording_changed = Signal(object)
+    hypnogram_changed = Signal(object)
+    spindles_changed = Signal(object)
+    results_changed = Signal(str)
+    dirty_changed = Signal(bool)
+    path_changed = Signal(object)
+
+    def __init__(self, settings: Settings | None = None):
+        from .spindles import SpindleSet
+
+        self.settings = settings if settings is not None else Settings()
+        self.recording = None
+        self.hypnogram = None
+        self.spindles = SpindleSet()
+        self.spindles.changed.connect(self._on_model_edited)
+        self.results: dict = {}
+        self.view: dict = {}
+        self.path: Path | None = None
+        self._dirty = False
+
+    # -- state ------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def _set_dirty(self, value: bool):
+        if value != self._dirty:
+            self._dirty = value
+            self.dirty_changed.emit(value)
+
+    def _on_model_edited(self, *args):
+        self._set_dirty(True)
+
+    # -- setters ----------------------------------------------------------
+    def open_recording(self, path):
+        """Open a recording lazily and start fresh marks for it.
+
+        Parameters
+        ----------
+        path : path-like
+            Any format :func:`core.recording.open_recording` reads.
+
+        Returns
+        -------
+        recording : Recording
+            The opened recording (also :attr:`recording`).
+        """
+        from .recording import open_recording
+
+        rec = open_recording(path)
+        self.set_recording(rec)
+        return rec
+
+    def set_recording(self, recording, *, hypnogram=None, spindles=None):
+        """Use ``recording``; replace hypnogram and spindles (fresh if None)."""
+        from .spindles import SpindleSet
+        from .staging import Hypnogram
+
+        self.recording = recording
+        if hypnogram is None and recording is not None:
+            hypnogram = Hypnogram.from_duration(
+                recording.duration, epoch_length=self.settings.epoch_length)
+        self.set_hypnogram(hypnogram)
+        self.set_spindles(spindles if spindles is not None else SpindleSet())
+        self.results = {}
+        self.recording_changed.emit(recording)
+        self._set_dirty(False)
+
+    def set_hypnogram(self, hypnogram):
+        """Replace the hypnogram (checked against the recording's length)."""
+        if hypnogram is not None and self.recording is not None:
+            need = self.recording.duration
+            have = hypnogram.n_epochs * hypnogram.epoch_length
+            if have + hypnogram.epoch_length < need or have > need + hypnogram.epoch_length:
+                raise SpindleScopeError(
+                    f"The hypnogram covers {have:.0f} s ({hypnogram.n_epochs} "
+                    f"epochs of {hypnogram.epoch_length:g} s) but the recording "
+                    f"lasts {need:.0f} s. Pick the hypnogram of this recording.")
+        old = self.hypnogram
+        if old is not None:
+            try:
+                old.changed.disconnect(self._on_model_edited)
+            except Exception:  # pragma: no cover - not connected
+                pass
+        self.hypnogram = hypnogram
+        if hypnogram is not None:
+            hypnogram.changed.connect(self._on_model_edited)
+        self.hypnogram_changed.emit(hypnogram)
+        self._set_dirty(True)
+
+    def set_spindles(self, spindles):
+        """Replace the spindle set."""
+        try:
+            self.spindles.changed.disconnect(self._on_model_edited)
+        except Exception:  # pragma: no cover
+            pass
+        self.spindles = spindles
+        spindles.changed.connect(self._on_model_edited)
+        self.spindles_changed.emit(spindles)
+        self._set_dirty(True)
+
+    def set_result(self, name: str, value) -> None:
+        """Store a named, JSON-serialisable result."""
+        self.results[name] = value
+        self.results_changed.emit(name)
+        self._set_dirty(True)
+
+    # -- persistence ------------------------------------------------------
+    def to_dict(self, path: Path) -> dict:
+        """The JSON content of the session file at ``path``."""
+        base = path.parent
+        stem = _stem(path)
+        out = {
+            "schema_version": SESSION_SCHEMA_VERSION,
+            "app": "SpindleScope",
+            "recording": _ref(self.recording.path if self.recording else None, base),
+            "spindles": {"relative": f"{stem}.spindles.tsv",
+                         "path": str((base / f"{stem}.spindles.tsv").resolve())},
+            "hypnogram": None,
+            "epoch_length": (self.hypnogram.epoch_length if self.hypnogram
+                             else self.settings.epoch_length),
+            "view": dict(self.view),
+            "results": self.results,
+        }
+        if self.hypnogram is not None:
+            out["hypnogram"] = {"relative": f"{stem}.hypnogram.tsv",
+                                "path": str((base / f"{stem}.hypnogram.tsv").resolve())}
+        return out
+
+    def save(self, path) -> Path:
+        """Save the session JSON and export the marks beside it.
+
+        Parameters
+        ----------
+        path : path-like
+            The session file; ``.spindlescope.json`` is appended if missing.
+
+        Returns
+        -------
+        path : Path
+            The session file written.
+        """
+        from .spindles import write_spindles
+        from .staging import write_hypnogram
+
+        path = Path(path)
+        if not path.name.endswith(SESSION_SUFFIX):
+            path = path.with_name(_stem(path) + SESSION_SUFFIX)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = self.to_dict(path)
+        base, stem = path.parent, _stem(path)
+        write_spindles(self.spindles, base / f"{stem}.spindles.tsv")
+        if self.hypnogram is not None:
+            write_hypnogram(self.hypnogram, base / f"{stem}.hypnogram.tsv")
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            text = json.dumps(data, indent=2, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise SpindleScopeError(
+                f"The session cannot be saved: a result is not JSON-serialisable "
+                f"({exc}).") from exc
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        self.path = path
+        self.path_changed.emit(path)
+        self._set_dirty(False)
+        logger.info("Session saved to %s", path)
+        return path
+
+    @classmethod
+    def load(cls, path, *, settings: Settings | None = None) -> "Session":
+        """Load a session file, opening the recording it refers to.
+
+        Parameters
+        ----------
+        path : path-like
+            A ``.spindlescope.json`` file.
+        settings : Settings | None
+            Preferences of the new session.
+
+        Returns
+        -------
+        session : Session
+            With recording, hypnogram and spindles restored.
+        """
+        from .recording import open_recording
+        from .spindles import SpindleSet, read_spindles
+        from .staging import read_hypnogram
+
+        path = Path(path)
+        if not path.exists():
+            raise SpindleScopeError(f"The session file {str(path)!r} does not exist.")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SpindleScopeError(
+                f"Cannot read the session {path.name!r}: it is not valid JSON "
+                f"({exc}).") from exc
+        if not isinstance(data, dict) or "schema_version" not in data:
+            raise SpindleScopeError(
+                f"{path.name!r} is not a SpindleScope session file.")
+        if data["schema_version"] > SESSION_SCHEMA_VERSION:
+            raise SpindleScopeError(
+                f"The session {path.name!r} was written by a newer SpindleScope "
+                f"(schema {data['schema_version']}); update the app.")
+        base = path.parent
+        session = cls(settings=settings)
+        rec = None
+        rec_path = _resolve(data.get("recording"), base)
+        if rec_path is not None:
+            if not rec_path.exists():
+                raise SpindleScopeError(
+                    f"The session's recording {str(rec_path)!r} is missing. Move "
+                    f"it back (or beside the session file) and load again.")
+            rec = open_recording(rec_path)
+        sp_path = _resolve(data.get("spindles"), base)
+        spindles = (read_spindles(sp_path, sfreq=rec.sfreq if rec else None)
+                    if sp_path is not None and sp_path.exists() else SpindleSet())
+        hyp = None
+        hyp_path = _resolve(data.get("hypnogram"), base)
+        if hyp_path is not None and hyp_path.exists():
+            hyp = read_hypnogram(hyp_path, epoch_length=data.get("epoch_length"),
+                                 recording_duration=rec.duration if rec else None)
+        if rec is not None:
+            session.set_recording(rec, hypnogram=hyp, spindles=spindles)
+        else:
+            session.set_hypnogram(hyp)
+            session.set_spindles(spindles)
+        session.view = dict(data.get("view") or {})
+        session.results = dict(data.get("results") or {})
+        session.path = path
+        session._set_dirty(False)
+        return session
+
+    def autosave_folder(self) -> Path:
+        """The autosave folder of the current recording."""
+        return autosave_folder(self.recording.path if self.recording else None)
+
+    def __repr__(self):
+        rec = self.recording.path.name if self.recording and self.recording.path else None
+        return (f"<Session recording={rec!r} spindles={len(self.spindles)} "
+                f"dirty={self.dirty}>")
+
+
+def _json_default(obj):
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

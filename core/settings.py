@@ -1,0 +1,200 @@
+"""The app's typed settings, stored as JSON under the user's config folder.
+
+One :class:`Settings` dataclass holds every persisted preference (display
+scalings, page length, filters, recent files, scorer name...). It is written as
+JSON with a ``schema_version`` (never pickled) to
+``platformdirs.user_config_dir("spindlescope")/settings.json``; the environment
+variable ``SPINDLESCOPE_CONFIG_DIR`` overrides the folder (tests point it at a
+temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .utils import SpindleScopeError, check_option, check_range, logger
+
+#: Version of the JSON layout; bump when a field changes meaning.
+SCHEMA_VERSION = 1
+
+#: Default display scalings (SI units per half channel spacing), like MNE's.
+DEFAULT_SCALINGS = {"eeg": 20e-6, "eog": 150e-6, "mag": 1e-12, "grad": 4e-11,
+                    "other": 1e-3}
+
+_MAX_RECENT = 10
+
+
+def config_dir() -> Path:
+    """Folder of the settings file (``SPINDLESCOPE_CONFIG_DIR`` overrides)."""
+    env = os.environ.get("SPINDLESCOPE_CONFIG_DIR")
+    if env:
+        path = Path(env)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_config_dir("spindlescope", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def settings_path() -> Path:
+    """Path of the settings JSON file."""
+    return config_dir() / "settings.json"
+
+
+@dataclass
+class Settings:
+    """Persisted preferences of the app.
+
+    Attributes
+    ----------
+    page_duration : float
+        Seconds of signal per page (5–60).
+    n_channels : int
+        Channels shown at once in the trace browser (1–400).
+    scalings : dict
+        Channel group → amplitude (SI units) spanning half a channel spacing.
+    highpass, lowpass : float | None
+        Display band-pass edges in Hz (None: off).
+    notch : float | None
+        Display notch frequency in Hz (None: off).
+    sigma_overlay : bool
+        Draw the 11–16 Hz band over the traces.
+    sigma_band : tuple of float
+        The sigma band edges in Hz.
+    epoch_length : float
+        Scoring epoch in seconds.
+    scorer : str
+        Name written with each manual mark.
+    default_visibility : str
+        Visibility of new marks (``'eeg'``, ``'meg'``, ``'both'`` or ``''``).
+    detector : str
+        Last detector used from the Analysis menu.
+    recent_files : list of str
+        Most recent first.
+    autosave : bool
+        Journal every change (recovery after a crash).
+    window_geometry : str
+        Base64 of the main window geometry ("" = default).
+    """
+
+    page_duration: float = 30.0
+    n_channels: int = 30
+    scalings: dict = field(default_factory=lambda: dict(DEFAULT_SCALINGS))
+    highpass: float | None = 0.3
+    lowpass: float | None = 35.0
+    notch: float | None = None
+    sigma_overlay: bool = False
+    sigma_band: tuple = (11.0, 16.0)
+    epoch_length: float = 30.0
+    scorer: str = ""
+    default_visibility: str = ""
+    detector: str = ""
+    recent_files: list = field(default_factory=list)
+    autosave: bool = True
+    window_geometry: str = ""
+
+    def validate(self) -> "Settings":
+        """Check every field; raise :class:`SpindleScopeError` if one is off."""
+        check_range("page_duration", self.page_duration, 5, 60)
+        check_range("n_channels", self.n_channels, 1, 400)
+        self.n_channels = int(self.n_channels)
+        for name in ("highpass", "lowpass", "notch"):
+            val = getattr(self, name)
+            if val is not None:
+                check_range(name, val, 0.0, 10000.0)
+        if self.highpass and self.lowpass and self.highpass >= self.lowpass:
+            raise SpindleScopeError(
+                f"Invalid display filter: the high-pass ({self.highpass} Hz) "
+                f"must be below the low-pass ({self.lowpass} Hz).")
+        lo, hi = (float(v) for v in self.sigma_band)
+        if not 0 < lo < hi:
+            raise SpindleScopeError(
+                f"Invalid value for the 'sigma_band' parameter: expected two "
+                f"increasing positive frequencies, but got {self.sigma_band!r}.")
+        self.sigma_band = (lo, hi)
+        check_range("epoch_length", self.epoch_length, 1, 120)
+        check_option("default_visibility", self.default_visibility,
+                     ("eeg", "meg", "both", ""))
+        for key, val in self.scalings.items():
+            check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
+        self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]
+        return self
+
+    # -- recent files -----------------------------------------------------
+    def add_recent(self, path) -> None:
+        """Put ``path`` first in :attr:`recent_files`."""
+        path = str(Path(path).resolve())
+        self.recent_files = [path] + [p for p in self.recent_files if p != path]
+        del self.recent_files[_MAX_RECENT:]
+
+    # -- (de)serialisation ------------------------------------------------
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["sigma_band"] = list(self.sigma_band)
+        out["schema_version"] = SCHEMA_VERSION
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        """Build settings from a dict, ignoring unknown keys.
+
+        Parameters
+        ----------
+        data : dict
+            As written by :meth:`to_dict`.
+
+        Returns
+        -------
+        settings : Settings
+            Validated; defaults fill missing keys.
+        """
+        if not isinstance(data, dict):
+            raise SpindleScopeError(
+                f"Settings must be a JSON object, got {type(data).__name__}.")
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise SpindleScopeError(
+                f"The settings were written by a newer SpindleScope (schema "
+                f"{version!r}, this version reads up to {SCHEMA_VERSION}). "
+                f"Update the app or delete {settings_path()}.")
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if "scalings" in kwargs:
+            kwargs["scalings"] = {**DEFAULT_SCALINGS, **dict(kwargs["scalings"])}
+        if "sigma_band" in kwargs:
+            kwargs["sigma_band"] = tuple(kwargs["sigma_band"])
+        return cls(**kwargs).validate()
+
+    def save(self, path=None) -> Path:
+        """Write the settings atomically as JSON; return the path."""
+        path = Path(path) if path is not None else settings_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path=None) -> "Settings":
+        """Read settings; defaults when the file is missing or unreadable.
+
+        A corrupt file is logged and replaced by defaults (never a crash at
+        start-up); the broken file is kept beside as ``settings.json.bad``.
+        """
+        path = Path(path) if path is not None else settings_path()
+        if not path.exists():
+            return cls()
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            logger.warning("Ignoring unreadable settings %s (%s); using defaults.",
+                           path, exc)
+            try:
+                os.replace(path, path.with_suffix(".json.bad"))
+            except OSError:
+                pass
+            return cls()

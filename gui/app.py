@@ -1,0 +1,140 @@
+"""Start the desktop app: ``python main.py [FILE] [--demo] [--screenshot OUT]``.
+
+``--screenshot OUT`` renders the window off-screen (no display needed), saves
+its image to ``OUT`` and exits with status 0 (2 when the file cannot be opened).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+
+from core import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="spindlescope",
+        description="SpindleScope desktop app: stage sleep and mark spindles in "
+                    "MEG+EEG recordings. Headless commands: analyze, detect, "
+                    "compare, resolution (see 'python main.py analyze --help').")
+    p.add_argument("file", nargs="?", help="recording or session file to open")
+    p.add_argument("--demo", action="store_true",
+                   help="open the built-in simulated MEG+EEG demo recording")
+    p.add_argument("--screenshot", metavar="OUT",
+                   help="render the window off-screen, save it as an image and exit")
+    p.add_argument("--size", default="1600x1000", metavar="WxH",
+                   help="window size for --screenshot (default 1600x1000)")
+    p.add_argument("--time", type=float, default=None, metavar="SECONDS",
+                   help="start of the page shown first")
+    p.add_argument("--version", action="version", version=f"SpindleScope {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    return p
+
+
+def _excepthook(exc_type, exc, tb):
+    """Uncaught exceptions in slots end in a dialog, never a dead window."""
+    from PySide6.QtWidgets import QApplication
+
+    from . import dialogs
+
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    logging.getLogger("spindlescope").error("Uncaught exception:\n%s", text)
+    app = QApplication.instance()
+    parent = app.activeWindow() if app is not None else None
+    if app is not None:
+        dialogs.show_error(parent, "Something went wrong.", exc, text)
+
+
+def _render(app, window, out: str) -> int:
+    from PySide6.QtCore import QCoreApplication
+
+    window.show()
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    window.browser.loader.wait(30000)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    img = window.grab()
+    if not img.save(out):
+        print(f"error: cannot write the screenshot to {out!r} (unknown image "
+              f"format or unwritable folder).", file=sys.stderr)
+        return 2
+    print(f"screenshot saved to {out} ({img.width()}x{img.height()})")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Run the app; returns the exit status."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    logging.basicConfig(format="%(levelname)s: %(message)s",
+                        level=logging.INFO if args.verbose else logging.WARNING)
+    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import mne
+    from PySide6.QtWidgets import QApplication
+
+    from core.settings import Settings
+
+    from .main_window import MainWindow
+
+    mne.set_log_level("WARNING")
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("SpindleScope")
+    app.setApplicationVersion(__version__)
+    settings = Settings.load()
+    window = MainWindow(settings)
+    if args.screenshot:
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            print(f"error: --size must look like 1600x1000, got {args.size!r}.",
+                  file=sys.stderr)
+            return 2
+        window.resize(w, h)
+        # headless: errors are printed, never shown in a dialog
+        from core.utils import SpindleScopeError
+
+        try:
+            if args.demo:
+                from core.simulate import demo_paths
+
+                window._open_demo_paths(demo_paths())
+            elif args.file:
+                if args.file.endswith(".json"):
+                    from core.session import Session
+
+                    window.session.path = None
+                    s = Session.load(args.file, settings=settings)
+                    window.session.set_recording(s.recording, hypnogram=s.hypnogram,
+                                                 spindles=s.spindles)
+                else:
+                    window._open_recording(args.file)
+        except SpindleScopeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.time is not None:
+            window.browser.set_time(args.time)
+        code = _render(app, window, args.screenshot)
+        window.autosave.stop(clean=True)
+        window.browser.loader.wait(5000)
+        window.deleteLater()
+        return code
+
+    sys.excepthook = _excepthook
+    window.show()
+    if args.demo:
+        window.open_demo()
+    elif args.file:
+        window.open_path(args.file)
+    else:
+        from .recovery import pending_recoveries
+
+        for folder, rec in pending_recoveries()[:1]:
+            window.open_path(rec)  # opening offers to restore
+    if args.time is not None:
+        window.browser.set_time(args.time)
+    return app.exec()

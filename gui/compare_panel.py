@@ -1,0 +1,109 @@
+"""Compare the session's accepted marks with another scorer's file.
+
+Shows the agreement figures (:mod:`core.evaluation`: F1, Cohen's kappa...) and
+lists the disagreements (misses and extra marks); clicking one jumps there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from core.utils import SpindleScopeError
+
+
+def evaluate_sets(reference, test, duration):
+    """Agreement of ``test`` against ``reference`` through core.evaluation.
+
+    Returns
+    -------
+    summary : dict
+        Named figures (F1, precision, recall, kappa...).
+    disagreements : list of (time, text)
+        One entry per unmatched mark.
+    """
+    try:
+        from core import evaluation
+    except ImportError:
+        raise SpindleScopeError(
+            "Comparing scorers needs core.evaluation, which is not part of this "
+            "build.") from None
+    return evaluation_adapter(evaluation, reference, test, duration)
+
+
+def evaluation_adapter(evaluation, reference, test, duration):
+    res = evaluation.compare_spindles(reference, test, duration=duration)
+    summary = {k: getattr(res, k) for k in ("f1", "precision", "recall", "kappa",
+                                             "n_reference", "n_test", "n_matched")
+               if hasattr(res, k)}
+    dis = []
+    for s in getattr(res, "missed", []):
+        dis.append((s.onset, f"missed: {s.onset:.2f} s ({s.duration:.2f} s) only in the other file"))
+    for s in getattr(res, "extra", []):
+        dis.append((s.onset, f"extra: {s.onset:.2f} s ({s.duration:.2f} s) only in this session"))
+    return summary, sorted(dis)
+
+
+class ComparePanel(QWidget):
+    """Agreement summary and navigable list of disagreements.
+
+    Signals
+    -------
+    sigJump(t)
+        A disagreement was clicked (the browser centres on ``t``).
+    """
+
+    sigJump = Signal(float)
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.summary: dict = {}
+        self.disagreements: list = []
+        self.label = QLabel("Analysis → Compare with another scorer's file…")
+        self.label.setWordWrap(True)
+        self.list = QListWidget()
+        self.list.itemClicked.connect(self._on_item_clicked)
+        self.list.itemActivated.connect(self._on_item_clicked)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.label)
+        lay.addWidget(self.list, 1)
+
+    def clear(self):
+        self.summary, self.disagreements = {}, []
+        self.list.clear()
+        self.label.setText("Analysis → Compare with another scorer's file…")
+
+    def compare_file(self, path):
+        """Compare the session's accepted marks with the marks in ``path``."""
+        from core.spindles import SpindleSet, read_spindles
+
+        rec = self.session.recording
+        if rec is None:
+            raise SpindleScopeError("Open a recording before comparing scorings.")
+        other = read_spindles(path, sfreq=rec.sfreq)
+        mine = SpindleSet(self.session.spindles.accepted())
+        ref = SpindleSet([s for s in other if s.status != "rejected"])
+        summary, dis = evaluate_sets(ref, mine, rec.duration)
+        self.show_result(summary, dis, Path(path).name)
+        self.session.set_result("compare", {"file": str(path), **{
+            k: (float(v) if isinstance(v, (int, float)) else v) for k, v in summary.items()}})
+        return summary
+
+    def show_result(self, summary, disagreements, name=""):
+        self.summary, self.disagreements = summary, disagreements
+        figs = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in summary.items())
+        self.label.setText(f"Against {name}: {figs}. {len(disagreements)} "
+                           f"disagreement(s); click to jump.")
+        self.list.clear()
+        for t, text in disagreements:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, float(t))
+            self.list.addItem(item)
+
+    def _on_item_clicked(self, item):
+        self.sigJump.emit(float(item.data(Qt.ItemDataRole.UserRole)))

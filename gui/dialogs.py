@@ -1,0 +1,229 @@
+"""Dialogs: errors (details folded away), questions, About, display filters,
+channel selection, detector choice.
+
+Error dialogs are non-blocking (``open()``), so a failing worker never freezes
+the window and tests never hang on a modal loop. Questions go through
+:func:`ask`, which tests replace.
+"""
+
+from __future__ import annotations
+
+import platform
+import traceback
+from importlib import metadata
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox,
+                               QDoubleSpinBox, QFormLayout, QLabel, QMessageBox,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout)
+
+from core.utils import SpindleScopeError
+
+_OPEN: list = []  # non-modal dialogs kept alive
+
+
+def error_text(exc) -> tuple[str, str]:
+    """(short message, details) for an exception.
+
+    A :class:`SpindleScopeError` is a message meant for the user; anything
+    else is unexpected and named by its type.
+    """
+    if isinstance(exc, SpindleScopeError):
+        text = str(exc)
+    elif isinstance(exc, (OSError, MemoryError)):
+        text = f"{type(exc).__name__}: {exc}"
+    else:
+        text = (f"An unexpected error occurred ({type(exc).__name__}: {exc}). "
+                "Your marks are autosaved; please report this with the details.")
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return text, details
+
+
+def show_error(parent, message: str, exc=None, details: str | None = None):
+    """Show an error: a clear message, the technical details folded away.
+
+    Parameters
+    ----------
+    parent : QWidget | None
+        Owner of the dialog.
+    message : str
+        What failed, in the user's words ("Opening the recording failed.").
+    exc : Exception | str | None
+        The cause; its message is shown, its traceback goes in the details.
+    details : str | None
+        Details to use instead of the exception's traceback.
+
+    Returns
+    -------
+    box : QMessageBox
+        The (non-blocking) dialog.
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("SpindleScope")
+    box.setText(message)
+    if exc is not None:
+        if isinstance(exc, BaseException):
+            info, tb = error_text(exc)
+        else:
+            info, tb = str(exc), ""
+        box.setInformativeText(info)
+        det = details or tb
+        if det:
+            box.setDetailedText(det)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.finished.connect(lambda *_: _OPEN.remove(box) if box in _OPEN else None)
+    _OPEN.append(box)
+    box.open()
+    return box
+
+
+def ask(parent, title: str, question: str, default_yes: bool = True) -> bool:
+    """Ask a yes/no question (blocking). Tests monkeypatch this function."""
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    ans = QMessageBox.question(parent, title, question, yes | no,
+                               yes if default_yes else no)
+    return ans == yes
+
+
+def versions() -> dict:
+    """Versions of the app and of the libraries it stands on."""
+    from PySide6 import QtCore
+
+    from core import __version__
+
+    out = {"SpindleScope": __version__, "Python": platform.python_version(),
+           "Qt": QtCore.qVersion()}
+    for label, dist in (("PySide6", "PySide6"), ("MNE", "mne"), ("pyqtgraph", "pyqtgraph"),
+                        ("NumPy", "numpy"), ("VTK", "vtk"), ("PyVista", "pyvista")):
+        try:
+            out[label] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            try:
+                out[label] = metadata.version(dist + "-Essentials")
+            except metadata.PackageNotFoundError:
+                out[label] = "not installed"
+    return out
+
+
+def about_text() -> str:
+    rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions().items())
+    return ("<h3>SpindleScope</h3><p>Stage sleep, mark spindles and compare their "
+            "EEG and MEG cortical sources.</p><table>" + rows + "</table>")
+
+
+def show_about(parent):
+    box = QMessageBox(parent)
+    box.setWindowTitle("About SpindleScope")
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setText(about_text())
+    _OPEN.append(box)
+    box.finished.connect(lambda *_: _OPEN.remove(box) if box in _OPEN else None)
+    box.open()
+    return box
+
+
+def _freq_spin(value, maximum=1000.0):
+    spin = QDoubleSpinBox()
+    spin.setRange(0.0, maximum)
+    spin.setDecimals(2)
+    spin.setSpecialValueText("off")
+    spin.setValue(value or 0.0)
+    return spin
+
+
+class FilterDialog(QDialog):
+    """Display filters: band-pass, notch and the sigma overlay."""
+
+    def __init__(self, settings, sfreq=1000.0, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Display filters")
+        nyq = sfreq / 2
+        self.highpass = _freq_spin(settings.highpass, nyq)
+        self.lowpass = _freq_spin(settings.lowpass, nyq)
+        self.notch = _freq_spin(settings.notch, nyq)
+        self.sigma = QCheckBox(f"Sigma overlay ({settings.sigma_band[0]:g}–"
+                               f"{settings.sigma_band[1]:g} Hz)")
+        self.sigma.setChecked(settings.sigma_overlay)
+        form = QFormLayout(self)
+        form.addRow("High-pass (Hz)", self.highpass)
+        form.addRow("Low-pass (Hz)", self.lowpass)
+        form.addRow("Notch (Hz)", self.notch)
+        form.addRow(self.sigma)
+        form.addRow(QLabel("Filters change the display only, never the data."))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self):
+        def v(spin):
+            return spin.value() or None
+        return v(self.highpass), v(self.lowpass), v(self.notch), self.sigma.isChecked()
+
+
+class ChannelDialog(QDialog):
+    """Pick the channels shown, grouped by type."""
+
+    def __init__(self, recording, excluded, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Channels")
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderHidden(True)
+        for group, names in recording.groups.items():
+            if not names:
+                continue
+            top = QTreeWidgetItem(self.tree, [f"{group.upper()} ({len(names)})"])
+            top.setFlags(top.flags() | Qt.ItemFlag.ItemIsAutoTristate
+                         | Qt.ItemFlag.ItemIsUserCheckable)
+            for n in names:
+                it = QTreeWidgetItem(top, [n])
+                it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                it.setCheckState(0, Qt.CheckState.Unchecked if n in excluded
+                                 else Qt.CheckState.Checked)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.tree)
+        lay.addWidget(buttons)
+
+    def excluded(self) -> set:
+        out = set()
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for j in range(top.childCount()):
+                it = top.child(j)
+                if it.checkState(0) != Qt.CheckState.Checked:
+                    out.add(it.text(0))
+        return out
+
+
+class DetectionDialog(QDialog):
+    """Choose a detector, the channel group and the stages searched."""
+
+    def __init__(self, detectors, groups, last="", parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Detect spindles")
+        self.method = QComboBox()
+        self.method.addItems(list(detectors))
+        if last in detectors:
+            self.method.setCurrentText(last)
+        self.group = QComboBox()
+        self.group.addItems(list(groups))
+        self.n2_only = QCheckBox("Only in N2/N3 epochs (when staged)")
+        self.n2_only.setChecked(True)
+        form = QFormLayout(self)
+        form.addRow("Detector", self.method)
+        form.addRow("Channels", self.group)
+        form.addRow(self.n2_only)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self):
+        return self.method.currentText(), self.group.currentText(), self.n2_only.isChecked()

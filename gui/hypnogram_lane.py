@@ -1,0 +1,82 @@
+"""Hypnogram lane: the classic stage staircase of the whole night.
+
+W on top, then R, N1, N2, N3; unscored epochs are gaps (never drawn as Wake).
+Click to jump; the current page is marked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+
+from .overview_bar import ClickViewBox
+
+#: Row of each stage (unscored has none).
+STAGE_LEVEL = {"W": 4, "R": 3, "N1": 2, "N2": 1, "N3": 0}
+
+
+class HypnogramLane(pg.PlotWidget):
+    """Stage staircase over the night, with the current page marked.
+
+    Parameters
+    ----------
+    session : core.session.Session
+        Observed for the hypnogram.
+    """
+
+    sigJump = Signal(float)
+
+    def __init__(self, session, parent=None):
+        self.cvb = ClickViewBox()
+        super().__init__(parent=parent, viewBox=self.cvb, background="w")
+        self.session = session
+        self.setFixedHeight(90)
+        self.hideButtons()
+        left = self.getAxis("left")
+        left.setTicks([[(v, k) for k, v in STAGE_LEVEL.items()], []])
+        left.setWidth(80)
+        self.getAxis("bottom").setStyle(showValues=False)
+        self.getAxis("bottom").setHeight(4)
+        self.curve = pg.PlotCurveItem(connect="finite",
+                                      pen=pg.mkPen((30, 30, 30), width=2))
+        self.addItem(self.curve)
+        self.rem = pg.PlotCurveItem(connect="finite",
+                                    pen=pg.mkPen((220, 60, 70), width=4))
+        self.addItem(self.rem)
+        self.marker = pg.LinearRegionItem(brush=(255, 0, 0, 60), movable=False,
+                                          pen=pg.mkPen((200, 0, 0)))
+        self.addItem(self.marker)
+        self.cvb.sigJump.connect(self.sigJump)
+        self._hyp = None
+        session.hypnogram_changed.connect(self._on_hypnogram_changed)
+        session.recording_changed.connect(lambda *_: self._on_hypnogram_changed(
+            session.hypnogram))
+        self._on_hypnogram_changed(session.hypnogram)
+
+    def _on_hypnogram_changed(self, hyp):
+        if self._hyp is not None:
+            try:
+                self._hyp.changed.disconnect(self._on_stages_edited)
+            except Exception:
+                pass
+        self._hyp = hyp
+        if hyp is not None:
+            hyp.changed.connect(self._on_stages_edited)
+        self._on_stages_edited()
+
+    def _on_stages_edited(self, *args):
+        hyp = self._hyp
+        if hyp is None or hyp.n_epochs == 0:
+            self.curve.setData([0.0], [], stepMode="center")
+            self.rem.setData([0.0], [], stepMode="center")
+            return
+        y = np.array([STAGE_LEVEL.get(s, np.nan) for s in hyp.stages], float)
+        x = np.arange(hyp.n_epochs + 1) * hyp.epoch_length
+        self.curve.setData(x, y, stepMode="center")
+        rem = np.where(y == STAGE_LEVEL["R"], y, np.nan)
+        self.rem.setData(x, rem, stepMode="center")
+        self.cvb.setRange(xRange=(0, x[-1]), yRange=(-0.5, 4.5), padding=0)
+
+    def set_window(self, t0: float, t1: float):
+        self.marker.setRegion((t0, t1))

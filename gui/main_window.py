@@ -1,0 +1,518 @@
+"""The main window: menus, the Traces / Sources / Resolution tabs, docks.
+
+The window owns one :class:`core.session.Session` and wires views to it; the
+views observe the session (house rule 2). File operations and long analyses
+end in dialogs with a clear message on error, never in a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from core.recording import GROUPS
+from core.session import SESSION_SUFFIX, Session
+from core.settings import Settings
+
+from . import dialogs
+from .compare_panel import ComparePanel
+from .hypnogram_lane import HypnogramLane
+from .overview_bar import OverviewBar
+from .placeholders import LaterTab
+from .recovery import AutosaveController
+from .review_panel import ReviewPanel
+from .spindle_table import SpindleTable
+from .trace_browser import TraceBrowser, format_time
+from .workers import run_task
+
+RECORDING_FILTER = ("Recordings (*.fif *.fif.gz *.edf *.bdf *.vhdr *.set *.mat);;"
+                    "All files (*)")
+MARKS_FILTER = "Spindle marks (*.tsv *.csv *.fif *.edf *.txt);;All files (*)"
+HYPNO_FILTER = "Hypnograms (*.tsv *.csv *.txt *.fif *.edf);;All files (*)"
+SESSION_FILTER = f"SpindleScope sessions (*{SESSION_SUFFIX});;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """SpindleScope's main window.
+
+    Parameters
+    ----------
+    settings : Settings | None
+        Preferences (loaded from the config folder when None).
+    """
+
+    sigDetectionDone = Signal(object)
+
+    def __init__(self, settings: Settings | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else Settings.load()
+        self.session = Session(self.settings)
+        self.setWindowTitle("SpindleScope")
+        self.resize(1400, 900)
+
+        # central tabs
+        self.browser = TraceBrowser(self.session)
+        self.overview = OverviewBar(self.session)
+        self.hypnogram_lane = HypnogramLane(self.session)
+        traces = QWidget()
+        lay = QVBoxLayout(traces)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.overview)
+        lay.addWidget(self.hypnogram_lane)
+        lay.addWidget(self.browser, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(traces, "Traces")
+        self.tabs.addTab(LaterTab(
+            "Sources", "Per-spindle dSPM source estimates from EEG, MEG and both, "
+            "side by side, with their synchrony."), "Sources")
+        self.tabs.addTab(LaterTab(
+            "Resolution", "Point-spread and cross-talk functions and resolution "
+            "metrics of the linear inverse methods."), "Resolution")
+        self.setCentralWidget(self.tabs)
+
+        # docks
+        self.table = SpindleTable(self.session)
+        self.review = ReviewPanel(self.session)
+        self.compare = ComparePanel(self.session)
+        self.docks = {}
+        for name, widget in (("Spindles", self.table), ("Review", self.review),
+                             ("Compare", self.compare)):
+            dock = QDockWidget(name, self)
+            dock.setObjectName(f"dock_{name.lower()}")
+            dock.setWidget(widget)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.docks[name] = dock
+        self.tabifyDockWidget(self.docks["Spindles"], self.docks["Review"])
+        self.tabifyDockWidget(self.docks["Review"], self.docks["Compare"])
+        self.docks["Spindles"].raise_()
+
+        self.pos_label = QLabel()
+        self.info_label = QLabel()
+        self.statusBar().addPermanentWidget(self.pos_label, 1)
+        self.statusBar().addPermanentWidget(self.info_label)
+
+        self.autosave = AutosaveController(self.session, self)
+        self._build_menus()
+
+        # wiring: views talk through the session or through explicit jumps
+        self.browser.sigWindowChanged.connect(self._on_window_changed)
+        self.browser.sigStatus.connect(self.pos_label.setText)
+        self.browser.sigError.connect(self._on_browser_error)
+        self.browser.sigReviewKey.connect(self.review.handle)
+        self.overview.sigJump.connect(self.browser.center_on)
+        self.hypnogram_lane.sigJump.connect(self.browser.center_on)
+        self.table.sigJump.connect(self.browser.show_spindle)
+        self.review.sigShow.connect(self.browser.show_spindle)
+        self.compare.sigJump.connect(self.browser.center_on)
+        self.session.recording_changed.connect(self._on_recording_changed)
+        self.session.dirty_changed.connect(self._on_dirty_changed)
+        self.session.path_changed.connect(lambda *_: self._update_title())
+        self.session.spindles_changed.connect(self._on_spindles_replaced)
+        self._undo_set = None
+        self._on_spindles_replaced(self.session.spindles)
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(
+                self.settings.window_geometry.encode("ascii")))
+
+    # -- menus ------------------------------------------------------------------
+    def _action(self, menu, text, slot, shortcut=None, checkable=False, checked=False):
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if checkable:
+            act.setCheckable(True)
+            act.setChecked(checked)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self):
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action(f, "&Open recording…", self.open_recording_dialog, QKeySequence.StandardKey.Open)
+        self._action(f, "Open &demo recording", self.open_demo)
+        self.recent_menu = f.addMenu("Recent files")
+        self._update_recent_menu()
+        f.addSeparator()
+        self._action(f, "Open &session…", self.open_session_dialog)
+        self.act_save = self._action(f, "&Save session", self.save_session, QKeySequence.StandardKey.Save)
+        self._action(f, "Save session &as…", self.save_session_as, QKeySequence("Ctrl+Shift+S"))
+        f.addSeparator()
+        self._action(f, "Import spindles…", self.import_spindles_dialog)
+        self._action(f, "Export spindles…", self.export_spindles_dialog)
+        self._action(f, "Import hypnogram…", self.import_hypnogram_dialog)
+        self._action(f, "Export hypnogram…", self.export_hypnogram_dialog)
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        e = mb.addMenu("&Edit")
+        self.act_undo = self._action(e, "&Undo", self.undo, QKeySequence("Ctrl+Z"))
+        self.act_redo = self._action(e, "&Redo", self.redo, QKeySequence("Ctrl+Shift+Z"))
+        e.addSeparator()
+        self._action(e, "Delete selected mark (Del)", self.browser.delete_selected)
+        vis = e.addMenu("Selected mark visible in")
+        for label, v in (("EEG (E)", "eeg"), ("MEG (M)", "meg"), ("Both (B)", "both"),
+                         ("Unknown", "")):
+            self._action(vis, label, lambda _=False, v=v: self.browser.set_selected_visibility(v))
+        st = e.addMenu("Stage current epoch")
+        for label, stage in (("Wake (W)", "W"), ("N1 (1)", "N1"), ("N2 (2)", "N2"),
+                             ("N3 (3)", "N3"), ("REM (R)", "R"), ("Unscored (0)", "?")):
+            self._action(st, label, lambda _=False, s=stage: self.browser.stage_current_epoch(s))
+
+        v = mb.addMenu("&View")
+        self._action(v, "Display &filters…", self.filters_dialog)
+        self.act_sigma = self._action(v, "Sigma overlay (11–16 Hz)",
+                                      lambda on: self.browser.set_sigma_overlay(on),
+                                      checkable=True, checked=self.settings.sigma_overlay)
+        self._action(v, "&Channels…", self.channels_dialog)
+        groups = v.addMenu("Channel groups")
+        self.group_actions = {}
+        for g in GROUPS:
+            self.group_actions[g] = self._action(groups, g.upper(), self._on_groups_toggled,
+                                                 checkable=True, checked=True)
+        page = v.addMenu("Page length")
+        grp = QActionGroup(self)
+        for sec in (5, 10, 20, 30, 60):
+            a = self._action(page, f"{sec} s", lambda _=False, s=sec: self.browser.set_duration(s),
+                             checkable=True, checked=sec == self.browser.duration)
+            grp.addAction(a)
+        self._action(v, "Next page", self.browser.page_forward, QKeySequence("Ctrl+Right"))
+        self._action(v, "Previous page", self.browser.page_back, QKeySequence("Ctrl+Left"))
+
+        a = mb.addMenu("&Analysis")
+        self._action(a, "&Detect spindles…", self.detect_dialog, QKeySequence("Ctrl+D"))
+        self._action(a, "&Review candidates", self.start_review, QKeySequence("Ctrl+R"))
+        self._action(a, "&Compare with another scorer's file…", self.compare_dialog)
+        self._action(a, "Hypnogram statistics", self.show_statistics)
+
+        h = mb.addMenu("&Help")
+        self._action(h, "Keys", self.show_keys, QKeySequence.StandardKey.HelpContents)
+        self._action(h, "&About SpindleScope", lambda: dialogs.show_about(self))
+
+    def _update_recent_menu(self):
+        self.recent_menu.clear()
+        for path in self.settings.recent_files:
+            act = QAction(path, self.recent_menu)
+            act.triggered.connect(lambda _=False, p=path: self.open_path(p))
+            self.recent_menu.addAction(act)
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    # -- session observation -------------------------------------------------------
+    def _on_recording_changed(self, rec):
+        if rec is not None:
+            g = ", ".join(f"{len(v)} {k}" for k, v in rec.groups.items() if v)
+            self.info_label.setText(f"{rec.path.name if rec.path else ''} · "
+                                    f"{format_time(rec.duration)} at {rec.sfreq:g} Hz · {g}")
+            self.info_label.setToolTip("\n".join(rec.report.warnings))
+        self._update_title()
+        self.compare.clear()
+
+    def _on_spindles_replaced(self, spindles):
+        if self._undo_set is not None:
+            try:
+                self._undo_set.changed.disconnect(self._update_undo)
+            except Exception:
+                pass
+        self._undo_set = spindles
+        spindles.changed.connect(self._update_undo)
+        self._update_undo()
+
+    def _update_undo(self, *args):
+        sp = self.session.spindles
+        self.act_undo.setEnabled(sp.can_undo)
+        self.act_redo.setEnabled(sp.can_redo)
+
+    def _on_dirty_changed(self, dirty):
+        self._update_title()
+
+    def _update_title(self):
+        rec = self.session.recording
+        name = rec.path.name if rec is not None and rec.path else "no recording"
+        if self.session.path:
+            name = f"{self.session.path.name} ({name})"
+        self.setWindowTitle(f"SpindleScope – {name}{' *' if self.session.dirty else ''}")
+
+    def _on_window_changed(self, t0, t1):
+        self.overview.set_window(t0, t1)
+        self.hypnogram_lane.set_window(t0, t1)
+        hyp = self.session.hypnogram
+        if hyp is not None:
+            ep = self.browser.current_epoch()
+            self.pos_label.setText(f"{format_time(t0)} – {format_time(t1)} · epoch "
+                                   f"{ep + 1}/{hyp.n_epochs}")
+
+    def _on_browser_error(self, message, exc):
+        dialogs.show_error(self, message, exc)
+
+    def _on_groups_toggled(self, *args):
+        self.browser.set_shown_groups([g for g, a in self.group_actions.items() if a.isChecked()])
+
+    # -- file operations -------------------------------------------------------------
+    def _guard(self, what, func, *args, **kwargs):
+        """Run ``func``; on error show a dialog and return None."""
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:  # any failure ends in a clear dialog
+            dialogs.show_error(self, f"{what} failed.", exc)
+            return None
+
+    def open_path(self, path) -> bool:
+        """Open a recording or a session file (errors shown as dialogs)."""
+        path = Path(path)
+        if path.name.endswith(SESSION_SUFFIX):
+            return self.open_session(path)
+        ok = self._guard("Opening the recording", self._open_recording, path)
+        return bool(ok)
+
+    def _open_recording(self, path, hypnogram=None, spindles=None):
+        from core.recording import open_recording
+
+        self.autosave.stop()
+        rec = open_recording(path)
+        self.session.path = None
+        self.session.view = {}
+        self.session.set_recording(rec, hypnogram=hypnogram, spindles=spindles)
+        self.settings.add_recent(path)
+        self._update_recent_menu()
+        self.autosave.start(offer_recovery=True)
+        return True
+
+    def open_recording_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", RECORDING_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_demo(self, blocking: bool = False):
+        """Open the built-in demo (built on a worker the first time)."""
+        from core import simulate
+
+        if blocking:
+            return self._guard("Opening the demo", self._open_demo_paths,
+                               simulate.demo_paths())
+        run_task(self, "Preparing the demo recording", lambda: simulate.iter_demo(),
+                 lambda paths: self._guard("Opening the demo", self._open_demo_paths, paths))
+
+    def _open_demo_paths(self, paths):
+        from core.staging import read_hypnogram
+
+        hyp = None
+        if getattr(paths, "hypnogram", None) and Path(paths.hypnogram).exists():
+            hyp = read_hypnogram(paths.hypnogram)
+        self._open_recording(paths.raw, hypnogram=hyp)
+        self.demo_paths = paths
+        return True
+
+    def open_session(self, path) -> bool:
+        self.autosave.stop()
+        session = self._guard("Opening the session", Session.load, path, settings=self.settings)
+        if session is None:
+            return False
+        self.session.path = session.path
+        self.session.view = session.view
+        self.session.set_recording(session.recording, hypnogram=session.hypnogram,
+                                   spindles=session.spindles)
+        self.session.results = session.results
+        self.session._set_dirty(False)
+        self.session.path_changed.emit(session.path)
+        self.settings.add_recent(path)
+        self._update_recent_menu()
+        self.autosave.start(offer_recovery=False)
+        return True
+
+    def open_session_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)
+        if path:
+            self.open_session(path)
+
+    def save_session(self, path=None) -> bool:
+        path = path or self.session.path
+        if not path:
+            return self.save_session_as()
+        out = self._guard("Saving the session", self.session.save, path)
+        if out is not None:
+            self.statusBar().showMessage(f"Session saved to {out}", 5000)
+        return out is not None
+
+    def save_session_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", "", SESSION_FILTER)
+        return self.save_session(path) if path else False
+
+    def import_spindles(self, path, replace=False):
+        from core.spindles import read_spindles
+
+        rec = self.session.recording
+        new = read_spindles(path, sfreq=rec.sfreq if rec else None)
+        if replace:
+            self.session.set_spindles(new)
+        else:
+            self.session.spindles.add(list(new))
+        return len(new)
+
+    def import_spindles_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Import spindles", "", MARKS_FILTER)
+        if path:
+            n = self._guard("Importing spindles", self.import_spindles, path)
+            if n is not None:
+                self.statusBar().showMessage(f"Imported {n} marks from {path}", 5000)
+
+    def export_spindles_dialog(self):
+        from core.spindles import write_spindles
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export spindles", "", MARKS_FILTER)
+        if path:
+            self._guard("Exporting spindles", write_spindles, self.session.spindles, path)
+
+    def import_hypnogram(self, path):
+        from core.staging import read_hypnogram
+
+        rec = self.session.recording
+        hyp = read_hypnogram(path, recording_duration=rec.duration if rec else None)
+        self.session.set_hypnogram(hyp)
+        self.autosave.start(offer_recovery=False)
+        return hyp
+
+    def import_hypnogram_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Import hypnogram", "", HYPNO_FILTER)
+        if path:
+            self._guard("Importing the hypnogram", self.import_hypnogram, path)
+
+    def export_hypnogram_dialog(self):
+        from core.staging import write_hypnogram
+
+        if self.session.hypnogram is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export hypnogram", "", HYPNO_FILTER)
+        if path:
+            self._guard("Exporting the hypnogram", write_hypnogram,
+                        self.session.hypnogram, path)
+
+    # -- edit ------------------------------------------------------------------------
+    def undo(self):
+        self.session.spindles.undo()
+
+    def redo(self):
+        self.session.spindles.redo()
+
+    # -- view ------------------------------------------------------------------------
+    def filters_dialog(self):
+        rec = self.session.recording
+        dlg = dialogs.FilterDialog(self.settings, rec.sfreq if rec else 1000.0, self)
+
+        def apply():
+            hp, lp, notch, sigma = dlg.values()
+            self._guard("Setting the display filters", self.browser.set_filters, hp, lp, notch)
+            self.act_sigma.setChecked(sigma)
+            self.browser.set_sigma_overlay(sigma)
+        dlg.accepted.connect(apply)
+        dlg.open()
+        return dlg
+
+    def channels_dialog(self):
+        rec = self.session.recording
+        if rec is None:
+            return None
+        dlg = dialogs.ChannelDialog(rec, self.browser.excluded, self)
+        dlg.accepted.connect(lambda: self.browser.set_excluded(dlg.excluded()))
+        dlg.open()
+        return dlg
+
+    def show_keys(self):
+        from .trace_browser import __doc__ as doc_browser
+        from .review_panel import __doc__ as doc_review
+
+        box = dialogs.QMessageBox(self)
+        box.setWindowTitle("Keys")
+        box.setText((doc_browser.split("Keys", 1)[-1] + "\n\nReview:"
+                     + doc_review.split("Keys", 1)[-1]).strip())
+        box.open()
+        self._keys_box = box
+
+    # -- analysis ----------------------------------------------------------------------
+    def detect_dialog(self):
+        from core.detection import DETECTORS
+
+        rec = self.session.recording
+        if rec is None:
+            dialogs.show_error(self, "Open a recording first.")
+            return None
+        groups = [g for g in ("eeg", "meg", "mag", "grad", "both")
+                  if g in ("both", "meg") and (rec.has("mag") or rec.has("grad"))
+                  or g not in ("both", "meg") and rec.has(g)]
+        if "both" in groups and not rec.has("eeg"):
+            groups.remove("both")
+        dlg = dialogs.DetectionDialog(list(DETECTORS), groups, self.settings.detector, self)
+        dlg.accepted.connect(lambda: self.run_detection(*dlg.values()))
+        dlg.open()
+        return dlg
+
+    def run_detection(self, method="a7", modality="eeg", staged_only=True):
+        """Run a detector on a worker; its events join the set as candidates."""
+        from core.detection import iter_detect
+
+        rec, hyp = self.session.recording, self.session.hypnogram
+        use_hyp = hyp if staged_only and hyp is not None and any(
+            s in ("N2", "N3") for s in hyp.stages) else None
+        self.settings.detector = method
+
+        def make():
+            return iter_detect(rec, method=method, modality=modality, hypnogram=use_hyp)
+
+        def done(result):
+            # main thread: the only place the session changes
+            events = [e for e in result.events]
+            for e in events:
+                e.status = "candidate"
+            uids = self.session.spindles.add(events) if events else []
+            self.statusBar().showMessage(
+                f"{method}: {len(uids)} candidate(s) on {len(result.channels)} channel(s).",
+                8000)
+            self.sigDetectionDone.emit(uids)
+            if uids:
+                self.docks["Review"].raise_()
+                self.review.start()
+
+        return run_task(self, f"Detecting spindles ({method})", make, done)
+
+    def start_review(self):
+        self.docks["Review"].raise_()
+        self.review.start()
+
+    def compare_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with", "", MARKS_FILTER)
+        if path:
+            self._guard("Comparing", self.compare.compare_file, path)
+            self.docks["Compare"].raise_()
+
+    def show_statistics(self):
+        hyp = self.session.hypnogram
+        if hyp is None:
+            return
+        stats = self._guard("Computing hypnogram statistics", hyp.statistics)
+        if stats is None:
+            return
+        lines = [f"{k}: {v:.1f}" if isinstance(v, float) else f"{k}: {v}"
+                 for k, v in stats.items()]
+        box = dialogs.QMessageBox(self)
+        box.setWindowTitle("Hypnogram statistics")
+        box.setText("\n".join(lines))
+        box.open()
+        self._stats_box = box
+
+    # -- closing ---------------------------------------------------------------------
+    def closeEvent(self, ev):
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        try:
+            self.settings.validate().save()
+        except Exception as exc:  # settings are a convenience; never block closing
+            from core.utils import logger
+
+            logger.warning("Could not save settings: %s", exc)
+        self.browser.loader.wait(5000)
+        self.autosave.stop(clean=True)
+        super().closeEvent(ev)
+

@@ -1,0 +1,146 @@
+"""Overview bar: the whole night at a glance, click to jump.
+
+Top half: hypnogram colours per epoch; bottom half: spindle density (accepted
+and candidate marks per bin). The current page is a draggable band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+
+#: Colour of each stage in overview strips.
+STAGE_COLORS = {"W": (240, 200, 60), "N1": (150, 210, 240), "N2": (60, 130, 220),
+                "N3": (20, 50, 140), "R": (220, 80, 90), "?": (225, 225, 225)}
+DENSITY_BIN = 60.0  # seconds
+
+
+class ClickViewBox(pg.ViewBox):
+    """A view box that reports left clicks and drags as jumps in time."""
+
+    sigJump = Signal(float)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.setMouseEnabled(x=False, y=False)
+        self.setMenuEnabled(False)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.sigJump.emit(self.mapSceneToView(ev.scenePos()).x())
+        else:
+            ev.ignore()
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.sigJump.emit(self.mapSceneToView(ev.scenePos()).x())
+        else:
+            ev.ignore()
+
+    def wheelEvent(self, ev, axis=None):
+        ev.ignore()
+
+
+class OverviewBar(pg.PlotWidget):
+    """Whole-recording strip with hypnogram, spindle density and page band.
+
+    Parameters
+    ----------
+    session : core.session.Session
+        Observed for recording, hypnogram and spindle changes.
+
+    Signals
+    -------
+    sigJump(t)
+        The user clicked at ``t`` seconds (the browser centres there).
+    """
+
+    sigJump = Signal(float)
+
+    def __init__(self, session, parent=None):
+        self.cvb = ClickViewBox()
+        super().__init__(parent=parent, viewBox=self.cvb, background="w")
+        self.session = session
+        self.setFixedHeight(56)
+        self.hideAxis("left")
+        self.hideButtons()
+        self.getAxis("bottom").setStyle(showValues=False)
+        self.getAxis("bottom").setHeight(4)
+        self.stage_image = pg.ImageItem()
+        self.addItem(self.stage_image)
+        self.density = pg.PlotCurveItem(fillLevel=0,
+                                        brush=(40, 140, 70, 160),
+                                        pen=pg.mkPen((40, 140, 70), width=1))
+        self.addItem(self.density)
+        self.band = pg.LinearRegionItem(brush=(255, 0, 0, 50), movable=False,
+                                        pen=pg.mkPen((200, 0, 0), width=1))
+        self.band.setZValue(10)
+        self.addItem(self.band)
+        self.cvb.sigJump.connect(self.sigJump)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self._update_density)
+        self._models = (None, None)
+        session.recording_changed.connect(self._on_recording_changed)
+        session.spindles_changed.connect(self._on_models_changed)
+        session.hypnogram_changed.connect(self._on_models_changed)
+        self._on_recording_changed(session.recording)
+
+    def _on_recording_changed(self, recording):
+        self._on_models_changed()
+        if recording is not None:
+            self.cvb.setRange(xRange=(0, recording.duration), yRange=(0, 1), padding=0)
+
+    def _on_models_changed(self, *args):
+        old_sp, old_hyp = self._models
+        for m, slot in ((old_sp, self._on_spindles_edited), (old_hyp, self._on_stages_edited)):
+            if m is not None:
+                try:
+                    m.changed.disconnect(slot)
+                except Exception:
+                    pass
+        sp, hyp = self.session.spindles, self.session.hypnogram
+        if sp is not None:
+            sp.changed.connect(self._on_spindles_edited)
+        if hyp is not None:
+            hyp.changed.connect(self._on_stages_edited)
+        self._models = (sp, hyp)
+        self._update_stages()
+        self._update_density()
+
+    def _on_spindles_edited(self, *args):
+        self._timer.start()  # coalesce bursts of edits
+
+    def _on_stages_edited(self, *args):
+        self._update_stages()
+
+    def _update_stages(self):
+        hyp, rec = self.session.hypnogram, self.session.recording
+        if hyp is None or rec is None or hyp.n_epochs == 0:
+            self.stage_image.clear()
+            return
+        rgba = np.array([STAGE_COLORS.get(s, STAGE_COLORS["?"]) + (255,)
+                         for s in hyp.stages], np.ubyte)[:, None, :]
+        self.stage_image.setImage(rgba, levels=None, autoLevels=False)
+        self.stage_image.setRect(QRectF(0, 0.55, hyp.n_epochs * hyp.epoch_length, 0.45))
+
+    def _update_density(self):
+        rec = self.session.recording
+        if rec is None:
+            self.density.setData([0.0], [], stepMode="center")
+            return
+        edges = np.arange(0, rec.duration + DENSITY_BIN, DENSITY_BIN)
+        onsets = np.fromiter((s.onset for s in self.session.spindles
+                              if s.status != "rejected"), float)
+        counts = np.histogram(onsets, edges)[0].astype(float)
+        if counts.max(initial=0) > 0:
+            counts = counts / counts.max() * 0.5
+        self.density.setData(edges, counts, stepMode="center")
+
+    def set_window(self, t0: float, t1: float):
+        """Show the current page as the red band."""
+        self.band.setRegion((t0, t1))

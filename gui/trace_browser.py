@@ -1,0 +1,609 @@
+"""The full-night trace browser (pyqtgraph).
+
+Channels are grouped by type (EEG, EOG, MAG, GRAD, other) with per-type
+scalings and units; only the visible page and rows are read from the lazily
+opened file and decimated per pixel (:mod:`gui.trace_loader`). Spindle marks
+falling in the page are drawn from a reusable pool (:mod:`gui.spindle_items`).
+
+Keys (mne-qt-browser's where they apply): ←/→ scroll a quarter page
+(Shift: a page), ↑/↓ one channel (Shift: a page of channels), PgUp/PgDn more /
+fewer channels, Home/End shorter / longer page, +/− scale up / down, = reset
+scalings; staging W 1 2 3 R (0 or Backspace: unscored) and advance; Delete
+removes the selected mark, E / M / B set its visibility (EEG / MEG / both).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QMenu, QVBoxLayout, QWidget
+
+from core.recording import GROUPS
+from core.settings import DEFAULT_SCALINGS
+
+from .spindle_items import SpindleItem, TraceViewBox
+from .trace_loader import PageLoader, PageRequest
+
+#: Display unit and factor from SI per group.
+UNITS = {"eeg": ("µV", 1e6), "eog": ("µV", 1e6), "mag": ("fT", 1e15),
+         "grad": ("fT/cm", 1e13), "other": ("", 1.0)}
+#: Trace colour per group.
+GROUP_COLORS = {"eeg": (25, 55, 120), "eog": (110, 60, 160), "mag": (20, 110, 40),
+                "grad": (10, 90, 100), "other": (80, 80, 80)}
+SIGMA_COLOR = (230, 90, 0)
+STAGE_KEYS = {Qt.Key.Key_W: "W", Qt.Key.Key_1: "N1", Qt.Key.Key_2: "N2",
+              Qt.Key.Key_3: "N3", Qt.Key.Key_R: "R", Qt.Key.Key_0: "?",
+              Qt.Key.Key_Backspace: "?"}
+REVIEW_KEYS = {Qt.Key.Key_A: "accept", Qt.Key.Key_X: "reject",
+               Qt.Key.Key_N: "next", Qt.Key.Key_P: "previous",
+               Qt.Key.Key_BracketLeft: "shrink", Qt.Key.Key_BracketRight: "extend",
+               Qt.Key.Key_Comma: "earlier", Qt.Key.Key_Period: "later"}
+PAGE_RANGE = (5.0, 60.0)
+
+
+def format_time(t: float) -> str:
+    """Seconds → ``h:mm:ss`` (tenths shown below a minute of page)."""
+    t = max(0.0, float(t))
+    h, rem = divmod(t, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}"
+
+
+class TimeAxis(pg.AxisItem):
+    """Bottom axis labelled in h:mm:ss."""
+
+    def tickStrings(self, values, scale, spacing):
+        return [format_time(v).rsplit(".", 1)[0] if spacing >= 1 else format_time(v)
+                for v in values]
+
+
+class TraceBrowser(QWidget):
+    """Browse a recording page by page, stage epochs and mark spindles.
+
+    Parameters
+    ----------
+    session : core.session.Session
+        The model observed (recording, hypnogram, spindles, settings).
+    """
+
+    sigWindowChanged = Signal(float, float)
+    sigPageDrawn = Signal(object)
+    sigSelectionChanged = Signal(object)
+    sigStatus = Signal(str)
+    sigReviewKey = Signal(str)
+    sigError = Signal(str, object)
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        s = session.settings
+        self.t0 = 0.0
+        self.duration = float(s.page_duration)
+        self.first_row = 0
+        self.n_rows = int(s.n_channels)
+        self.scalings = {**DEFAULT_SCALINGS, **s.scalings}
+        self.shown_groups = list(GROUPS)
+        self.excluded: set[str] = set()
+        self.order: list[int] = []
+        self.selected_uid = None
+        self.cursor_time = None
+        self._rid = 0
+        self._page = None
+        self._spindle_pool: list[SpindleItem] = []
+        self._epoch_pool: list = []
+        self._models = (None, None)
+
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.legend = QLabel(self)
+        self.legend.setObjectName("scaleLegend")
+        self.vb = TraceViewBox()
+        self.plot = pg.PlotWidget(viewBox=self.vb, background="w",
+                                  axisItems={"bottom": TimeAxis("bottom")})
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.vb.invertY(True)
+        self.plot.getAxis("left").setWidth(80)
+        self.plot.setAntialiasing(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.plot, 1)
+
+        self.curves = {}
+        for g in GROUPS:
+            c = pg.PlotCurveItem(pen=pg.mkPen(GROUP_COLORS[g], width=1),
+                                 skipFiniteCheck=True)
+            self.vb.addItem(c)
+            self.curves[g] = c
+        self.sigma_curve = pg.PlotCurveItem(pen=pg.mkPen(SIGMA_COLOR, width=1),
+                                            skipFiniteCheck=True)
+        self.vb.addItem(self.sigma_curve)
+        self.cursor = pg.InfiniteLine(angle=90, movable=True,
+                                      pen=pg.mkPen((200, 0, 0), width=1),
+                                      label="{value:.2f} s",
+                                      labelOpts={"position": 0.02, "color": (200, 0, 0)})
+        self.cursor.hide()
+        self.vb.addItem(self.cursor, ignoreBounds=True)
+
+        self.loader = PageLoader(self)
+        self.loader.loaded.connect(self._on_page_loaded)
+        self.loader.failed.connect(self._on_page_failed)
+        self.vb.sigMarkDragged.connect(self._on_mark_dragged)
+        self.vb.sigClicked.connect(self._on_clicked)
+        self.vb.sigWheel.connect(self._on_wheel)
+        self.vb.sigResized.connect(self._on_resized)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        session.recording_changed.connect(self._on_recording_changed)
+        session.spindles_changed.connect(self._on_spindles_changed)
+        session.hypnogram_changed.connect(self._on_hypnogram_changed)
+        self._connect_models()
+        self._on_recording_changed(session.recording)
+
+    # -- model wiring ---------------------------------------------------------
+    def _connect_models(self):
+        old_sp, old_hyp = self._models
+        for model, slot in ((old_sp, self._on_spindle_set_edited),
+                            (old_hyp, self._on_stages_edited)):
+            if model is not None:
+                try:
+                    model.changed.disconnect(slot)
+                except Exception:
+                    pass
+        sp, hyp = self.session.spindles, self.session.hypnogram
+        if sp is not None:
+            sp.changed.connect(self._on_spindle_set_edited)
+        if hyp is not None:
+            hyp.changed.connect(self._on_stages_edited)
+        self._models = (sp, hyp)
+
+    def _on_recording_changed(self, recording):
+        self._page = None
+        self.selected_uid = None
+        self.first_row = 0
+        self.t0 = 0.0
+        for c in self.curves.values():
+            c.setData([], [])
+        self.sigma_curve.setData([], [])
+        self._connect_models()
+        self._build_order()
+        if recording is not None:
+            self.set_time(float(self.session.view.get("t0", 0.0)))
+
+    def _on_spindles_changed(self, spindles):
+        self._connect_models()
+        self.selected_uid = None
+        self._draw_spindles()
+
+    def _on_hypnogram_changed(self, hyp):
+        self._connect_models()
+        self._draw_epochs()
+
+    def _on_spindle_set_edited(self, change=None):
+        if self.selected_uid is not None:
+            try:
+                self.session.spindles.get(self.selected_uid)
+            except Exception:
+                self.selected_uid = None
+                self.sigSelectionChanged.emit(None)
+        self._draw_spindles()
+
+    def _on_stages_edited(self, *args):
+        self._draw_epochs()
+
+    # -- channels -------------------------------------------------------------
+    @property
+    def recording(self):
+        return self.session.recording
+
+    def _build_order(self):
+        rec = self.recording
+        self.order = []
+        if rec is None:
+            return
+        names = rec.ch_names
+        groups = rec.groups
+        for g in GROUPS:
+            if g in self.shown_groups:
+                self.order += [names.index(n) for n in groups[g] if n not in self.excluded]
+        self._group_of = {}
+        for g, chs in groups.items():
+            for n in chs:
+                self._group_of[names.index(n)] = g
+        self.first_row = min(self.first_row, max(0, len(self.order) - 1))
+        self._update_legend()
+
+    def visible_indices(self) -> list[int]:
+        """Recording channel indices shown, top to bottom."""
+        return self.order[self.first_row:self.first_row + self.n_rows]
+
+    def visible_names(self) -> list[str]:
+        names = self.recording.ch_names if self.recording else []
+        return [names[i] for i in self.visible_indices()]
+
+    def set_shown_groups(self, groups):
+        self.shown_groups = [g for g in GROUPS if g in groups]
+        self._build_order()
+        self.refresh()
+
+    def set_excluded(self, names):
+        self.excluded = set(names)
+        self._build_order()
+        self.refresh()
+
+    def set_n_rows(self, n: int):
+        self.n_rows = int(np.clip(n, 1, 400))
+        self.session.settings.n_channels = self.n_rows
+        self.refresh()
+
+    def scroll_rows(self, delta: int):
+        n = len(self.order)
+        self.first_row = int(np.clip(self.first_row + delta, 0, max(0, n - self.n_rows)))
+        self.refresh()
+
+    # -- scaling --------------------------------------------------------------
+    def scale_by(self, factor: float):
+        """Multiply the displayed amplitude by ``factor`` (all groups)."""
+        for g in self.scalings:
+            self.scalings[g] /= factor
+        self.session.settings.scalings = dict(self.scalings)
+        self._update_legend()
+        self._redraw_page()
+
+    def reset_scalings(self):
+        self.scalings = dict(DEFAULT_SCALINGS)
+        self.session.settings.scalings = dict(self.scalings)
+        self._update_legend()
+        self._redraw_page()
+
+    def _update_legend(self):
+        rec = self.recording
+        if rec is None:
+            self.legend.setText("")
+            return
+        parts = []
+        for g in GROUPS:
+            if rec.groups.get(g) and g in self.shown_groups:
+                unit, fac = UNITS[g]
+                parts.append(f"{g.upper()} {self.scalings[g] * fac:g} {unit}")
+        self.legend.setText("Scale (half channel spacing): " + " · ".join(parts))
+
+    # -- time -----------------------------------------------------------------
+    @property
+    def t1(self) -> float:
+        return self.t0 + self.duration
+
+    def set_time(self, t0: float):
+        """Show the page starting at ``t0`` seconds (clipped to the recording)."""
+        rec = self.recording
+        if rec is None:
+            return
+        t0 = float(np.clip(t0, 0.0, max(0.0, rec.duration - self.duration)))
+        self.t0 = t0
+        self.session.view["t0"] = t0
+        self.refresh()
+        self.sigWindowChanged.emit(self.t0, self.t1)
+
+    def center_on(self, t: float):
+        self.set_time(t - self.duration / 2)
+
+    def page_forward(self):
+        self.set_time(self.t0 + self.duration)
+
+    def page_back(self):
+        self.set_time(self.t0 - self.duration)
+
+    def set_duration(self, duration: float):
+        """Page length in seconds, 5–60."""
+        self.duration = float(np.clip(duration, *PAGE_RANGE))
+        self.session.settings.page_duration = self.duration
+        self.set_time(self.t0)
+
+    def refresh(self):
+        """Request the current page and redraw the overlays."""
+        rec = self.recording
+        if rec is None:
+            return
+        self.vb.setRange(xRange=(self.t0, self.t1), yRange=(-0.7, self.n_rows - 0.3),
+                         padding=0)
+        names = self.visible_names()
+        self.plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(names)], []])
+        self._request_page()
+        self._draw_spindles()
+        self._draw_epochs()
+
+    def _n_px(self) -> int:
+        return max(200, int(self.vb.width() or 0) or 1000)
+
+    def _request_page(self):
+        s = self.session.settings
+        self._rid += 1
+        req = PageRequest(
+            rid=self._rid, t0=self.t0, t1=min(self.t1, self.recording.duration),
+            idx=tuple(self.visible_indices()), n_px=self._n_px(),
+            highpass=s.highpass, lowpass=s.lowpass, notch=s.notch,
+            sigma_band=tuple(s.sigma_band) if s.sigma_overlay else None)
+        self.loader.request(self.recording, req)
+
+    def _on_resized(self, *args):
+        if self._page is not None and abs(self._page.request.n_px - self._n_px()) > 50:
+            self._request_page()
+
+    def _on_page_failed(self, req, exc):
+        self.sigError.emit("Reading the recording failed.", exc)
+
+    def _on_page_loaded(self, page):
+        self._page = page
+        self._redraw_page()
+        self.sigPageDrawn.emit(page)
+
+    def _redraw_page(self):
+        page = self._page
+        if page is None:
+            return
+        idx = page.request.idx
+        per_group = {g: ([], []) for g in GROUPS}
+        times = page.times
+        n_t = len(times)
+        for row, ci in enumerate(idx):
+            g = self._group_of.get(ci, "other")
+            scale = self.scalings.get(g, 1.0)
+            per_group[g][0].append(row)
+            per_group[g][1].append(row - page.data[row] * (0.5 / scale))
+        for g, curve in self.curves.items():
+            rows, ys = per_group[g]
+            if not rows:
+                curve.setData([], [])
+                continue
+            x = np.tile(times, len(rows))
+            y = np.concatenate(ys)
+            conn = np.ones(x.size, bool)
+            conn[n_t - 1::n_t] = False
+            curve.setData(x, y, connect=conn)
+        if page.sigma is not None and len(idx):
+            ys = [row - page.sigma[row] * (0.5 / self.scalings.get(
+                self._group_of.get(ci, "other"), 1.0)) for row, ci in enumerate(idx)]
+            x = np.tile(times, len(idx))
+            conn = np.ones(x.size, bool)
+            conn[n_t - 1::n_t] = False
+            self.sigma_curve.setData(x, np.concatenate(ys), connect=conn)
+        else:
+            self.sigma_curve.setData([], [])
+
+    # -- display filters --------------------------------------------------------
+    def set_filters(self, highpass=None, lowpass=None, notch=None):
+        s = self.session.settings
+        s.highpass, s.lowpass, s.notch = highpass, lowpass, notch
+        s.validate()
+        self.refresh()
+
+    def set_sigma_overlay(self, on: bool):
+        self.session.settings.sigma_overlay = bool(on)
+        self.refresh()
+
+    # -- spindles -------------------------------------------------------------
+    def _row_span(self, channels):
+        """(y0, y1) of a mark: the rows of its channels, or all rows."""
+        if not channels:
+            return -0.5, self.n_rows - 0.5
+        names = self.visible_names()
+        rows = [names.index(c) for c in channels if c in names]
+        if not rows:
+            return -0.7, -0.5  # off-screen channels: a thin tab at the top
+        return min(rows) - 0.5, max(rows) + 0.5
+
+    def _draw_spindles(self):
+        if self.recording is None:
+            for it in self._spindle_pool:
+                it.hide()
+            return
+        visible = self.session.spindles.in_window(self.t0, self.t1)
+        while len(self._spindle_pool) < len(visible):
+            item = SpindleItem(self)
+            self.vb.addItem(item, ignoreBounds=True)
+            self._spindle_pool.append(item)
+        for item, sp in zip(self._spindle_pool, visible):
+            y0, y1 = self._row_span(sp.channels)
+            item.set_spindle(sp, y0, y1, sp.uid == self.selected_uid)
+        for item in self._spindle_pool[len(visible):]:
+            if item.isVisible():
+                item.hide()
+                item.uid = None
+
+    def n_drawn_spindles(self) -> int:
+        return sum(1 for it in self._spindle_pool if it.isVisible())
+
+    def select_spindle(self, uid):
+        self.selected_uid = uid
+        self._draw_spindles()
+        self.sigSelectionChanged.emit(uid)
+
+    def show_spindle(self, uid):
+        """Select mark ``uid`` and bring it into view."""
+        sp = self.session.spindles.get(uid)
+        if not (self.t0 <= sp.onset and sp.end <= self.t1):
+            self.center_on(sp.onset + sp.duration / 2)
+        self.select_spindle(uid)
+
+    def _on_mark_dragged(self, t0, t1, y0, y1, specific):
+        rec = self.recording
+        if rec is None:
+            return
+        t0, t1 = max(0.0, t0), min(rec.duration, t1)
+        if t1 - t0 < 0.1:  # too short to be a spindle: a sloppy click
+            return
+        channels = ()
+        if specific:
+            names = self.visible_names()
+            r0 = int(np.clip(round(y0), 0, len(names) - 1))
+            r1 = int(np.clip(round(y1), 0, len(names) - 1))
+            channels = tuple(names[r0:r1 + 1])
+        self.mark_spindle(t0, t1 - t0, channels)
+
+    def mark_spindle(self, onset, duration, channels=()):
+        """Add a manual, accepted mark (undoable) and select it."""
+        from core.spindles import Spindle
+
+        s = self.session.settings
+        sp = Spindle(onset=float(onset), duration=float(duration),
+                     channels=tuple(channels), visibility=s.default_visibility,
+                     scorer=s.scorer, origin="manual", status="accepted")
+        uid = self.session.spindles.add(sp)[0]
+        self.select_spindle(uid)
+        return uid
+
+    def edit_spindle_span(self, uid, left, right):
+        rec = self.recording
+        left = max(0.0, left)
+        right = min(rec.duration, right) if rec is not None else right
+        if right - left <= 0:
+            self._draw_spindles()
+            return
+        self.session.spindles.edit(uid, onset=float(left), duration=float(right - left))
+
+    def set_selected_visibility(self, vis: str):
+        if self.selected_uid is not None:
+            self.session.spindles.edit(self.selected_uid, visibility=vis)
+
+    def delete_selected(self):
+        if self.selected_uid is not None:
+            uid, self.selected_uid = self.selected_uid, None
+            self.session.spindles.delete(uid)
+            self.sigSelectionChanged.emit(None)
+
+    def show_spindle_menu(self, uid, pos: QPoint):
+        menu = QMenu(self)
+        for label, vis in (("Visible in EEG", "eeg"), ("Visible in MEG", "meg"),
+                           ("Visible in both", "both"), ("Visibility unknown", "")):
+            act = QAction(label, menu)
+            act.triggered.connect(lambda _=False, v=vis: self.session.spindles.edit(
+                uid, visibility=v))
+            menu.addAction(act)
+        menu.addSeparator()
+        for label, status in (("Accept", "accepted"), ("Reject", "rejected")):
+            act = QAction(label, menu)
+            act.triggered.connect(lambda _=False, st=status: self.session.spindles.edit(
+                uid, status=st))
+            menu.addAction(act)
+        act = QAction("Delete", menu)
+        act.triggered.connect(lambda: self.session.spindles.delete(uid))
+        menu.addAction(act)
+        menu.popup(pos)
+        self._menu = menu
+
+    # -- epochs / staging -------------------------------------------------------
+    def _draw_epochs(self):
+        hyp = self.session.hypnogram
+        for line, text in self._epoch_pool:
+            line.hide()
+            text.hide()
+        if hyp is None or self.recording is None:
+            return
+        el = hyp.epoch_length
+        first = int(np.floor(self.t0 / el))
+        last = int(np.ceil(self.t1 / el))
+        k = 0
+        for ep in range(first, last):
+            if ep < 0 or ep >= hyp.n_epochs:
+                continue
+            if k >= len(self._epoch_pool):
+                line = pg.InfiniteLine(angle=90, movable=False,
+                                       pen=pg.mkPen((120, 120, 120), width=1,
+                                                    style=Qt.PenStyle.DashLine))
+                text = pg.TextItem(anchor=(0, 0), color=(60, 60, 60))
+                self.vb.addItem(line, ignoreBounds=True)
+                self.vb.addItem(text, ignoreBounds=True)
+                self._epoch_pool.append((line, text))
+            line, text = self._epoch_pool[k]
+            line.setValue(ep * el)
+            line.show()
+            stage = hyp.stages[ep]
+            text.setText(f"epoch {ep + 1}: {stage if stage != '?' else 'unscored'}")
+            text.setPos(max(ep * el, self.t0), -0.7)
+            text.show()
+            k += 1
+
+    def current_epoch(self) -> int:
+        hyp = self.session.hypnogram
+        return hyp.epoch_of(self.t0 + 1e-6)
+
+    def stage_current_epoch(self, stage: str, advance: bool = True):
+        """Set the stage of the epoch at the page start, then go to the next."""
+        hyp = self.session.hypnogram
+        if hyp is None:
+            return
+        ep = self.current_epoch()
+        hyp.set_stage(ep, stage)
+        if advance and ep + 1 < hyp.n_epochs:
+            self.set_time((ep + 1) * hyp.epoch_length)
+
+    # -- input ----------------------------------------------------------------
+    def _on_clicked(self, t, y):
+        self.setFocus()
+        self.cursor_time = t
+        self.cursor.setValue(t)
+        self.cursor.show()
+        if self.selected_uid is not None:
+            self.select_spindle(None)
+
+    def _on_wheel(self, steps, modifiers):
+        if modifiers & Qt.KeyboardModifier.ShiftModifier:
+            self.scroll_rows(int(np.sign(steps)) * 3)
+        else:
+            self.set_time(self.t0 + steps * self.duration / 4)
+
+    def _on_mouse_moved(self, pos):
+        if self.recording is None or not self.vb.sceneBoundingRect().contains(pos):
+            return
+        p = self.vb.mapSceneToView(pos)
+        names = self.visible_names()
+        row = int(round(p.y()))
+        ch = names[row] if 0 <= row < len(names) else ""
+        self.sigStatus.emit(f"{format_time(p.x())}  {ch}")
+
+    def keyPressEvent(self, ev):
+        key, mods = ev.key(), ev.modifiers()
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        ctrl = bool(mods & (Qt.KeyboardModifier.ControlModifier
+                            | Qt.KeyboardModifier.MetaModifier))
+        if ctrl:
+            return super().keyPressEvent(ev)
+        if key == Qt.Key.Key_Right:
+            self.set_time(self.t0 + (self.duration if shift else self.duration / 4))
+        elif key == Qt.Key.Key_Left:
+            self.set_time(self.t0 - (self.duration if shift else self.duration / 4))
+        elif key == Qt.Key.Key_Down:
+            self.scroll_rows(self.n_rows if shift else 1)
+        elif key == Qt.Key.Key_Up:
+            self.scroll_rows(-(self.n_rows if shift else 1))
+        elif key == Qt.Key.Key_PageUp:
+            self.set_n_rows(self.n_rows + 5)
+        elif key == Qt.Key.Key_PageDown:
+            self.set_n_rows(max(1, self.n_rows - 5))
+        elif key == Qt.Key.Key_Home:
+            self.set_duration(self.duration - 5)
+        elif key == Qt.Key.Key_End:
+            self.set_duration(self.duration + 5)
+        elif key == Qt.Key.Key_Plus:
+            self.scale_by(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.scale_by(0.8)
+        elif key == Qt.Key.Key_Equal:
+            self.reset_scalings()
+        elif key in STAGE_KEYS:
+            self.stage_current_epoch(STAGE_KEYS[key])
+        elif key in (Qt.Key.Key_Delete,):
+            self.delete_selected()
+        elif key in (Qt.Key.Key_E, Qt.Key.Key_M, Qt.Key.Key_B):
+            self.set_selected_visibility({Qt.Key.Key_E: "eeg", Qt.Key.Key_M: "meg",
+                                          Qt.Key.Key_B: "both"}[key])
+        elif key in REVIEW_KEYS:
+            self.sigReviewKey.emit(REVIEW_KEYS[key])
+        elif key == Qt.Key.Key_S and shift:
+            self.set_sigma_overlay(not self.session.settings.sigma_overlay)
+        else:
+            return super().keyPressEvent(ev)
+        ev.accept()

@@ -1,0 +1,282 @@
+"""Read, filter and decimate the visible page of a recording.
+
+:func:`compute_page` is pure (no Qt): it reads only the requested window (plus
+a short pad for the display filters) through ``Recording.get_samples`` and
+reduces each channel to alternating per-pixel minima and maxima ("peak"
+decimation, as mne-qt-browser does), so a page costs the same whatever the
+sampling rate. :class:`PageLoader` runs it inline when the page is small and on
+a worker thread otherwise; requests that are superseded before they finish are
+dropped (stale requests never reach the screen).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from core.utils import logger
+
+#: Seconds read on each side of the page so filters settle before the edges.
+FILTER_PAD = 2.0
+
+_read_lock = threading.Lock()  # MNE readers are not meant for concurrent use
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What to draw.
+
+    Attributes
+    ----------
+    rid : int
+        Request id (increasing); results of older ids are dropped.
+    t0, t1 : float
+        Window in seconds.
+    idx : tuple of int
+        Channel indices, top to bottom.
+    n_px : int
+        Plot width in pixels (decimation target).
+    highpass, lowpass, notch : float | None
+        Display filters (Hz).
+    sigma_band : tuple of float | None
+        Band of the sigma overlay, or None for no overlay.
+    """
+
+    rid: int
+    t0: float
+    t1: float
+    idx: tuple
+    n_px: int
+    highpass: float | None = None
+    lowpass: float | None = None
+    notch: float | None = None
+    sigma_band: tuple | None = None
+
+
+@dataclass
+class PageData:
+    """A decimated page: ``times`` shared by all rows of ``data``/``sigma``."""
+
+    request: PageRequest
+    times: np.ndarray
+    data: np.ndarray
+    sigma: np.ndarray | None = None
+    timings: dict = field(default_factory=dict)
+
+
+def peak_decimate(times, data, n_px):
+    """Reduce columns to alternating min/max per pixel.
+
+    Parameters
+    ----------
+    times : array, shape (n_times,)
+        Sample times.
+    data : array, shape (n_channels, n_times)
+        Signals.
+    n_px : int
+        Number of pixel columns.
+
+    Returns
+    -------
+    times : array, shape (n_points,)
+        ``2 * n_px`` times (two per pixel) or the input when already short.
+    data : array, shape (n_channels, n_points)
+        Per pixel, the minimum and the maximum in the order they occur is not
+        tracked: min first, then max (like mne-qt-browser's "peak" mode).
+    """
+    n_times = data.shape[1]
+    n_px = max(int(n_px), 1)
+    per = -(-n_times // n_px)  # samples per pixel, rounded up
+    if per < 2:
+        return times, data
+    n_blk = n_times // per
+    n_use = n_blk * per
+    blocks = data[:, :n_use].reshape(data.shape[0], n_blk, per)
+    out = np.empty((data.shape[0], n_blk, 2), dtype=data.dtype)
+    np.min(blocks, axis=2, out=out[:, :, 0])
+    np.max(blocks, axis=2, out=out[:, :, 1])
+    tt = np.empty((n_blk, 2))
+    tt[:, 0] = times[0:n_use:per]
+    tt[:, 1] = times[per // 2:n_use:per]
+    out = out.reshape(data.shape[0], 2 * n_blk)
+    tt = tt.reshape(-1)
+    if n_use < n_times:  # remainder (less than a pixel): one last min/max pair
+        rest = data[:, n_use:]
+        out = np.concatenate([out, rest.min(1, keepdims=True),
+                              rest.max(1, keepdims=True)], axis=1)
+        tt = np.concatenate([tt, times[[n_use, -1]]])
+    return tt, out
+
+
+_SOS_CACHE: dict = {}
+
+
+def _sos(kind, freqs, sfreq):
+    key = (kind, freqs, sfreq)
+    if key not in _SOS_CACHE:
+        from scipy import signal
+
+        nyq = sfreq / 2.0
+        if kind == "notch":
+            f0 = freqs
+            lo, hi = (f0 - 1.0) / nyq, (f0 + 1.0) / nyq
+            sos = (signal.butter(2, [lo, hi], "bandstop", output="sos")
+                   if 0 < lo < hi < 1 else None)
+        elif kind == "band":
+            lo, hi = freqs
+            if hi is not None and hi >= nyq * 0.99:
+                hi = None
+            if lo and hi:
+                sos = signal.butter(2, [lo / nyq, hi / nyq], "bandpass", output="sos")
+            elif lo:
+                sos = signal.butter(2, lo / nyq, "highpass", output="sos")
+            elif hi:
+                sos = signal.butter(4, hi / nyq, "lowpass", output="sos")
+            else:
+                sos = None
+        else:  # pragma: no cover
+            raise ValueError(kind)
+        _SOS_CACHE[key] = sos
+    return _SOS_CACHE[key]
+
+
+def _filter(data, sos):
+    from scipy import signal
+
+    return signal.sosfiltfilt(sos, data, axis=1)
+
+
+def compute_page(recording, req: PageRequest) -> PageData:
+    """Read, filter and decimate one page (pure; runs on any thread).
+
+    Parameters
+    ----------
+    recording : core.recording.Recording
+        The open recording.
+    req : PageRequest
+        What to draw.
+
+    Returns
+    -------
+    page : PageData
+        Times and decimated data in SI units (mean removed per channel).
+    """
+    tic = time.perf_counter()
+    sfreq = recording.sfreq
+    filt = bool(req.highpass or req.lowpass or req.notch or req.sigma_band)
+    pad = FILTER_PAD if filt else 0.0
+    s0 = max(0, int(round(req.t0 * sfreq)))
+    s1 = min(recording.n_times, int(round(req.t1 * sfreq)))
+    if s1 <= s0 or not req.idx:
+        return PageData(req, np.zeros(0), np.zeros((len(req.idx), 0)))
+    p0 = max(0, s0 - int(pad * sfreq))
+    p1 = min(recording.n_times, s1 + int(pad * sfreq))
+    with _read_lock:
+        raw = recording.get_samples(p0, p1, np.asarray(req.idx, int))
+    t_read = time.perf_counter()
+    raw = raw - raw.mean(axis=1, keepdims=True)
+    data = raw
+    sos = _sos("band", (req.highpass or None, req.lowpass or None), sfreq)
+    if sos is not None and raw.shape[1] > 30:
+        data = _filter(data, sos)
+    if req.notch:
+        sos = _sos("notch", float(req.notch), sfreq)
+        if sos is not None and raw.shape[1] > 30:
+            data = _filter(data, sos)
+    sigma = None
+    if req.sigma_band is not None:
+        sos = _sos("band", tuple(req.sigma_band), sfreq)
+        if sos is not None and raw.shape[1] > 30:
+            sigma = _filter(raw, sos)
+    c0, c1 = s0 - p0, s1 - p0
+    data = data[:, c0:c1]
+    times = np.arange(s0, s1) / sfreq
+    t_filt = time.perf_counter()
+    times_d, data_d = peak_decimate(times, data, req.n_px)
+    sigma_d = None
+    if sigma is not None:
+        sigma_d = peak_decimate(times, sigma[:, c0:c1], req.n_px)[1]
+    toc = time.perf_counter()
+    return PageData(req, times_d, data_d, sigma_d,
+                    {"read": t_read - tic, "filter": t_filt - t_read,
+                     "decimate": toc - t_filt, "total": toc - tic})
+
+
+class _Emitter(QObject):
+    done = Signal(object)
+    failed = Signal(object, object)
+
+
+class _PageJob(QRunnable):
+    def __init__(self, loader, recording, req):
+        super().__init__()
+        self.loader, self.recording, self.req = loader, recording, req
+        self.emitter = loader._emitter
+
+    def run(self):
+        if self.loader.latest_rid != self.req.rid:
+            return  # superseded before it started: drop
+        try:
+            page = compute_page(self.recording, self.req)
+        except Exception as exc:  # reported on the main thread
+            self.emitter.failed.emit(self.req, exc)
+            return
+        self.emitter.done.emit(page)
+
+
+class PageLoader(QObject):
+    """Serve page requests; drop the stale ones.
+
+    Parameters
+    ----------
+    sync_limit : int
+        Pages with fewer samples (channels x samples) than this are computed
+        inline (faster than a thread round trip); bigger ones on a worker.
+    """
+
+    loaded = Signal(object)   # PageData of the latest request
+    failed = Signal(object, object)  # (PageRequest, exception)
+
+    def __init__(self, parent=None, sync_limit: int = 4_000_000):
+        super().__init__(parent)
+        self.sync_limit = int(sync_limit)
+        self.latest_rid = -1
+        self.n_dropped = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._emitter = _Emitter()
+        self._emitter.done.connect(self._on_done)
+        self._emitter.failed.connect(self._on_failed)
+
+    def request(self, recording, req: PageRequest) -> None:
+        """Compute ``req`` (inline or on the worker) and emit :attr:`loaded`."""
+        self.latest_rid = req.rid
+        cost = len(req.idx) * (req.t1 - req.t0) * recording.sfreq
+        if cost <= self.sync_limit:
+            try:
+                page = compute_page(recording, req)
+            except Exception as exc:
+                self._on_failed(req, exc)
+                return
+            self._on_done(page)
+        else:
+            self._pool.start(_PageJob(self, recording, req))
+
+    def _on_done(self, page: PageData):
+        if page.request.rid != self.latest_rid:
+            self.n_dropped += 1
+            logger.debug("dropped stale page %d", page.request.rid)
+            return
+        self.loaded.emit(page)
+
+    def _on_failed(self, req, exc):
+        if req.rid == self.latest_rid:
+            self.failed.emit(req, exc)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until the worker is idle (tests, shutdown)."""
+        return self._pool.waitForDone(msecs)

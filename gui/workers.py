@@ -1,0 +1,156 @@
+"""Run core progress generators on a worker thread with progress and Cancel.
+
+House rules 3 and 4: the worker only computes and returns a value; the
+``on_done`` callback runs on the main thread and is the one place that changes
+the session or the widgets. Cancel closes the generator between steps
+(:func:`core.utils.run_with_progress`).
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QProgressDialog
+
+from core.utils import Cancelled, Progress, run_with_progress
+
+_ACTIVE: set = set()  # keep workers alive until they report
+
+
+class _Runnable(QRunnable):
+    def __init__(self, worker):
+        super().__init__()
+        self.worker = worker
+
+    def run(self):
+        self.worker._run()
+
+
+class ProgressWorker(QObject):
+    """Drive ``make_gen()`` on the thread pool.
+
+    Parameters
+    ----------
+    make_gen : callable
+        Returns a generator yielding :class:`core.utils.Progress` and
+        returning the result; called on the worker thread.
+
+    Signals
+    -------
+    progress(Progress), finished(result), failed(exception, details), cancelled()
+    """
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(object, str)
+    cancelled = Signal()
+
+    def __init__(self, make_gen, parent=None):
+        super().__init__(parent)
+        self.make_gen = make_gen
+        self._cancel = False
+        self.done = False
+
+    def start(self, pool: QThreadPool | None = None):
+        _ACTIVE.add(self)
+        for sig in (self.finished, self.failed, self.cancelled):
+            sig.connect(self._release)
+        (pool or QThreadPool.globalInstance()).start(_Runnable(self))
+
+    def cancel(self):
+        """Ask the generator to stop at its next step."""
+        self._cancel = True
+
+    def _release(self, *args):
+        self.done = True
+        _ACTIVE.discard(self)
+
+    def _callback(self, prog: Progress):
+        self.progress.emit(prog)
+        return not self._cancel
+
+    def _run(self):
+        try:
+            result = run_with_progress(self.make_gen(), self._callback)
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except Exception as exc:  # reported as a dialog by the caller
+            self.failed.emit(exc, traceback.format_exc())
+            return
+        if self._cancel:
+            self.cancelled.emit()
+        else:
+            self.finished.emit(result)
+
+
+def run_task(parent, title: str, make_gen, on_done, on_error=None, on_cancel=None):
+    """Run a progress generator with a progress dialog and a Cancel button.
+
+    Parameters
+    ----------
+    parent : QWidget
+        Owner of the dialog.
+    title : str
+        What is being done.
+    make_gen : callable
+        Returns the progress generator (called on the worker thread).
+    on_done : callable
+        Called with the result on the main thread.
+    on_error : callable | None
+        Called with ``(exception, details)``; default shows an error dialog.
+    on_cancel : callable | None
+        Called when the user cancelled.
+
+    Returns
+    -------
+    worker : ProgressWorker
+        The running worker (``worker.dialog`` is the progress dialog).
+    """
+    from .dialogs import show_error
+
+    dlg = QProgressDialog(title, "Cancel", 0, 100, parent)
+    dlg.setWindowTitle(title)
+    dlg.setWindowModality(Qt.WindowModality.WindowModal)
+    dlg.setMinimumDuration(300)
+    dlg.setAutoClose(False)
+    dlg.setAutoReset(False)
+    dlg.setValue(0)
+    worker = ProgressWorker(make_gen)
+    worker.dialog = dlg
+
+    def _progress(prog):
+        if prog.total:
+            dlg.setMaximum(int(prog.total))
+            dlg.setValue(int(min(prog.done, prog.total)))
+        if prog.message:
+            dlg.setLabelText(f"{title}\n{prog.message}")
+
+    def _finish():
+        dlg.canceled.disconnect(worker.cancel)
+        dlg.close()
+
+    def _done(result):
+        _finish()
+        on_done(result)
+
+    def _failed(exc, details):
+        _finish()
+        if on_error is not None:
+            on_error(exc, details)
+        else:
+            show_error(parent, f"{title} failed.", exc, details)
+
+    def _cancelled():
+        _finish()
+        if on_cancel is not None:
+            on_cancel()
+
+    dlg.canceled.connect(worker.cancel)
+    worker.progress.connect(_progress)
+    worker.finished.connect(_done)
+    worker.failed.connect(_failed)
+    worker.cancelled.connect(_cancelled)
+    worker.start()
+    return worker
