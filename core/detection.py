@@ -1,0 +1,1032 @@
+"""Automatic spindle detection on EEG and MEG, chunked over a full night.
+
+Two detectors live in a registry (:data:`DETECTORS`):
+
+``"a7"``
+    After Lacourse et al. (2019), "A sleep spindle detection algorithm that
+    emulates human expert spindle scoring", J. Neurosci. Methods 316, 3-11
+    (the A7 detector). Four features on 0.3-s windows sliding by 0.1 s:
+    absolute sigma power (log10 of the mean square of the 11-16 Hz signal,
+    threshold 1.25 log10 µV²), relative sigma power (log10 of the 11-16 Hz
+    over 4.5-30 Hz power of a Hann-windowed, 2-s zero-padded spectrum,
+    z-scored against the 30 s of valid context around it, threshold 1.6),
+    sigma covariance (log10(1 + covariance) of the broadband and sigma
+    signals, z-scored the same way, threshold 1.3) and sigma correlation
+    (Pearson r of the same two signals, threshold 0.69). A spindle is where
+    all four agree, extended at both ends while absolute power and covariance
+    stay above threshold, lasting 0.3-2.5 s. The z-score context keeps only
+    the values between the 10th and 90th percentiles of the whole baseline,
+    as in the authors' MATLAB release.
+``"yasa"``
+    A YASA-style detector (Vallat & Walker 2021; ``yasa.spindles_detect``
+    defaults): relative power 12-15 / 1-30 Hz on 2-s windows >= 0.2,
+    moving correlation of the sigma and broadband signals >= 0.65 and
+    moving RMS of the sigma signal >= mean + 1.5 trimmed SD, all three
+    together; events closer than 0.5 s merged, lasting 0.5-2 s.
+
+Every threshold is a parameter. Detection runs per channel and per modality
+(EEG, magnetometers, gradiometers); channel detections are merged into events
+labelled with the modalities that saw them (``"eeg"``, ``"meg"`` or
+``"both"``). The recording is read in chunks (never whole), features are kept
+at the 0.1-s window step only, and the whole run is a generator yielding
+:class:`~core.utils.Progress`.
+
+Choices the published method leaves open (documented, and the same for every
+recording): the sigma and broadband signals are filtered in the frequency
+domain with the exact magnitude response of the zero-phase (forward-backward)
+order-20 Butterworth filters of the A7 release; the broadband signal used for
+covariance, correlation and the spectra is 0.3-30 Hz (capped below Nyquist);
+MEG has no published absolute sigma-power threshold, so for magnetometers and
+gradiometers the absolute criterion is adaptive (z-score of the log power
+against the channel's trimmed baseline, ``abs_pow_z``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .utils import (Progress, SpindleScopeError, check_option, check_range,
+                    logger, run_with_progress)
+
+#: Scale from SI units to the units the thresholds are expressed in.
+UNIT_SCALE = {"eeg": 1e6, "eog": 1e6, "mag": 1e15, "grad": 1e13}
+UNIT_NAME = {"eeg": "µV", "eog": "µV", "mag": "fT", "grad": "fT/cm"}
+MODALITIES = ("eeg", "mag", "grad")
+
+# --------------------------------------------------------------------------
+# Detector definitions
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class A7Params:
+    """Parameters of the A7 detector (Lacourse et al. 2019 defaults)."""
+
+    abs_pow: float = 1.25          # log10 µV², absolute sigma power (EEG)
+    rel_pow: float = 1.6           # z, relative sigma power
+    cov: float = 1.3               # z, sigma covariance
+    corr: float = 0.69             # r, sigma correlation
+    abs_pow_z: float = 1.0         # z, adaptive absolute power (MEG; EEG if abs_pow is None)
+    sigma: tuple = (11.0, 16.0)    # Hz
+    broad: tuple | None = None     # Hz, band of the "raw" signal (None: unfiltered)
+    total: tuple = (4.5, 30.0)     # Hz, denominator of relative power
+    filter_order: int = 20
+    window: float = 0.3            # s
+    step: float = 0.1              # s
+    zero_pad: float = 2.0          # s, spectrum length of the relative power
+    context: float = 30.0          # s of valid windows for the z-scores
+    percentiles: tuple = (10.0, 90.0)
+    duration: tuple = (0.3, 2.5)   # s
+    min_gap: float = 0.0           # s, merge detections closer than this
+    context_classifier: bool = False  # reject detections out of NREM context
+    slow_low: tuple = (0.5, 8.0)   # Hz, slow-ratio numerator
+    slow_high: tuple = (16.0, 30.0)  # Hz, slow-ratio denominator
+    slow_ratio: float = 0.9        # log10(1 + low/high) threshold
+
+
+@dataclass
+class YasaParams:
+    """Parameters of the YASA-style detector (``yasa.spindles_detect``)."""
+
+    rel_pow: float = 0.2
+    corr: float = 0.65
+    rms: float = 1.5
+    sigma: tuple = (12.0, 15.0)
+    broad: tuple = (1.0, 30.0)
+    filter_order: int = 20
+    window: float = 0.3
+    step: float = 0.1
+    rel_window: float = 2.0
+    duration: tuple = (0.5, 2.0)
+    min_gap: float = 0.5
+
+
+DETECTORS = {"a7": A7Params, "yasa": YasaParams}
+
+
+def make_params(method="a7", **overrides):
+    """Parameters of a detector with some defaults changed.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`DETECTORS`.
+    **overrides
+        Fields of the detector's parameter class.
+
+    Returns
+    -------
+    params : A7Params | YasaParams
+    """
+    check_option("method", method, DETECTORS)
+    cls = DETECTORS[method]
+    names = set(cls.__dataclass_fields__)
+    bad = sorted(set(overrides) - names)
+    if bad:
+        raise SpindleScopeError(
+            f"Unknown parameter(s) {', '.join(map(repr, bad))} for the "
+            f"{method!r} detector. Allowed are: {', '.join(sorted(names))}.")
+    params = cls(**overrides)
+    _check_params(params)
+    return params
+
+
+def _check_params(p):
+    lo, hi = p.sigma
+    if not 0 < lo < hi:
+        raise SpindleScopeError(
+            f"Invalid sigma band {p.sigma!r}: it must be (low, high) with "
+            f"0 < low < high, e.g. (11, 16).")
+    check_range("window", p.window, 0.05, 5)
+    check_range("step", p.step, 0.01, p.window)
+    dmin, dmax = p.duration
+    if not 0 < dmin < dmax:
+        raise SpindleScopeError(
+            f"Invalid duration range {p.duration!r}: it must be (min, max) "
+            f"in seconds with 0 < min < max.")
+    if isinstance(p, A7Params):
+        check_range("context", p.context, 1, 3600)
+        if not 0 <= p.percentiles[0] < p.percentiles[1] <= 100:
+            raise SpindleScopeError(
+                f"Invalid percentiles {p.percentiles!r}: expected "
+                f"(low, high) within [0, 100].")
+
+
+def check_sfreq(sfreq, sigma_high):
+    """Raise a clear error when the rate cannot carry the sigma band."""
+    if sfreq / 2 <= sigma_high:
+        raise SpindleScopeError(
+            f"The sampling rate {sfreq:g} Hz is too low for the sigma band: "
+            f"its Nyquist frequency {sfreq / 2:g} Hz must lie above the "
+            f"band's upper edge {sigma_high:g} Hz. Spindle detection needs "
+            f"at least {2 * sigma_high + 1:g} Hz (e.g. 50 Hz for 11-16 Hz).")
+
+
+# --------------------------------------------------------------------------
+# Signal processing helpers
+# --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _zero_phase_response(n_fft, sfreq, band, order):
+    """|H|² of a forward-backward Butterworth band-pass on rfft bins."""
+    from scipy.signal import butter, sosfreqz
+
+    nyq = sfreq / 2
+    lo, hi = band
+    hi = None if hi is None else min(hi, 0.95 * nyq)
+    freqs = np.fft.rfftfreq(n_fft, 1 / sfreq)
+    resp = np.ones(len(freqs))
+    if lo is not None and lo > 0:
+        sos = butter(order, lo, "highpass", fs=sfreq, output="sos")
+        resp *= np.abs(sosfreqz(sos, worN=freqs, fs=sfreq)[1]) ** 2
+    if hi is not None:
+        sos = butter(order, hi, "lowpass", fs=sfreq, output="sos")
+        resp *= np.abs(sosfreqz(sos, worN=freqs, fs=sfreq)[1]) ** 2
+    return resp
+
+
+def _fft_filter(x, sfreq, bands, order):
+    """Filter rows of ``x`` (zero phase) in several bands with one FFT."""
+    from scipy.fft import irfft, next_fast_len, rfft
+
+    n = x.shape[-1]
+    n_fft = next_fast_len(n, real=True)
+    X = rfft(x, n_fft, axis=-1)
+    out = []
+    for band in bands:
+        if band[0] is None and band[1] is None:
+            out.append(x)
+            continue
+        H = _zero_phase_response(n_fft, float(sfreq), tuple(band), int(order))
+        out.append(irfft(X * H, n_fft, axis=-1)[..., :n])
+    return out
+
+
+@lru_cache(maxsize=16)
+def _dft_matrix(L, n_fft, sfreq, bands):
+    """Real and imaginary DFT rows of a mean-removed, Hann-windowed segment.
+
+    Only the bins inside ``bands`` are kept; returns the matrix and, per
+    band, the index slice of its columns.
+    """
+    n = np.arange(L)
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * n / max(L - 1, 1))
+    freqs = np.arange(n_fft // 2 + 1) * sfreq / n_fft
+    lo = min(b[0] for b in bands)
+    hi = max(b[1] for b in bands)
+    keep = np.flatnonzero((freqs >= lo - 1e-9) & (freqs <= hi + 1e-9))
+    phase = -2j * np.pi * np.outer(n, keep) / n_fft
+    M = w[:, None] * np.exp(phase)
+    M = M - M.mean(axis=0, keepdims=True)  # folds the per-window mean removal
+    # positive-frequency bins count twice (one-sided), DC and Nyquist once
+    weight = np.where((keep == 0) | (2 * keep == n_fft), 1.0, 2.0)
+    sel = []
+    for b in bands:
+        sel.append(np.flatnonzero((freqs[keep] >= b[0] - 1e-9)
+                                  & (freqs[keep] <= b[1] + 1e-9)))
+    MM = np.concatenate([M.real, M.imag], axis=1)
+    return MM, weight, tuple(sel)
+
+
+def _band_powers(x, starts, L, n_fft, sfreq, bands):
+    """Power in ``bands`` of Hann-windowed segments of each row of x.
+
+    Returns a list (one per band) of arrays (n_ch, n_windows).
+    """
+    bands = tuple(tuple(float(v) for v in b) for b in bands)
+    MM, weight, sel = _dft_matrix(int(L), int(n_fft), float(sfreq), bands)
+    n_ch = x.shape[0]
+    idx = starts[:, None] + np.arange(L)[None, :]
+    seg = x[:, idx].reshape(-1, L)
+    F = seg @ MM
+    nb = F.shape[1] // 2
+    P = (F[:, :nb] ** 2 + F[:, nb:] ** 2) * weight
+    return [P[:, i].sum(1).reshape(n_ch, len(starts)) for i in sel]
+
+
+def _band_ratio(x, starts, L, n_fft, sfreq, num, den):
+    """Power ratio ``num``/``den`` of windowed segments of each row of x."""
+    p_num, p_den = _band_powers(x, starts, L, n_fft, sfreq, (num, den))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return p_num / p_den
+
+
+def _window_sums(c, starts, L):
+    """Sums over windows from a cumulative sum with a leading zero."""
+    return c[:, starts + L] - c[:, starts]
+
+
+def _cumsum0(a):
+    out = np.empty((a.shape[0], a.shape[1] + 1))
+    out[:, 0] = 0
+    np.cumsum(a, axis=1, out=out[:, 1:])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Features per window
+# --------------------------------------------------------------------------
+
+
+class _Geometry:
+    """Window and segment grid of a recording for given window / step."""
+
+    def __init__(self, n_times, sfreq, window, step):
+        self.sfreq = float(sfreq)
+        self.L = int(round(window * sfreq))
+        self.step = float(step)
+        self.n_over = max(1, int(round(window / step)))
+        n_win = int(math.floor((n_times - self.L) / (step * sfreq))) + 1
+        self.n_win = max(n_win, 0)
+        self.n_seg = self.n_win + self.n_over - 1 if self.n_win else 0
+
+    def starts(self, k0, k1):
+        return np.round(np.arange(k0, k1) * self.step * self.sfreq).astype(int)
+
+
+def _broad_band(p, sfreq):
+    if p.broad is None:
+        return (None, None)
+    return (p.broad[0], min(p.broad[1], 0.95 * sfreq / 2))
+
+
+def _a7_chunk_features(x, sfreq, starts, p, is_eeg):
+    """A7 features for the windows starting at ``starts`` (relative to x).
+
+    Returns (abs, rel, cov, corr, low, high, sigma signal, broadband signal),
+    features of shape (n_ch, n_win); abs is the linear mean square, rel the
+    log10 power ratio, cov log10(1 + max(cov, 0)), low/high the slow-ratio
+    band powers.
+    """
+    L = int(round(p.window * sfreq))
+    nyq = sfreq / 2
+    sig, brd = _fft_filter(x, sfreq, [p.sigma, _broad_band(p, sfreq)],
+                           p.filter_order)
+    c_ss = _cumsum0(sig * sig)
+    abs_ms = _window_sums(c_ss, starts, L) / L
+    c_b = _cumsum0(brd)
+    c_s = _cumsum0(sig)
+    c_bs = _cumsum0(brd * sig)
+    c_bb = _cumsum0(brd * brd)
+    sb = _window_sums(c_b, starts, L)
+    ss = _window_sums(c_s, starts, L)
+    cov = (_window_sums(c_bs, starts, L) - sb * ss / L) / (L - 1)
+    var_b = (_window_sums(c_bb, starts, L) - sb * sb / L) / (L - 1)
+    var_s = (_window_sums(c_ss, starts, L) - ss * ss / L) / (L - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.sqrt(np.clip(var_b, 0, None) * np.clip(var_s, 0, None))
+    corr = np.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
+    total = (p.total[0], min(p.total[1], nyq))
+    n_fft = int(round(p.zero_pad * sfreq))
+    p_sig, p_tot, p_low, p_high = _band_powers(
+        brd, starts, L, max(n_fft, L), sfreq,
+        (p.sigma, total, p.slow_low, (p.slow_high[0], min(p.slow_high[1], nyq))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.log10(p_sig / p_tot)
+    rel[~np.isfinite(rel)] = np.nan
+    cov_log = np.log10(np.clip(cov, 0, None) + 1)
+    return abs_ms, rel, cov_log, corr, p_low, p_high, sig, brd
+
+
+def _yasa_chunk_features(x, sfreq, starts, p, is_eeg):
+    L = int(round(p.window * sfreq))
+    nyq = sfreq / 2
+    sig, brd = _fft_filter(x, sfreq, [p.sigma, _broad_band(p, sfreq)],
+                           p.filter_order)
+    c_ss = _cumsum0(sig * sig)
+    c_b = _cumsum0(brd)
+    c_s = _cumsum0(sig)
+    c_bs = _cumsum0(brd * sig)
+    c_bb = _cumsum0(brd * brd)
+    sb = _window_sums(c_b, starts, L)
+    ss = _window_sums(c_s, starts, L)
+    cov = (_window_sums(c_bs, starts, L) - sb * ss / L) / (L - 1)
+    var_b = (_window_sums(c_bb, starts, L) - sb * sb / L) / (L - 1)
+    var_s = (_window_sums(c_ss, starts, L) - ss * ss / L) / (L - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.sqrt(np.clip(var_b, 0, None) * np.clip(var_s, 0, None))
+    corr = np.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
+    rms = np.sqrt(np.clip(_window_sums(c_ss, starts, L) / L, 0, None))
+    # relative power on 2-s windows centred on each short window
+    Lr = int(round(p.rel_window * sfreq))
+    centre = starts + L // 2
+    rs = np.clip(centre - Lr // 2, 0, x.shape[1] - Lr)
+    rel = _band_ratio(brd, rs, Lr, Lr, sfreq, p.sigma,
+                      (p.broad[0], min(p.broad[1], nyq)))
+    return rms, rel, corr, sig, brd
+
+
+# --------------------------------------------------------------------------
+# Decisions per channel (on window features held for the whole night)
+# --------------------------------------------------------------------------
+
+
+def _context_stats(values, valid, n_ctx, perc):
+    """Mean and SD per window from the ``n_ctx`` nearest valid windows.
+
+    Only values within the ``perc`` percentiles of all valid windows count
+    (A7 release: ``useLimPercRelSigPow``).
+    """
+    n = len(values)
+    ok = valid & np.isfinite(values)
+    avail = np.flatnonzero(ok)
+    nv = len(avail)
+    if nv == 0:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    vv = values[avail].astype(float)
+    lim = np.percentile(vv, perc)
+    inl = (vv >= lim[0]) & (vv <= lim[1])
+    n_ctx = min(int(n_ctx), nv)
+    c_n = np.concatenate([[0], np.cumsum(inl)])
+    c_x = np.concatenate([[0], np.cumsum(np.where(inl, vv, 0.0))])
+    c_xx = np.concatenate([[0], np.cumsum(np.where(inl, vv * vv, 0.0))])
+    # position of each window in the list of valid windows
+    j = np.searchsorted(avail, np.arange(n), side="left")
+    j = np.clip(j, 0, nv - 1)
+    a = np.clip(j - int(math.ceil((n_ctx - 1) / 2)), 0, nv - n_ctx)
+    b = a + n_ctx
+    cnt = c_n[b] - c_n[a]
+    sx = c_x[b] - c_x[a]
+    sxx = c_xx[b] - c_xx[a]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = sx / cnt
+        var = (sxx - cnt * mean * mean) / (cnt - 1)
+    sd = np.sqrt(np.clip(var, 0, None))
+    sd[~(cnt > 1)] = np.nan
+    return mean, sd
+
+
+def _to_segments(w, n_over, how="mean"):
+    """Average window values over the windows covering each step segment."""
+    n = len(w)
+    if n == 0:
+        return w
+    k = np.ones(n_over)
+    good = np.isfinite(w)
+    num = np.convolve(np.where(good, w, 0.0), k)
+    den = np.convolve(good.astype(float), k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den
+    return out  # length n + n_over - 1
+
+
+def _runs(mask):
+    """(start, stop) index pairs of True runs (stop exclusive)."""
+    if not len(mask):
+        return np.zeros((0, 2), int)
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.column_stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)])
+
+
+def _a7_decide(feat, valid_w, p, geom, is_eeg, det_valid=None):
+    """Spindle (start, stop) segment indices from the A7 window features.
+
+    ``valid_w`` selects the baseline windows, ``det_valid`` (default the
+    same) where spindles may be detected.
+    """
+    if det_valid is None:
+        det_valid = valid_w
+    abs_ms, rel, cov, corr, p_low, p_high = feat
+    n_ctx = int(round(p.context / p.step))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m, s = _context_stats(rel, valid_w, n_ctx, p.percentiles)
+        rel_z = (rel - m) / s
+        m, s = _context_stats(cov, valid_w, n_ctx, p.percentiles)
+        cov_z = (cov - m) / s
+    n_over = geom.n_over
+    with np.errstate(divide="ignore", invalid="ignore"):
+        abs_seg = np.log10(_to_segments(abs_ms, n_over))
+    if is_eeg and p.abs_pow is not None:
+        abs_ok = abs_seg > p.abs_pow
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            la = np.log10(abs_ms)
+        ok = valid_w & np.isfinite(la)
+        if ok.sum() < 10:
+            abs_ok = np.zeros(geom.n_seg, bool)
+        else:
+            vv = la[ok]
+            lim = np.percentile(vv, p.percentiles)
+            vv = vv[(vv >= lim[0]) & (vv <= lim[1])]
+            mu, sd = vv.mean(), vv.std(ddof=1) if len(vv) > 1 else 0.0
+            abs_ok = (abs_seg - mu) / (sd if sd > 0 else np.inf) > p.abs_pow_z
+    rel_ok = _to_segments(rel_z, n_over) > p.rel_pow
+    cov_ok = _to_segments(cov_z, n_over) > p.cov
+    corr_ok = _to_segments(corr, n_over) > p.corr
+    seg_valid = _segment_valid(det_valid, n_over)
+    poss = abs_ok & rel_ok & cov_ok & corr_ok & seg_valid
+    length_ok = abs_ok & cov_ok & seg_valid
+    runs = _runs(poss)
+    if len(runs):
+        # extend both ends while absolute power and covariance stay high
+        lr = _runs(length_ok)
+        idx = np.searchsorted(lr[:, 0], runs[:, 0], side="right") - 1
+        runs = np.unique(lr[idx], axis=0)
+    runs = _finish_runs(runs, p)
+    if len(runs) and p.context_classifier:
+        # A7 spectral context: keep detections with at least one window whose
+        # 30-s context has log10(1 + low/high power) above the threshold
+        ok = valid_w & np.isfinite(p_low) & np.isfinite(p_high)
+        low_m = _context_mean(p_low, ok, n_ctx)
+        high_m = _context_mean(p_high, ok, n_ctx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sr = np.log10(np.clip(low_m / high_m, 0, None) + 1)
+        in_ctx = np.convolve((sr > p.slow_ratio).astype(float),
+                             np.ones(n_over)) > 0
+        c = np.concatenate([[0], np.cumsum(in_ctx)])
+        runs = runs[(c[runs[:, 1]] - c[runs[:, 0]]) > 0]
+    return runs
+
+
+def _context_mean(values, valid, n_ctx):
+    """Mean of the ``n_ctx`` nearest valid windows, for every window."""
+    n = len(values)
+    avail = np.flatnonzero(valid)
+    nv = len(avail)
+    if nv == 0:
+        return np.full(n, np.nan)
+    vv = values[avail].astype(float)
+    n_ctx = min(int(n_ctx), nv)
+    c = np.concatenate([[0], np.cumsum(vv)])
+    j = np.clip(np.searchsorted(avail, np.arange(n), side="left"), 0, nv - 1)
+    a = np.clip(j - int(math.ceil((n_ctx - 1) / 2)), 0, nv - n_ctx)
+    return (c[a + n_ctx] - c[a]) / n_ctx
+
+
+def _segment_valid(valid_w, n_over):
+    inv = np.convolve((~valid_w).astype(float), np.ones(n_over))
+    return inv < 0.5
+
+
+def _finish_runs(runs, p):
+    if not len(runs):
+        return runs
+    if p.min_gap > 0:
+        gap = int(round(p.min_gap / p.step))
+        merged = [list(runs[0])]
+        for a, b in runs[1:]:
+            if a - merged[-1][1] < gap:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        runs = np.array(merged, int)
+    dur = (runs[:, 1] - runs[:, 0]) * p.step
+    keep = (dur >= p.duration[0] - 1e-9) & (dur <= p.duration[1] + 1e-9)
+    return runs[keep]
+
+
+def _yasa_decide(feat, valid_w, p, geom, is_eeg, det_valid=None):
+    if det_valid is None:
+        det_valid = valid_w
+    rms, rel, corr = feat
+    n_over = geom.n_over
+    ok = valid_w & np.isfinite(rms)
+    if ok.sum() < 10:
+        return np.zeros((0, 2), int)
+    from scipy.stats import trim_mean  # noqa: F401  (documented equivalence)
+
+    v = np.sort(rms[ok])
+    cut = int(0.1 * len(v))
+    vt = v[cut:len(v) - cut] if len(v) - 2 * cut > 1 else v
+    thr = rms[ok].mean() + p.rms * vt.std(ddof=1)
+    if is_eeg:
+        thr = min(thr, 10.0)  # YASA caps the RMS threshold at 10 µV
+    rel_ok = _to_segments(rel, n_over) >= p.rel_pow
+    corr_ok = _to_segments(corr, n_over) >= p.corr
+    rms_ok = _to_segments(rms, n_over) >= thr
+    poss = rel_ok & corr_ok & rms_ok & _segment_valid(det_valid, n_over)
+    return _finish_runs(_runs(poss), p)
+
+
+_FEATURES = {"a7": _a7_chunk_features, "yasa": _yasa_chunk_features}
+_DECIDE = {"a7": _a7_decide, "yasa": _yasa_decide}
+
+
+# --------------------------------------------------------------------------
+# Data sources
+# --------------------------------------------------------------------------
+
+
+class ArraySource:
+    """An in-memory recording with the reading interface of ``Recording``.
+
+    Parameters
+    ----------
+    data : array, shape (n_channels, n_times)
+        Signals in SI units (V for EEG, T for magnetometers, T/m for
+        gradiometers).
+    sfreq : float
+        Sampling rate in Hz.
+    ch_names : list of str | None
+        Names (default ``EEG000``...).
+    ch_types : list of str | str
+        ``'eeg'``, ``'mag'`` or ``'grad'`` per channel (or one for all).
+    """
+
+    def __init__(self, data, sfreq, ch_names=None, ch_types="eeg"):
+        data = np.asarray(data, float)
+        if data.ndim == 1:
+            data = data[None]
+        if data.ndim != 2:
+            raise SpindleScopeError(
+                f"Signals must be an array of shape (n_channels, n_times), "
+                f"got shape {data.shape}.")
+        self.data = data
+        self.sfreq = float(check_range("sfreq", sfreq, 1e-3))
+        n = data.shape[0]
+        self.ch_names = list(ch_names) if ch_names is not None else [
+            f"EEG{i:03d}" for i in range(n)]
+        if isinstance(ch_types, str):
+            ch_types = [ch_types] * n
+        self.ch_types = list(ch_types)
+        if len(self.ch_names) != n or len(self.ch_types) != n:
+            raise SpindleScopeError(
+                f"Got {n} signals but {len(self.ch_names)} names and "
+                f"{len(self.ch_types)} types: give one of each per signal.")
+        self.path = None
+
+    @property
+    def n_times(self):
+        return self.data.shape[1]
+
+    @property
+    def duration(self):
+        return self.n_times / self.sfreq
+
+    @property
+    def groups(self):
+        out = {g: [] for g in ("eeg", "mag", "grad", "eog", "other")}
+        for name, kind in zip(self.ch_names, self.ch_types):
+            out[kind if kind in out else "other"].append(name)
+        return out
+
+    def pick_indices(self, picks=None):
+        from .recording import Recording
+
+        return Recording.pick_indices(self, picks)
+
+    def get_samples(self, start, stop, idx):
+        return self.data[np.asarray(idx, int), int(start):int(stop)]
+
+
+# --------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class DetectionResult:
+    """What a detection run found.
+
+    Attributes
+    ----------
+    method : str
+        Detector name.
+    params : object
+        The parameters used.
+    channel_events : list of Spindle
+        One spindle per channel detection (``channels`` has one name).
+    events : list of Spindle
+        Channel detections merged across channels, with ``visibility``.
+    channels : list of str
+        Channels analysed.
+    skipped : dict
+        Channel name → reason it was left out (flat, NaN).
+    """
+
+    method: str
+    params: object
+    channel_events: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    channels: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)
+
+    def to_spindle_set(self, merged=True):
+        """A :class:`~core.spindles.SpindleSet` of the events."""
+        from .spindles import SpindleSet
+
+        sset = SpindleSet()
+        sset.add(self.events if merged else self.channel_events)
+        return sset
+
+
+# --------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------
+
+_MODALITY_TYPES = {
+    None: ("eeg", "mag", "grad"),
+    "all": ("eeg", "mag", "grad"),
+    "both": ("eeg", "mag", "grad"),
+    "eeg": ("eeg",),
+    "meg": ("mag", "grad"),
+    "mag": ("mag",),
+    "grad": ("grad",),
+}
+
+
+def _resolve_channels(source, picks, modality):
+    check_option("modality", modality, _MODALITY_TYPES)
+    allowed = _MODALITY_TYPES[modality]
+    idx = source.pick_indices(picks if picks is not None else None)
+    types = list(source.ch_types)
+    keep = [int(i) for i in idx if types[i] in allowed]
+    dropped = [source.ch_names[i] for i in idx if types[i] not in allowed]
+    if dropped and picks is not None:
+        logger.info("Left out %d channel(s) not of type %s: %s", len(dropped),
+                    "/".join(allowed), ", ".join(dropped[:8]))
+    if not keep:
+        present = sorted({types[i] for i in idx})
+        raise SpindleScopeError(
+            f"No channel to detect spindles on: modality {modality!r} needs "
+            f"{'/'.join(allowed).upper()} channels but the selection has only "
+            f"{', '.join(present) or 'none'}. Choose another --modality or "
+            f"--picks.")
+    return np.array(keep, int), [types[i] for i in keep]
+
+
+def _window_validity(geom, hypnogram, stages, duration):
+    if hypnogram is None:
+        return None
+    hyp_dur = hypnogram.n_epochs * hypnogram.epoch_length
+    if abs(hyp_dur - duration) > hypnogram.epoch_length:
+        raise SpindleScopeError(
+            f"The hypnogram covers {hyp_dur:g} s ({hypnogram.n_epochs} epochs "
+            f"of {hypnogram.epoch_length:g} s) but the recording lasts "
+            f"{duration:g} s. Use the hypnogram made for this recording (or "
+            f"the right epoch length).")
+    from .staging import STAGES
+
+    for s in stages:
+        check_option("stages", s, STAGES)
+    good = np.isin(np.asarray(hypnogram.stages, object), list(stages))
+    t0 = geom.starts(0, geom.n_win) / geom.sfreq
+    t1 = t0 + (geom.L - 1) / geom.sfreq
+    e0 = np.floor(t0 / hypnogram.epoch_length).astype(int)
+    e1 = np.floor(t1 / hypnogram.epoch_length).astype(int)
+    n = len(good)
+    g0 = np.where(e0 < n, good[np.clip(e0, 0, n - 1)], False)
+    g1 = np.where(e1 < n, good[np.clip(e1, 0, n - 1)], False)
+    return g0 & g1
+
+
+def _read_padded(source, s0, s1, pad, idx, n_times):
+    a, b = max(0, s0 - pad), min(n_times, s1 + pad)
+    x = np.array(source.get_samples(a, b, idx), float, copy=True)
+    left, right = s0 - pad - (a - 0) if s0 - pad < 0 else 0, 0
+    left = a - (s0 - pad)
+    right = (s1 + pad) - b
+    if left > 0 or right > 0:
+        mode = "reflect" if x.shape[1] > max(left, right) else "edge"
+        if x.shape[1] == 0:
+            x = np.zeros((x.shape[0], 1))
+            mode = "edge"
+        x = np.pad(x, ((0, 0), (left, right)), mode=mode)
+    return x, s0 - pad  # sample index of x[:, 0]
+
+
+def iter_detect(source, *, method="a7", picks=None, modality=None,
+                hypnogram=None, stages=None, baseline_stages=None, params=None,
+                min_channels=1, chunk_samples=2_000_000):
+    """Detect spindles chunk by chunk; a generator of progress.
+
+    Parameters
+    ----------
+    source : Recording | ArraySource
+        What to read from (never read whole).
+    method : str
+        ``"a7"`` (default) or ``"yasa"``.
+    picks : list of str | None
+        Channel names or groups; None for every EEG/MEG channel.
+    modality : None | 'eeg' | 'meg' | 'mag' | 'grad' | 'both'
+        Which sensor types to use (None / 'both': EEG and MEG).
+    hypnogram : Hypnogram | None
+        Sleep stages; with it, detection (and the A7 baselines) are
+        restricted to ``stages``.
+    stages : sequence of str | None
+        Stages to search (default N2 and N3 when a hypnogram is given).
+    baseline_stages : sequence of str | None
+        Stages whose windows form the A7 z-score baselines and YASA's RMS
+        threshold (default: ``stages``; the A7 release uses N2).
+    params : dict | A7Params | YasaParams | None
+        Thresholds and settings; a dict overrides the defaults.
+    min_channels : int
+        Channels of a modality needed to call an event visible in it.
+    chunk_samples : int
+        Samples (channels × time) read at once; bounds memory.
+
+    Yields
+    ------
+    progress : Progress
+
+    Returns
+    -------
+    result : DetectionResult
+    """
+    from .spindles import Spindle
+
+    check_option("method", method, DETECTORS)
+    if params is None or isinstance(params, dict):
+        params = make_params(method, **(params or {}))
+    elif not isinstance(params, DETECTORS[method]):
+        raise SpindleScopeError(
+            f"params must be a dict or {DETECTORS[method].__name__} for the "
+            f"{method!r} detector, got {type(params).__name__}.")
+    else:
+        _check_params(params)
+    p = params
+    sfreq = float(source.sfreq)
+    check_sfreq(sfreq, p.sigma[1])
+    idx, types = _resolve_channels(source, picks, modality)
+    names = [source.ch_names[i] for i in idx]
+    n_ch = len(idx)
+    n_times = int(source.n_times)
+    geom = _Geometry(n_times, sfreq, p.window, p.step)
+    if geom.n_win < 1:
+        raise SpindleScopeError(
+            f"The recording is too short ({n_times / sfreq:.3f} s) for "
+            f"spindle detection on {p.window:g}-s windows.")
+    if hypnogram is not None and stages is None:
+        stages = ("N2", "N3")
+    stage_valid = _window_validity(geom, hypnogram, stages or (),
+                                   n_times / sfreq)
+    base_valid = stage_valid
+    if hypnogram is not None and baseline_stages is not None:
+        base_valid = _window_validity(geom, hypnogram, baseline_stages,
+                                      n_times / sfreq)
+    scale = np.array([UNIT_SCALE[t] for t in types])
+    is_eeg = np.array([t == "eeg" for t in types])
+
+    # ---- pass 1: window features, chunk by chunk --------------------------
+    L = geom.L
+    pad = int(round(8.0 * sfreq))
+    win_per_chunk = max(int(chunk_samples / max(n_ch, 1) / (p.step * sfreq)),
+                        int(60 / p.step))
+    bounds = list(range(0, geom.n_win, win_per_chunk)) + [geom.n_win]
+    n_chunks = len(bounds) - 1
+    n_feat = 6 if method == "a7" else 3
+    feats = np.full((n_feat, n_ch, geom.n_win), np.nan, np.float32)
+    bad_w = np.zeros((n_ch, geom.n_win), bool)
+    lo = np.full(n_ch, np.inf)
+    hi = np.full(n_ch, -np.inf)
+    n_finite = np.zeros(n_ch, np.int64)
+    compute = _FEATURES[method]
+    total = 2 * n_chunks + 1
+    label = f"{method.upper()} on {n_ch} channel(s)"
+    for c in range(n_chunks):
+        k0, k1 = bounds[c], bounds[c + 1]
+        st = geom.starts(k0, k1)
+        s0, s1 = int(st[0]), int(st[-1]) + L
+        x, origin = _read_padded(source, s0, s1, pad, idx, n_times)
+        x *= scale[:, None]
+        fin = np.isfinite(x)
+        core = slice(s0 - origin, s1 - origin)
+        xc = np.where(fin[:, core], x[:, core], np.nan)
+        n_finite += fin[:, core].sum(1)
+        with np.errstate(invalid="ignore"):
+            lo = np.fmin(lo, np.nanmin(xc, axis=1, initial=np.inf))
+            hi = np.fmax(hi, np.nanmax(xc, axis=1, initial=-np.inf))
+        if not fin.all():
+            x[~fin] = 0.0
+            c_nan = _cumsum0((~fin).astype(float))
+            bad_w[:, k0:k1] = _window_sums(c_nan, st - origin, L) > 0
+        out = compute(x, sfreq, st - origin, p, is_eeg)
+        for j in range(n_feat):
+            feats[j, :, k0:k1] = out[j]
+        del x, out
+        yield Progress(c + 1, total, f"{label}: features {c + 1}/{n_chunks}")
+
+    # ---- bad channels ------------------------------------------------------
+    skipped = {}
+    for i, name in enumerate(names):
+        if n_finite[i] == 0:
+            skipped[name] = "no finite sample (all NaN)"
+        elif not hi[i] - lo[i] > 1e-9:
+            skipped[name] = "flat signal (constant value)"
+        elif n_finite[i] < 0.5 * (int(geom.starts(geom.n_win - 1, geom.n_win)[0]) + L):
+            skipped[name] = "more than half of the samples are NaN"
+    for name, why in skipped.items():
+        logger.warning("Spindle detection skips channel %s: %s.", name, why)
+    if len(skipped) == n_ch:
+        raise SpindleScopeError(
+            f"No usable channel for spindle detection: every selected channel "
+            f"is flat or NaN ({'; '.join(f'{k}: {v}' for k, v in list(skipped.items())[:5])}"
+            f"). Check the recording or choose other channels.")
+
+    # ---- pass 2: decisions per channel ---------------------------------
+    decide = _DECIDE[method]
+    runs_per_ch = {}
+    for i, name in enumerate(names):
+        if name in skipped:
+            continue
+        valid = ~bad_w[i]
+        det_valid = valid if stage_valid is None else valid & stage_valid
+        base = valid if base_valid is None else valid & base_valid
+        if base.sum() < 10 or det_valid.sum() < 1:
+            continue
+        runs = decide([f[i].astype(float) for f in feats], base, p, geom,
+                      types[i] == "eeg", det_valid)
+        if len(runs):
+            runs_per_ch[i] = runs
+    yield Progress(n_chunks + 1, total, f"{label}: thresholds")
+
+    # ---- pass 3: properties of each channel detection --------------------
+    rel_feat = feats[1] if method == "a7" else feats[1]
+    channel_events = []
+    for c in range(n_chunks):
+        k0, k1 = bounds[c], bounds[c + 1]
+        # segments whose start falls in this chunk's windows
+        chans = [i for i, r in runs_per_ch.items()
+                 if np.any((r[:, 0] >= k0) & (r[:, 0] < k1))]
+        if chans:
+            st = geom.starts(k0, k1)
+            s0 = int(st[0])
+            s1 = min(n_times, int(st[-1]) + L + int(round(p.duration[1] * sfreq)))
+            x, origin = _read_padded(source, s0, s1, pad, idx[chans], n_times)
+            x *= scale[chans][:, None]
+            x[~np.isfinite(x)] = 0.0
+            sig, brd = _fft_filter(x, sfreq, [p.sigma, _broad_band(p, sfreq)],
+                                   p.filter_order)
+            for row, i in enumerate(chans):
+                r = runs_per_ch[i]
+                r = r[(r[:, 0] >= k0) & (r[:, 0] < k1)]
+                for a, b in r:
+                    channel_events.append(_channel_spindle(
+                        Spindle, a, b, sig[row], brd[row], origin, sfreq, p,
+                        names[i], types[i], method, rel_feat[i], geom))
+            del x, sig, brd
+        yield Progress(n_chunks + 2 + c, total,
+                       f"{label}: properties {c + 1}/{n_chunks}")
+    channel_events.sort(key=lambda s: (s.onset, s.channels))
+    events = merge_channel_events(channel_events, min_channels=min_channels,
+                                  origin=method)
+    return DetectionResult(method=method, params=p,
+                           channel_events=channel_events, events=events,
+                           channels=[n for n in names if n not in skipped],
+                           skipped=skipped)
+
+
+def _channel_spindle(Spindle, a, b, sig, brd, origin, sfreq, p, name, kind,
+                     method, rel_feat, geom):
+    from scipy.signal import find_peaks
+
+    onset = a * p.step
+    end = b * p.step
+    i0 = int(round(onset * sfreq)) - origin
+    i1 = max(i0 + 2, int(round(end * sfreq)) - origin)
+    s = sig[i0:i1]
+    w = brd[i0:i1]
+    t = np.arange(len(w))
+    if len(w) > 2:
+        w = w - np.polyval(np.polyfit(t, w, 1), t)
+    dur = end - onset
+    zc = np.count_nonzero(np.diff(np.signbit(s)))
+    pk = int(np.argmax(np.abs(s))) if len(s) else 0
+    n_osc = len(find_peaks(s, height=0)[0]) if len(s) > 2 else 0
+    rel = rel_feat[max(a - geom.n_over + 1, 0):max(b, a + 1)].astype(float)
+    rel = rel[np.isfinite(rel)]
+    rel_val = float(np.median(10 ** rel)) if (method == "a7" and len(rel)) else (
+        float(np.median(rel)) if len(rel) else float("nan"))
+    props = {
+        "duration": round(dur, 4),
+        "amplitude": float(np.ptp(w)) if len(w) else 0.0,
+        "amplitude_sigma": float(np.ptp(s)) if len(s) else 0.0,
+        "frequency": float(zc / (2 * dur)) if dur > 0 else float("nan"),
+        "sigma_power": float(np.log10(np.mean(s * s))) if len(s) and np.any(s) else float("nan"),
+        "rel_power": rel_val,
+        "symmetry": float(pk / max(len(s) - 1, 1)),
+        "oscillations": int(n_osc),
+        "peak": float(onset + pk / sfreq),
+        "unit": UNIT_NAME.get(kind, ""),
+        "channel_type": kind,
+    }
+    vis = "eeg" if kind == "eeg" else "meg"
+    return Spindle(onset=float(round(onset, 4)), duration=float(round(dur, 4)),
+                   channels=(name,), visibility=vis, scorer="",
+                   origin=method, status="candidate", properties=props)
+
+
+def merge_channel_events(channel_events, *, min_channels=1, origin=None):
+    """Merge overlapping channel detections into events with visibility.
+
+    Overlapping detections (on any channels) form one event whose onset and
+    end are the medians of its members'; it is visible in EEG if at least
+    ``min_channels`` EEG channels saw it, in MEG likewise for magnetometers
+    and gradiometers together, and labelled ``"eeg"``, ``"meg"`` or
+    ``"both"``.
+
+    Parameters
+    ----------
+    channel_events : list of Spindle
+        Single-channel detections (``properties['channel_type']`` set).
+    min_channels : int
+        Channels needed per modality.
+    origin : str | None
+        Origin of the merged events (default: that of the members).
+
+    Returns
+    -------
+    events : list of Spindle
+    """
+    from .spindles import Spindle
+
+    evs = sorted(channel_events, key=lambda s: s.onset)
+    clusters = []
+    cur, cur_end = [], -np.inf
+    for s in evs:
+        if cur and s.onset < cur_end:
+            cur.append(s)
+            cur_end = max(cur_end, s.end)
+        else:
+            if cur:
+                clusters.append(cur)
+            cur, cur_end = [s], s.end
+    if cur:
+        clusters.append(cur)
+    out = []
+    for cl in clusters:
+        kinds = [m.properties.get("channel_type", "eeg") for m in cl]
+        n_eeg = sum(k == "eeg" for k in kinds)
+        n_mag = sum(k == "mag" for k in kinds)
+        n_grad = sum(k == "grad" for k in kinds)
+        in_eeg = n_eeg >= min_channels
+        in_meg = (n_mag + n_grad) >= min_channels
+        if not (in_eeg or in_meg):
+            continue
+        vis = "both" if in_eeg and in_meg else ("eeg" if in_eeg else "meg")
+        onset = float(np.median([m.onset for m in cl]))
+        end = float(np.median([m.end for m in cl]))
+        props = {"n_channels": len(cl), "n_eeg": n_eeg, "n_mag": n_mag,
+                 "n_grad": n_grad}
+        for key in ("frequency", "oscillations", "symmetry", "rel_power"):
+            vals = [m.properties.get(key) for m in cl]
+            vals = [v for v in vals if v is not None and np.isfinite(v)]
+            if vals:
+                props[key] = float(np.median(vals))
+        for kind in ("eeg", "mag", "grad"):
+            amps = [m.properties.get("amplitude", 0.0) for m, k in zip(cl, kinds)
+                    if k == kind]
+            if amps:
+                props[f"amplitude_{kind}"] = float(np.max(amps))
+        props["duration"] = round(end - onset, 4)
+        chans = tuple(dict.fromkeys(c for m in cl for c in m.channels))
+        out.append(Spindle(onset=round(onset, 4), duration=round(end - onset, 4),
+                           channels=chans, visibility=vis,
+                           origin=origin or cl[0].origin, status="candidate",
+                           properties=props))
+    return out
+
+
+def detect(source, *, progress=None, **kwargs):
+    """Detect spindles (see :func:`iter_detect`) and return the result."""
+    return run_with_progress(iter_detect(source, **kwargs), progress)
+
+
+def detect_array(data, sfreq, *, ch_names=None, ch_types="eeg", **kwargs):
+    """Detect spindles on in-memory signals in SI units (V, T, T/m)."""
+    return detect(ArraySource(data, sfreq, ch_names, ch_types), **kwargs)

@@ -1,0 +1,421 @@
+"""Sleep staging: a hypnogram in fixed epochs, masks, statistics, file formats.
+
+Stages follow the AASM: ``W``, ``N1``, ``N2``, ``N3``, ``R`` and ``?`` for an
+unscored epoch (never silently Wake). Files: TSV/CSV with ``onset, duration,
+stage`` (or one stage per line), YASA's integer coding, the DREAMS text
+coding, MNE annotations (``Sleep stage W/1/2/3/4/R/?``) in FIF and EDF+.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+from psygnal import Signal
+
+from .utils import SpindleScopeError, check_option, check_range, logger
+
+STAGES = ("W", "N1", "N2", "N3", "R", "?")   # "?" = unscored
+SLEEP = ("N1", "N2", "N3", "R")
+
+#: YASA integer coding (-2 unscored, -1 artefact).
+YASA_CODES = {-2: "?", -1: "?", 0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "R"}
+YASA_OF = {"?": -2, "W": 0, "N1": 1, "N2": 2, "N3": 3, "R": 4}
+#: DREAMS coding (R&K: S3 and S4 are N3).
+DREAMS_CODES = {5: "W", 4: "R", 3: "N1", 2: "N2", 1: "N3", 0: "N3"}
+
+_ALIASES = {
+    "w": "W", "wake": "W", "sleep stage w": "W",
+    "n1": "N1", "s1": "N1", "sleep stage 1": "N1", "sleep stage n1": "N1",
+    "n2": "N2", "s2": "N2", "sleep stage 2": "N2", "sleep stage n2": "N2",
+    "n3": "N3", "s3": "N3", "s4": "N3", "n4": "N3",
+    "sleep stage 3": "N3", "sleep stage 4": "N3", "sleep stage n3": "N3",
+    "r": "R", "rem": "R", "sleep stage r": "R", "sleep stage rem": "R",
+    "?": "?", "u": "?", "unscored": "?", "unknown": "?",
+    "sleep stage ?": "?", "movement": "?", "artefact": "?", "artifact": "?",
+    "": "?", "n/a": "?", "m": "?", "mt": "?", "sleep stage movement time": "?",
+}
+
+
+def normalize_stage(label) -> str:
+    """Map a stage label to one of :data:`STAGES`.
+
+    Integers follow YASA's coding (-2/-1 unscored, 0 W, 1 N1, 2 N2, 3 N3,
+    4 R); strings may be AASM or R&K labels or MNE's ``Sleep stage X``.
+    """
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        if int(label) in YASA_CODES:
+            return YASA_CODES[int(label)]
+        raise SpindleScopeError(
+            f"Invalid YASA stage code {label!r}: expected -2..4.")
+    key = str(label).strip().lower()
+    try:
+        code = int(key)
+    except ValueError:
+        code = None
+    if code is not None and code in YASA_CODES:
+        return YASA_CODES[code]
+    if key in _ALIASES:
+        return _ALIASES[key]
+    raise SpindleScopeError(
+        f"Unknown sleep stage {label!r}. Use one of {', '.join(STAGES)} "
+        f"(or S1-S4/REM, 'Sleep stage 2', YASA integers -2..4).")
+
+
+class Hypnogram:
+    """Sleep stages in fixed-length epochs.
+
+    Parameters
+    ----------
+    stages : sequence of str
+        One stage per epoch (any common label; normalised).
+    epoch_length : float
+        Seconds per epoch (30 by default; DREAMS uses 5).
+    """
+
+    changed = Signal(object)
+
+    def __init__(self, stages=(), epoch_length=30.0):
+        self.epoch_length = check_range("epoch_length", epoch_length, 1e-3)
+        self.stages = [normalize_stage(s) for s in stages]
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def from_duration(cls, duration_s, epoch_length=30.0) -> "Hypnogram":
+        """All-unscored hypnogram covering ``duration_s`` seconds."""
+        duration_s = check_range("duration_s", duration_s, 0)
+        n = int(math.ceil(duration_s / epoch_length - 1e-9))
+        return cls(["?"] * n, epoch_length)
+
+    @classmethod
+    def from_yasa(cls, codes, epoch_length=30.0) -> "Hypnogram":
+        """From YASA integers (-2/-1 unscored, 0 W, 1 N1, 2 N2, 3 N3, 4 R)."""
+        out = []
+        for c in np.asarray(codes).ravel():
+            try:
+                out.append(YASA_CODES[int(c)])
+            except (KeyError, ValueError):
+                raise SpindleScopeError(
+                    f"Invalid YASA stage code {c!r}: expected -2..4.") from None
+        return cls(out, epoch_length)
+
+    def to_yasa(self) -> np.ndarray:
+        """YASA integer coding (unscored = -2)."""
+        return np.array([YASA_OF[s] for s in self.stages], int)
+
+    # -- basics ----------------------------------------------------------------
+    @property
+    def n_epochs(self) -> int:
+        return len(self.stages)
+
+    @property
+    def duration(self) -> float:
+        return self.n_epochs * self.epoch_length
+
+    def __len__(self):
+        return self.n_epochs
+
+    def __repr__(self):
+        return (f"<Hypnogram: {self.n_epochs} epochs of {self.epoch_length:g} s, "
+                f"{sum(s != '?' for s in self.stages)} scored>")
+
+    def epoch_of(self, t) -> int:
+        """Epoch index containing time ``t`` (s)."""
+        t = float(t)
+        i = int(math.floor(t / self.epoch_length + 1e-9))
+        if t < 0 or i >= self.n_epochs:
+            raise SpindleScopeError(
+                f"Time {t:g} s is outside the hypnogram (0-{self.duration:g} s).")
+        return i
+
+    def stage_at(self, t) -> str:
+        """Stage at time ``t`` (s)."""
+        return self.stages[self.epoch_of(t)]
+
+    def set_stage(self, epoch, stage):
+        """Set the stage of one epoch (int) or of a slice / range of epochs."""
+        stage = normalize_stage(stage)
+        if isinstance(epoch, slice):
+            idx = range(*epoch.indices(self.n_epochs))
+            for i in idx:
+                self.stages[i] = stage
+            self.changed.emit(epoch)
+            return
+        epoch = int(epoch)
+        if not 0 <= epoch < self.n_epochs:
+            raise SpindleScopeError(
+                f"Epoch {epoch} does not exist: the hypnogram has "
+                f"{self.n_epochs} epochs.")
+        self.stages[epoch] = stage
+        self.changed.emit(epoch)
+
+    # -- masks -----------------------------------------------------------------
+    def _good(self, stages):
+        stages = [normalize_stage(s) for s in ([stages] if isinstance(stages, str)
+                                               else stages)]
+        return np.isin(np.array(self.stages, object), stages)
+
+    def mask(self, stages, sfreq, n_times) -> np.ndarray:
+        """Boolean mask (n_times,) of samples within ``stages``.
+
+        Samples beyond the hypnogram are False.
+        """
+        good = self._good(stages)
+        ep = (np.arange(int(n_times)) / float(sfreq) / self.epoch_length + 1e-9)
+        ep = np.floor(ep).astype(int)
+        inside = ep < self.n_epochs
+        out = np.zeros(int(n_times), bool)
+        out[inside] = good[ep[inside]]
+        return out
+
+    def intervals(self, stages) -> list[tuple[float, float]]:
+        """Merged (start, stop) seconds of consecutive epochs in ``stages``."""
+        good = self._good(stages).astype(np.int8)
+        d = np.diff(np.concatenate([[0], good, [0]]))
+        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        L = self.epoch_length
+        return [(float(a * L), float(b * L)) for a, b in zip(starts, stops)]
+
+    # -- statistics ---------------------------------------------------------------
+    def statistics(self) -> dict:
+        """Sleep statistics in minutes (and % for efficiency).
+
+        Returns
+        -------
+        stats : dict
+            ``TIB`` (time in bed = scored period from first to last scored
+            epoch), ``SPT`` (sleep period: sleep onset to last sleep epoch),
+            ``TST`` (total sleep time), ``SE`` (TST / TIB, %), ``SME`` (TST /
+            SPT, %), ``WASO`` (wake after sleep onset), ``SOL`` (sleep onset
+            latency), ``Lat_N1/N2/N3/R`` (latency from lights off), and
+            ``W, N1, N2, N3, R, ?`` minutes per stage.
+        """
+        st = np.array(self.stages, object)
+        m = self.epoch_length / 60.0
+        out = {k: float(np.sum(st == k) * m) for k in STAGES}
+        scored = np.flatnonzero(st != "?")
+        sleep = np.flatnonzero(np.isin(st, SLEEP))
+        tib = float((scored[-1] - scored[0] + 1) * m) if len(scored) else 0.0
+        tst = float(len(sleep) * m)
+        out["TIB"] = tib
+        out["TST"] = tst
+        out["SE"] = 100.0 * tst / tib if tib else float("nan")
+        t0 = scored[0] if len(scored) else 0
+        if len(sleep):
+            onset, last = sleep[0], sleep[-1]
+            spt = float((last - onset + 1) * m)
+            out["SPT"] = spt
+            out["SME"] = 100.0 * tst / spt if spt else float("nan")
+            out["WASO"] = float(np.sum(st[onset:last + 1] == "W") * m)
+            out["SOL"] = float((onset - t0) * m)
+        else:
+            out.update(SPT=0.0, SME=float("nan"), WASO=float("nan"),
+                       SOL=float("nan"))
+        for k in ("N1", "N2", "N3", "R"):
+            idx = np.flatnonzero(st == k)
+            out[f"Lat_{k}"] = float((idx[0] - t0) * m) if len(idx) else float("nan")
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+
+
+def _check_length(hyp, recording_duration, path):
+    if recording_duration is None:
+        return hyp
+    rec = float(recording_duration)
+    if abs(hyp.duration - rec) >= hyp.epoch_length:
+        kind = "longer" if hyp.duration > rec else "shorter"
+        raise SpindleScopeError(
+            f"The hypnogram {Path(path).name!r} is {kind} than the recording: "
+            f"{hyp.n_epochs} epochs of {hyp.epoch_length:g} s = "
+            f"{hyp.duration:g} s, but the recording lasts {rec:g} s. Check "
+            f"that it belongs to this recording and that the epoch length is "
+            f"right (epoch_length=...).")
+    # pad a final partial epoch as unscored
+    n_need = int(math.ceil(rec / hyp.epoch_length - 1e-9))
+    if hyp.n_epochs < n_need:
+        hyp.stages += ["?"] * (n_need - hyp.n_epochs)
+    return hyp
+
+
+def read_hypnogram(path, *, epoch_length=None, recording_duration=None) -> Hypnogram:
+    """Read a hypnogram.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.tsv``/``.csv`` with ``onset, duration, stage`` columns (or
+        ``stage`` only, or one stage per line); ``.txt`` one stage per line
+        (labels, YASA integers, or the DREAMS coding when the header says
+        ``[Hypnogram]``); ``.fif`` MNE annotations or ``.edf`` EDF+
+        annotations (``Sleep stage ...``).
+    epoch_length : float | None
+        Seconds per epoch; default from the file (onset/duration columns),
+        5 s for DREAMS files, else 30 s.
+    recording_duration : float | None
+        When given, a hypnogram longer or shorter than the recording by a
+        full epoch or more is an error naming both lengths.
+
+    Returns
+    -------
+    hypnogram : Hypnogram
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SpindleScopeError(f"The hypnogram file {str(path)!r} does not exist.")
+    name = path.name.lower()
+    if name.endswith((".fif", ".fif.gz")):
+        hyp = _from_annotations(_read_fif_annotations(path), epoch_length, path)
+    elif name.endswith(".edf"):
+        hyp = _from_annotations(_read_edf_annotations(path), epoch_length, path)
+    else:
+        hyp = _read_text(path, epoch_length)
+    return _check_length(hyp, recording_duration, path)
+
+
+def _read_text(path, epoch_length):
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise SpindleScopeError(f"The hypnogram {path.name!r} is empty.")
+    first = lines[0].strip()
+    delim = "\t" if "\t" in first else ("," if "," in first else ("," if path.suffix.lower() == ".csv" else None))
+    header = [h.strip().lower() for h in (first.split(delim) if delim else first.split())]
+    if "stage" in header:
+        rows = list(csv.reader(lines[1:], delimiter=delim)) if delim else [ln.split() for ln in lines[1:]]
+        col = {h: i for i, h in enumerate(header)}
+        stages, onsets, durs = [], [], []
+        for n, r in enumerate(rows, start=2):
+            try:
+                stages.append(normalize_stage(r[col["stage"]]))
+                if "onset" in col:
+                    onsets.append(float(r[col["onset"]]))
+                if "duration" in col:
+                    durs.append(float(r[col["duration"]]))
+            except (IndexError, ValueError) as exc:
+                raise SpindleScopeError(
+                    f"{path.name}, line {n}: cannot read the stage row "
+                    f"{r!r} ({exc}).") from None
+        if onsets and durs:
+            return _from_intervals(onsets, durs, stages, epoch_length, path)
+        return Hypnogram(stages, epoch_length or 30.0)
+    dreams = first.startswith("[") and "hypno" in first.lower()
+    body = lines[1:] if (first.startswith("[") or not _is_label(first)) else lines
+    out = []
+    for n, ln in enumerate(body, start=1 + (len(lines) - len(body))):
+        tok = ln.strip().split()[0]
+        if dreams:
+            try:
+                code = int(float(tok))
+            except ValueError:
+                raise SpindleScopeError(
+                    f"{path.name}, line {n}: {tok!r} is not a DREAMS stage code.") from None
+            out.append(DREAMS_CODES.get(code, "?"))
+        else:
+            out.append(normalize_stage(tok))
+    return Hypnogram(out, epoch_length or (5.0 if dreams else 30.0))
+
+
+def _is_label(tok):
+    try:
+        normalize_stage(tok.split()[0])
+        return True
+    except (SpindleScopeError, IndexError):
+        return False
+
+
+def _from_intervals(onsets, durs, stages, epoch_length, path):
+    durs = np.asarray(durs, float)
+    if np.any(durs <= 0):
+        raise SpindleScopeError(f"{path.name}: stage durations must be positive.")
+    L = float(epoch_length or np.median(durs))
+    end = max(o + d for o, d in zip(onsets, durs))
+    out = ["?"] * int(math.ceil(end / L - 1e-9))
+    for o, d, s in zip(onsets, durs, stages):
+        i0 = int(round(o / L))
+        i1 = max(i0 + 1, int(round((o + d) / L)))
+        for i in range(i0, min(i1, len(out))):
+            out[i] = s
+    return Hypnogram(out, L)
+
+
+def _read_fif_annotations(path):
+    import mne
+
+    a = mne.read_annotations(path, verbose="error")
+    return list(zip(a.onset, a.duration, a.description))
+
+
+def _read_edf_annotations(path):
+    import edfio
+
+    edf = edfio.read_edf(path, lazy_load_data=True)
+    return [(x.onset, x.duration or 0.0, x.text) for x in edf.annotations]
+
+
+def _from_annotations(items, epoch_length, path):
+    rows = []
+    for onset, dur, desc in items:
+        d = str(desc).strip()
+        if not d.lower().startswith("sleep stage"):
+            continue
+        try:
+            st = normalize_stage(d)
+        except SpindleScopeError:
+            st = "?"
+        rows.append((float(onset), float(dur), st))
+    if not rows:
+        raise SpindleScopeError(
+            f"{path.name} has no 'Sleep stage ...' annotations: it holds no "
+            f"hypnogram.")
+    on, du, st = zip(*rows)
+    if any(d <= 0 for d in du):
+        L = epoch_length or 30.0
+        du = [L] * len(du)
+    return _from_intervals(on, du, st, epoch_length, path)
+
+
+def write_hypnogram(hyp, path):
+    """Write a hypnogram: TSV/CSV (onset, duration, stage), ``.txt`` (one
+    stage per line), ``.fif`` (MNE annotations) or ``.edf`` (EDF+)."""
+    path = Path(path)
+    name = path.name.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    L = hyp.epoch_length
+    if name.endswith((".tsv", ".csv")):
+        d = "\t" if name.endswith(".tsv") else ","
+        lines = [d.join(("onset", "duration", "stage"))]
+        lines += [d.join((f"{i * L:g}", f"{L:g}", s)) for i, s in enumerate(hyp.stages)]
+        path.write_text("\n".join(lines) + "\n")
+    elif name.endswith(".txt"):
+        path.write_text("\n".join(hyp.stages) + "\n")
+    elif name.endswith((".fif", ".fif.gz")):
+        import mne
+
+        desc = [f"Sleep stage {s}" for s in hyp.stages]
+        mne.Annotations(np.arange(hyp.n_epochs) * L, [L] * hyp.n_epochs,
+                        desc).save(path, overwrite=True, verbose="error")
+    elif name.endswith(".edf"):
+        import edfio
+
+        ann = [edfio.EdfAnnotation(i * L, L, f"Sleep stage {s}")
+               for i, s in enumerate(hyp.stages)]
+        n = max(1, int(math.ceil(hyp.duration)))
+        sig = edfio.EdfSignal(np.zeros(n), sampling_frequency=1, label="Hypnogram",
+                              physical_range=(-1, 1))
+        edfio.Edf([sig], annotations=ann).write(path)
+    else:
+        raise SpindleScopeError(
+            f"Cannot tell the hypnogram format of {path.name!r}: use .tsv, "
+            f".csv, .txt, .fif or .edf.")
+    logger.info("Wrote hypnogram (%d epochs) to %s", hyp.n_epochs, path.name)
+
+
+def check_option_stages(stages):
+    """Validate a list of stage names (used by the CLI)."""
+    return [check_option("stages", normalize_stage(s), STAGES) for s in stages]
