@@ -548,7 +548,7 @@ def _read_fif(path):
     import mne
 
     try:
-        annot = mne.read_annotations(path, verbose="error")
+        annot = mne.read_annotations(path)
     except Exception as exc:
         raise SpindleScopeError(
             f"Cannot read annotations from {path.name}: {exc}") from exc

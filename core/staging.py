@@ -347,7 +347,7 @@ def _from_intervals(onsets, durs, stages, epoch_length, path):
 def _read_fif_annotations(path):
     import mne
 
-    a = mne.read_annotations(path, verbose="error")
+    a = mne.read_annotations(path)
     return list(zip(a.onset, a.duration, a.description))
 
 
