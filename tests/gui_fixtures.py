@@ -1,0 +1,143 @@
+"""Fixtures of the GUI tests (imported by tests/test_gui_*.py).
+
+Sets ``QT_QPA_PLATFORM=offscreen`` before any QApplication exists, points the
+settings and autosave folders at temporary folders and replaces blocking
+questions by a recorded "yes".
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def write_small_fif(path, duration=300.0, sfreq=200.0, seed=0):
+    """A small MEG+EEG FIF (6 EEG, 4 MAG, 4 GRAD, 1 EOG) with 13-Hz bursts
+    on the EEG every 25 s (1 s long, starting at 20 s)."""
+    import mne
+
+    rng = np.random.default_rng(seed)
+    names = ([f"EEG{i:03d}" for i in range(1, 7)] + [f"MEG{i:03d}1" for i in range(1, 5)]
+             + [f"MEG{i:03d}2" for i in range(1, 5)] + ["EOG061"])
+    types = ["eeg"] * 6 + ["mag"] * 4 + ["grad"] * 4 + ["eog"]
+    info = mne.create_info(names, sfreq, types)
+    n = int(duration * sfreq)
+    t = np.arange(n) / sfreq
+    scale = np.array([10e-6] * 6 + [200e-15] * 4 + [40e-13] * 4 + [30e-6])
+    data = rng.standard_normal((len(names), n)) * scale[:, None]
+    for on in np.arange(20.0, duration - 5, 25.0):
+        m = (t >= on) & (t < on + 1.0)
+        data[:6, m] += 60e-6 * np.sin(2 * np.pi * 13 * t[m]) * np.hanning(m.sum())
+    raw = mne.io.RawArray(data, info, verbose="error")
+    raw.save(path, overwrite=True, verbose="error")
+    return Path(path)
+
+
+@dataclass
+class RecordingPaths:
+    raw: Path
+    hypnogram: Path | None
+    spindles: Path | None
+    is_demo: bool
+
+
+@pytest.fixture(scope="session")
+def small_fif(tmp_path_factory) -> Path:
+    return write_small_fif(tmp_path_factory.mktemp("rec") / "small_raw.fif")
+
+
+@pytest.fixture(scope="session")
+def demo_recording(tmp_path_factory) -> RecordingPaths:
+    """The built-in demo (built once, cached); a synthetic stand-in if the
+    demo cannot be built on this machine (the reason is printed)."""
+    try:
+        from core.simulate import demo_paths
+
+        p = demo_paths()
+        return RecordingPaths(p.raw, p.hypnogram, p.spindles, True)
+    except Exception as exc:  # the demo is another module's responsibility
+        print(f"demo recording unavailable ({type(exc).__name__}: {exc}); "
+              f"using a synthetic MEG+EEG recording")
+        folder = tmp_path_factory.mktemp("demo_standin")
+        raw = write_small_fif(folder / "standin_raw.fif")
+        hyp = folder / "hyp.tsv"
+        hyp.write_text("onset\tduration\tstage\n" + "".join(
+            f"{i * 30.0}\t30.0\t{'N2' if i % 3 else 'W'}\n" for i in range(10)))
+        return RecordingPaths(raw, hyp, None, False)
+
+
+@pytest.fixture
+def gui_env(tmp_path, monkeypatch):
+    """Temporary config and autosave folders; questions answered "yes"."""
+    import core.session
+    import gui.dialogs
+    import gui.recovery
+
+    cfg = tmp_path / "config"
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("SPINDLESCOPE_CONFIG_DIR", str(cfg))
+    monkeypatch.setattr(core.session, "cache_dir", lambda: cache)
+    monkeypatch.setattr(gui.recovery, "cache_dir", lambda: cache)
+    asked = []
+
+    def fake_ask(parent, title, question, default_yes=True):
+        asked.append(title)
+        return True
+
+    monkeypatch.setattr(gui.dialogs, "ask", fake_ask)
+    return {"config": cfg, "cache": cache, "asked": asked}
+
+
+@pytest.fixture
+def window(qtbot, gui_env):
+    """A shown main window with default settings."""
+    from core.settings import Settings
+    from gui.main_window import MainWindow
+
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.browser.loader.wait(10000)
+    w.autosave.stop(clean=True)
+
+
+def plot_point(browser, t, row):
+    """Viewport pixel of time ``t`` (s) on channel row ``row`` of a browser."""
+    from PySide6.QtCore import QPointF
+
+    scene = browser.vb.mapViewToScene(QPointF(t, row))
+    return browser.plot.mapFromScene(scene)
+
+
+def drag(qtbot, browser, t0, t1, row0, row1, modifier=None):
+    """Drag with the left button on the browser's plot from (t0,row0) to (t1,row1)."""
+    from PySide6.QtCore import Qt
+
+    from PySide6.QtGui import QGuiApplication
+
+    mods = modifier or Qt.KeyboardModifier.NoModifier
+    # a press soon after the last release is a double click: let it expire
+    qtbot.wait(QGuiApplication.styleHints().mouseDoubleClickInterval() + 30)
+    vp = browser.plot.viewport()
+    p0, p1 = plot_point(browser, t0, row0), plot_point(browser, t1, row1)
+    # pyqtgraph drops mouse moves closer than its rate limit (~10 ms): pace them
+    pace = 25
+    qtbot.mouseMove(vp, p0)  # hover first, as a hand does: items claim drags on hover
+    qtbot.wait(pace)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, mods, p0)
+    qtbot.mouseMove(vp, (p0 + p1) / 2)
+    qtbot.wait(pace)
+    qtbot.mouseMove(vp, p1)
+    qtbot.wait(pace)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, mods, p1)

@@ -1,0 +1,198 @@
+"""Acceptance tests of the desktop app (pytest-qt, offscreen).
+
+Open the demo recording, page forward and back, mark a spindle by dragging,
+undo and redo it, stage an epoch by key, run detection and accept a candidate,
+save and reload the session — asserting the models' state each time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gui_fixtures import (demo_recording, drag, gui_env, small_fif,  # noqa: F401
+                          window)
+from PySide6.QtCore import Qt
+
+from core.session import Session
+
+
+@pytest.fixture
+def demo_window(window, demo_recording):
+    from core.staging import read_hypnogram
+
+    hyp = read_hypnogram(demo_recording.hypnogram) if demo_recording.hypnogram else None
+    window._open_recording(demo_recording.raw, hypnogram=hyp)
+    window.browser.setFocus()
+    return window
+
+
+def test_open_demo_and_page(demo_window, qtbot):
+    w = demo_window
+    b = w.browser
+    rec = w.session.recording
+    assert rec is not None and rec.path == demo_recording_path(w)
+    assert b.t0 == 0.0 and b.duration == 30.0
+    page = b._page
+    assert page is not None and page.request.t0 == 0.0
+    assert page.data.shape[0] == min(b.n_rows, len(b.order))
+    # decimated to about two points per pixel, never the raw 30 s x sfreq
+    assert page.data.shape[1] <= 2 * page.request.n_px + 2
+    assert np.isfinite(page.data).all() and np.ptp(page.data) > 0
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=5000):
+        qtbot.keyClick(b, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert b.t0 == 30.0 and b._page.request.t0 == 30.0
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=5000):
+        qtbot.keyClick(b, Qt.Key.Key_Right)  # quarter page
+    assert b.t0 == pytest.approx(37.5)
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=5000):
+        qtbot.keyClick(b, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert b.t0 == pytest.approx(7.5)
+    b.set_time(0.0)
+    assert b.t0 == 0.0
+    # End lengthens the page, Home shortens it, bounded to 5–60 s
+    qtbot.keyClick(b, Qt.Key.Key_End)
+    assert b.duration == 35.0
+    for _ in range(12):
+        qtbot.keyClick(b, Qt.Key.Key_Home)
+    assert b.duration == 5.0
+    # the overview and the hypnogram lane follow the page
+    assert w.overview.band.getRegion() == pytest.approx((b.t0, b.t1))
+
+
+def demo_recording_path(w):
+    return w.session.recording.path
+
+
+def test_mark_spindle_by_drag_then_undo_redo(demo_window, qtbot):
+    w, b = demo_window, demo_window.browser
+    sp = w.session.spindles
+    assert len(sp) == 0
+    drag(qtbot, b, 5.0, 6.5, 1.0, 2.0)
+    assert len(sp) == 1
+    mark = sp[0]
+    assert mark.onset == pytest.approx(5.0, abs=0.1)
+    assert mark.duration == pytest.approx(1.5, abs=0.1)
+    assert mark.channels == () and mark.status == "accepted" and mark.origin == "manual"
+    assert b.selected_uid == mark.uid and b.n_drawn_spindles() == 1
+    assert w.table.model.rowCount() == 1
+    # a channel-specific mark: Shift-drag over rows 0..2
+    drag(qtbot, b, 10.0, 11.0, 0.0, 2.0, Qt.KeyboardModifier.ShiftModifier)
+    assert len(sp) == 2
+    names = b.visible_names()
+    assert sp[1].channels == tuple(names[0:3])
+    # undo / redo through the Edit menu shortcuts
+    w.activateWindow()
+    qtbot.keyClick(b, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(sp) == 1 and sp[0].uid == mark.uid
+    qtbot.keyClick(b, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(sp) == 0 and b.n_drawn_spindles() == 0
+    qtbot.keyClick(b, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert len(sp) == 1 and sp[0].onset == pytest.approx(mark.onset)
+    assert w.table.model.rowCount() == 1
+    # visibility by key, delete by key
+    b.select_spindle(sp[0].uid)
+    qtbot.keyClick(b, Qt.Key.Key_M)
+    assert sp[0].visibility == "meg"
+    qtbot.keyClick(b, Qt.Key.Key_Delete)
+    assert len(sp) == 0
+
+
+def test_move_and_resize_mark_by_drag(demo_window, qtbot):
+    w, b = demo_window, demo_window.browser
+    uid = b.mark_spindle(5.0, 1.0)
+    sp = w.session.spindles
+    drag(qtbot, b, 5.5, 7.5, 3.0, 3.0)           # body: move by 2 s
+    assert sp.get(uid).onset == pytest.approx(7.0, abs=0.1)
+    assert sp.get(uid).duration == pytest.approx(1.0, abs=0.02)
+    drag(qtbot, b, 8.0, 8.5, 3.0, 3.0)           # right edge: resize
+    assert sp.get(uid).onset == pytest.approx(7.0, abs=0.1)
+    assert sp.get(uid).duration == pytest.approx(1.5, abs=0.1)
+    assert len(sp) == 1
+
+
+def test_stage_epoch_by_key(demo_window, qtbot):
+    w, b = demo_window, demo_window.browser
+    hyp = w.session.hypnogram
+    before = list(hyp.stages)
+    qtbot.keyClick(b, Qt.Key.Key_2)
+    assert hyp.stages[0] == "N2"
+    assert b.t0 == 30.0  # advanced to the next epoch
+    qtbot.keyClick(b, Qt.Key.Key_R)
+    assert hyp.stages[1] == "R" and b.t0 == 60.0
+    qtbot.keyClick(b, Qt.Key.Key_0)
+    assert hyp.stages[2] == "?"  # unscored stays unscored, never Wake
+    assert hyp.stages[3:] == before[3:]
+    assert w.session.dirty
+
+
+def test_run_detection_and_accept_candidate(demo_window, qtbot):
+    w, b = demo_window, demo_window.browser
+    with qtbot.waitSignal(w.sigDetectionDone, timeout=120000) as blocker:
+        w.run_detection("a7", "eeg", staged_only=False)
+    uids = blocker.args[0]
+    sp = w.session.spindles
+    assert len(uids) > 0
+    assert all(sp.get(u).status == "candidate" for u in uids)
+    assert all(sp.get(u).origin == "a7" for u in uids)
+    first = w.review.current_uid
+    assert first == min(uids, key=lambda u: sp.get(u).onset)
+    assert b.selected_uid == first and b.t0 <= sp.get(first).onset <= b.t1
+    b.setFocus()
+    qtbot.keyClick(b, Qt.Key.Key_A)
+    assert sp.get(first).status == "accepted"
+    if len(uids) > 1:
+        second = w.review.current_uid
+        assert second != first and sp.get(second).status == "candidate"
+        qtbot.keyClick(b, Qt.Key.Key_X)
+        assert sp.get(second).status == "rejected"
+    # accepting is undoable
+    w.undo()
+    if len(uids) > 1:
+        assert sp.get(second).status == "candidate"
+
+
+def test_save_and_reload_session(demo_window, qtbot, tmp_path):
+    w, b = demo_window, demo_window.browser
+    drag(qtbot, b, 3.0, 4.2, 0.0, 1.0, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(b, Qt.Key.Key_2)
+    b.set_time(60.0)
+    path = tmp_path / "night.spindlescope.json"
+    assert w.save_session(path)
+    assert not w.session.dirty
+    assert (tmp_path / "night.spindles.tsv").exists()
+    assert (tmp_path / "night.hypnogram.tsv").exists()
+    saved_marks = [(s.onset, s.duration, s.channels, s.status) for s in w.session.spindles]
+    saved_stages = list(w.session.hypnogram.stages)
+
+    w2 = type(w)(w.settings)
+    qtbot.addWidget(w2)
+    assert w2.open_session(path)
+    s2 = w2.session
+    assert s2.recording.path == w.session.recording.path
+    got = [(s.onset, s.duration, s.channels, s.status) for s in s2.spindles]
+    assert len(got) == len(saved_marks) == 1
+    for (o, d, c, st), (o2, d2, c2, st2) in zip(got, saved_marks):
+        assert (o, d) == pytest.approx((o2, d2), abs=1e-3)
+        assert (c, st) == (c2, st2)
+    assert s2.hypnogram.stages == saved_stages
+    assert w2.browser.t0 == 60.0  # the view is restored
+    assert not s2.dirty
+    w2.autosave.stop(clean=True)
+    # Session.load works headless too
+    s3 = Session.load(path)
+    assert len(s3.spindles) == len(saved_marks)
+
+
+def test_open_missing_file_shows_error_dialog(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    import gui.dialogs as dialogs
+
+    assert not window.open_path(tmp_path / "nope.edf")
+    box = dialogs._OPEN[-1]
+    assert isinstance(box, QMessageBox)
+    assert "does not exist" in box.informativeText()
+    assert "Traceback" in box.detailedText()  # the details are folded away
+    assert window.session.recording is None
+    box.close()
