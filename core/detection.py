@@ -925,7 +925,7 @@ def _channel_spindle(Spindle, a, b, sig, brd, origin, sfreq, p, name, kind,
     if len(w) > 2:
         w = w - np.polyval(np.polyfit(t, w, 1), t)
     dur = end - onset
-    zc = np.count_nonzero(np.diff(np.signbit(s)))
+    freq = _crossing_frequency(s, sfreq)
     pk = int(np.argmax(np.abs(s))) if len(s) else 0
     n_osc = len(find_peaks(s, height=0)[0]) if len(s) > 2 else 0
     rel = rel_feat[max(a - geom.n_over + 1, 0):max(b, a + 1)].astype(float)
@@ -936,7 +936,7 @@ def _channel_spindle(Spindle, a, b, sig, brd, origin, sfreq, p, name, kind,
         "duration": round(dur, 4),
         "amplitude": float(np.ptp(w)) if len(w) else 0.0,
         "amplitude_sigma": float(np.ptp(s)) if len(s) else 0.0,
-        "frequency": float(zc / (2 * dur)) if dur > 0 else float("nan"),
+        "frequency": freq,
         "sigma_power": float(np.log10(np.mean(s * s))) if len(s) and np.any(s) else float("nan"),
         "rel_power": rel_val,
         "symmetry": float(pk / max(len(s) - 1, 1)),
@@ -949,6 +949,19 @@ def _channel_spindle(Spindle, a, b, sig, brd, origin, sfreq, p, name, kind,
     return Spindle(onset=float(round(onset, 4)), duration=float(round(dur, 4)),
                    channels=(name,), visibility=vis, scorer="",
                    origin=method, status="candidate", properties=props)
+
+
+def _crossing_frequency(s, sfreq):
+    """Frequency from the interpolated zero crossings of a band-passed signal."""
+    if len(s) < 3:
+        return float("nan")
+    i = np.flatnonzero(np.signbit(s[:-1]) != np.signbit(s[1:]))
+    if len(i) < 3:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = s[i] / (s[i] - s[i + 1])
+    t = (i + np.nan_to_num(frac, nan=0.5)) / sfreq
+    return float((len(t) - 1) / (2 * (t[-1] - t[0])))
 
 
 def merge_channel_events(channel_events, *, min_channels=1, origin=None):

@@ -1,0 +1,52 @@
+"""``compare``: agreement of two spindle scorings (scorers or detectors)."""
+
+from __future__ import annotations
+
+import json
+
+HELP = ("Compare two spindle files (reference first): by-event precision, "
+        "recall and F1 at an IoU threshold, and sample-wise Cohen's kappa.")
+
+
+def add_arguments(parser):
+    parser.add_argument("reference", help="reference spindles (.tsv, .csv, .fif, .edf, .txt)")
+    parser.add_argument("other", help="spindles to evaluate")
+    parser.add_argument("--iou", type=float, default=0.2,
+                        help="intersection-over-union threshold (default: %(default)s)")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="scored duration in s for kappa (default: last event end)")
+    parser.add_argument("--window", default=None, metavar="T0,T1",
+                        help="only events starting in this period (s)")
+    parser.add_argument("--accepted-only", action="store_true",
+                        help="ignore rejected spindles in both files")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args) -> int:
+    from ..evaluation import compare
+    from ..spindles import read_spindles
+    from ..utils import SpindleScopeError
+
+    ref = list(read_spindles(args.reference))
+    oth = list(read_spindles(args.other))
+    if args.accepted_only:
+        ref = [s for s in ref if s.status != "rejected"]
+        oth = [s for s in oth if s.status != "rejected"]
+    window = None
+    if args.window:
+        try:
+            window = tuple(float(v) for v in args.window.split(","))
+            assert len(window) == 2 and window[1] > window[0]
+        except (ValueError, AssertionError):
+            raise SpindleScopeError(
+                f"--window expects T0,T1 in seconds with T1 > T0, got "
+                f"{args.window!r}.") from None
+    agr = compare(ref, oth, iou=args.iou, duration=args.duration, window=window)
+    if args.json:
+        print(json.dumps(agr.as_dict(), indent=1))
+    else:
+        print(f"reference: {agr.n_reference} spindles, other: {agr.n_other}, "
+              f"matched at IoU >= {agr.iou:g}: {agr.tp}")
+        print(f"precision {agr.precision:.3f}  recall {agr.recall:.3f}  "
+              f"F1 {agr.f1:.3f}  kappa {agr.kappa:.3f}")
+    return 0

@@ -1,0 +1,104 @@
+"""``detect``: automatic spindle detection on a recording.
+
+Writes a BIDS events TSV (onset, duration, trial_type, channel, modality and
+one column per property). With ``--per-channel`` every channel detection is a
+row; by default detections are merged across channels into events whose
+``modality`` says whether EEG, MEG or both saw them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..utils import SpindleScopeError
+
+HELP = ("Detect sleep spindles (A7 or YASA-style) on EEG and/or MEG channels "
+        "and write them as a BIDS events TSV.")
+
+
+def add_arguments(parser):
+    parser.add_argument("recording", help="recording file (FIF, EDF, BDF, ...)")
+    parser.add_argument("--picks", default=None,
+                        help="comma-separated channel names or groups "
+                             "(eeg, mag, grad, meg); default: all EEG and MEG")
+    parser.add_argument("--modality", default="both",
+                        choices=["eeg", "meg", "mag", "grad", "both"],
+                        help="sensor types to detect on (default: %(default)s)")
+    parser.add_argument("--hypnogram", default=None, metavar="FILE",
+                        help="hypnogram (TSV/CSV/TXT/FIF/EDF) restricting detection")
+    parser.add_argument("--stages", default="N2,N3",
+                        help="stages to search when a hypnogram is given "
+                             "(default: %(default)s)")
+    parser.add_argument("--epoch-length", type=float, default=None,
+                        help="hypnogram epoch length in s (default: from the file)")
+    parser.add_argument("--method", default="a7", choices=["a7", "yasa"],
+                        help="detector (default: %(default)s)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a detector parameter, e.g. --set rel_pow=1.8 "
+                             "(repeatable)")
+    parser.add_argument("--min-channels", type=int, default=1,
+                        help="channels of a modality needed to call an event "
+                             "visible in it (default: %(default)s)")
+    parser.add_argument("--per-channel", action="store_true",
+                        help="write one row per channel detection instead of "
+                             "merged events")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="output events file (.tsv, .csv, .fif, .edf)")
+
+
+def _parse_value(text):
+    text = text.strip()
+    if "," in text:
+        return tuple(float(v) for v in text.split(","))
+    if text.lower() in ("none", "null"):
+        return None
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return float(text)
+    except ValueError:
+        raise SpindleScopeError(
+            f"Cannot read the parameter value {text!r}: give a number, a "
+            f"comma-separated pair, true/false or none.") from None
+
+
+def run(args) -> int:
+    import sys
+
+    from ..cli import TerminalProgress
+    from ..detection import detect
+    from ..recording import open_recording
+    from ..spindles import write_spindles
+    from ..staging import check_option_stages, read_hypnogram
+
+    params = {}
+    for item in args.set:
+        if "=" not in item:
+            raise SpindleScopeError(
+                f"--set expects NAME=VALUE, got {item!r} (e.g. --set rel_pow=1.8).")
+        k, v = item.split("=", 1)
+        params[k.strip()] = _parse_value(v)
+    rec = open_recording(args.recording)
+    hyp = None
+    stages = None
+    if args.hypnogram:
+        hyp = read_hypnogram(args.hypnogram, epoch_length=args.epoch_length,
+                             recording_duration=rec.duration)
+        stages = check_option_stages([s for s in args.stages.split(",") if s.strip()])
+    picks = [p.strip() for p in args.picks.split(",")] if args.picks else None
+    result = detect(rec, method=args.method, picks=picks, modality=args.modality,
+                    hypnogram=hyp, stages=stages, params=params,
+                    min_channels=args.min_channels, progress=TerminalProgress())
+    out = Path(args.out)
+    events = result.channel_events if args.per_channel else result.events
+    write_spindles(events, out)
+    vis = {}
+    for s in result.events:
+        vis[s.visibility] = vis.get(s.visibility, 0) + 1
+    print(f"{len(result.events)} spindle events ({', '.join(f'{k}: {v}' for k, v in sorted(vis.items()))}) "
+          f"from {len(result.channel_events)} channel detections on "
+          f"{len(result.channels)} channels; written to {out}")
+    if result.skipped:
+        print(f"skipped channels: {', '.join(f'{k} ({v})' for k, v in result.skipped.items())}",
+              file=sys.stderr)
+    return 0

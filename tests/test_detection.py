@@ -1,0 +1,191 @@
+"""Spindle detection: A7 on DREAMS, modality visibility, chunking, bad input."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from core.detection import (ArraySource, detect, detect_array, iter_detect,
+                            make_params, merge_channel_events)
+from core.dreams import read_dreams_signal
+from core.evaluation import by_event
+from core.spindles import read_spindles
+from core.staging import Hypnogram
+from core.utils import Cancelled, SpindleScopeError, run_with_progress
+
+SF = 200.0
+
+
+def _noise(rng, n, n_ch=1):
+    """1/f background, unit RMS."""
+    f = np.fft.rfftfreq(n, 1 / SF)
+    spec = (rng.standard_normal((n_ch, len(f))) + 1j * rng.standard_normal((n_ch, len(f))))
+    spec /= np.maximum(f, 0.5)
+    x = np.fft.irfft(spec, n)
+    return x / x.std(axis=1, keepdims=True)
+
+
+def _burst(n, onset, dur, freq, amp):
+    t = np.arange(n) / SF
+    env = np.where((t >= onset) & (t < onset + dur),
+                   np.sin(np.pi * np.clip((t - onset) / dur, 0, 1)) ** 2, 0.0)
+    return amp * env * np.sin(2 * np.pi * freq * t)
+
+
+def simulate(duration=180.0, seed=0):
+    """4 EEG (V), 3 MAG (T), 3 GRAD (T/m); spindles seen by EEG, MEG or both."""
+    rng = np.random.default_rng(seed)
+    n = int(duration * SF)
+    truth = []
+    t = 5.0
+    kinds = ["eeg", "meg", "both"]
+    while t < duration - 6:
+        truth.append((t, float(rng.uniform(0.8, 1.4)), kinds[len(truth) % 3]))
+        t += float(rng.uniform(6, 9))
+    eeg = 20e-6 * _noise(rng, n, 4)
+    mag = 150e-15 * _noise(rng, n, 3)
+    grad = 30e-13 * _noise(rng, n, 3)
+    for onset, dur, kind in truth:
+        f = rng.uniform(11.5, 14.5)
+        if kind in ("eeg", "both"):
+            eeg += _burst(n, onset, dur, f, 40e-6)
+        if kind in ("meg", "both"):
+            mag += _burst(n, onset, dur, f, 400e-15)
+            grad += _burst(n, onset, dur, f, 80e-13)
+    data = np.concatenate([eeg, mag, grad])
+    names = [f"EEG{i}" for i in range(4)] + [f"MAG{i}" for i in range(3)] + \
+        [f"GRAD{i}" for i in range(3)]
+    types = ["eeg"] * 4 + ["mag"] * 3 + ["grad"] * 3
+    return ArraySource(data, SF, names, types), truth
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate()
+
+
+def test_visibility_and_recall_on_simulated_meg_eeg(sim):
+    src, truth = sim
+    res = detect(src, min_channels=2)
+    ref = np.array([(o, d) for o, d, _ in truth])
+    agr = by_event(ref, res.events)
+    assert agr.recall >= 0.9 and agr.precision >= 0.9
+    labels = {i: res.events[j].visibility for i, j, _ in agr.matches}
+    correct = sum(labels[i] == truth[i][2] for i in labels)
+    assert correct / len(labels) >= 0.9
+    ev = res.events[agr.matches[0][1]]
+    for key in ("frequency", "n_eeg", "n_mag", "n_grad", "oscillations", "symmetry"):
+        assert key in ev.properties
+    assert 11 <= ev.properties["frequency"] <= 16
+    one = [s for s in res.channel_events if s.channels == ("EEG0",)]
+    assert one and {"amplitude", "amplitude_sigma", "sigma_power", "duration",
+                    "unit"} <= set(one[0].properties)
+    assert one[0].properties["unit"] == "µV" and one[0].status == "candidate"
+
+
+def test_modality_selection_and_chunking_give_same_events(sim):
+    src, truth = sim
+    eeg_only = detect(src, modality="eeg")
+    assert {s.visibility for s in eeg_only.events} == {"eeg"}
+    assert eeg_only.channels == ["EEG0", "EEG1", "EEG2", "EEG3"]
+    small = detect(src, modality="eeg", chunk_samples=4 * 12000)  # 60-s chunks
+    assert [(s.onset, s.duration, s.channels) for s in small.channel_events] == \
+        [(s.onset, s.duration, s.channels) for s in eeg_only.channel_events]
+    meg = detect(src, modality="meg", picks=["MAG0", "GRAD0", "EEG0"])
+    assert meg.channels == ["MAG0", "GRAD0"]
+    assert {s.visibility for s in meg.events} == {"meg"}
+
+
+def test_progress_and_cancel(sim):
+    src, _ = sim
+    seen = []
+    detect(src, modality="eeg", progress=lambda p: seen.append(p.fraction))
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(Cancelled):
+        run_with_progress(iter_detect(src, modality="eeg"), lambda p: False)
+
+
+def test_stage_restriction(sim):
+    src, truth = sim
+    hyp = Hypnogram(["W", "N2", "N2", "R", "N3", "N2"], 30)
+    res = detect(src, modality="eeg", hypnogram=hyp, stages=["N2"])
+    assert res.events and all(hyp.stage_at(s.onset) == "N2" and
+                              hyp.stage_at(s.end - 1e-3) == "N2" for s in res.events)
+    bad = Hypnogram(["N2"] * 10, 30)
+    with pytest.raises(SpindleScopeError, match=r"hypnogram covers 300 s .* lasts 180 s"):
+        detect(src, hypnogram=bad)
+
+
+def test_yasa_style_detector(sim):
+    src, truth = sim
+    res = detect(src, method="yasa", modality="eeg")
+    ref = np.array([(o, d) for o, d, k in truth if k != "meg"])
+    agr = by_event(ref, res.events)
+    assert agr.recall >= 0.8 and agr.precision >= 0.8
+    assert make_params("yasa").rel_pow == 0.2 and make_params("a7").corr == 0.69
+    with pytest.raises(SpindleScopeError, match="Unknown parameter"):
+        make_params("a7", threshold=3)
+
+
+def test_nan_and_flat_channels(caplog):
+    src, truth = simulate(duration=90, seed=1)
+    data = src.data[:4].copy()
+    data[1] = 0.0                      # flat
+    data[2] = np.nan                   # all NaN
+    data[3, 2000:2600] = np.nan        # a NaN gap: windows there are skipped
+    with caplog.at_level(logging.WARNING, logger="spindlescope"):
+        res = detect_array(data, SF, ch_names=["A", "B", "C", "D"])
+    assert res.skipped == {"B": "flat signal (constant value)",
+                           "C": "no finite sample (all NaN)"}
+    assert "skips channel B: flat" in caplog.text and "skips channel C" in caplog.text
+    assert res.channels == ["A", "D"]
+    assert not [s for s in res.channel_events if s.channels == ("D",)
+                and s.onset < 13.0 and s.end > 10.0]
+    with pytest.raises(SpindleScopeError, match="No usable channel.*B: flat.*C: no finite"):
+        detect_array(data[1:3], SF, ch_names=["B", "C"])
+
+
+def test_sampling_rate_checks(dreams_dir):
+    x, sf, ch = read_dreams_signal(dreams_dir / "excerpt3.txt")
+    assert sf == 50.0 and ch == "C3-A1"
+    res = detect_array(x, sf)   # 50 Hz: sigma 11-16 Hz below Nyquist 25 Hz
+    assert 20 <= len(res.events) <= 80
+    assert all(10 <= s.properties["frequency"] <= 17 for s in res.events)
+    with pytest.raises(SpindleScopeError, match=r"30 Hz is too low .* Nyquist frequency 15 Hz"):
+        detect_array(x[::5][:5000], 30.0)
+    with pytest.raises(SpindleScopeError, match="modality"):
+        detect_array(x, sf, modality="ecog")
+    with pytest.raises(SpindleScopeError, match="no channel|No channel"):
+        detect_array(x, sf, modality="meg")
+
+
+# By-event F1 (IoU >= 0.2) against expert 1 over the whole 30-min excerpts, as
+# in benchmarks/bench_detection_dreams.py, which measured (same run, this
+# machine) A7 0.562 / 0.696 / 0.217 / 0.427 (mean 0.476) against YASA's
+# default spindles_detect 0.395 / 0.439 / 0.348 / 0.400 (mean 0.395). Expert 1
+# scored only the first 1000 s; over that span A7 reaches mean 0.636 (YASA
+# 0.527). The bounds leave ~0.02 for platform noise.
+EXPECTED_F1 = {1: 0.54, 2: 0.67, 3: 0.19, 4: 0.40}
+
+
+def test_a7_f1_on_dreams(dreams_dir):
+    full, scored = [], []
+    for i in (1, 2, 3, 4):
+        x, sf, _ = read_dreams_signal(dreams_dir / f"excerpt{i}.txt")
+        ref = read_spindles(dreams_dir / f"Visual_scoring1_excerpt{i}.txt")
+        res = detect_array(x, sf)
+        f1 = by_event(ref, res.events, iou=0.2).f1
+        assert f1 >= EXPECTED_F1[i], (i, f1)
+        full.append(f1)
+        scored.append(by_event(ref, [s for s in res.events if s.onset < 1000]).f1)
+    assert np.mean(full) >= 0.455
+    assert np.mean(scored) >= 0.61
+
+
+def test_merge_channel_events_counts_modalities(sim):
+    src, _ = sim
+    res = detect(src)
+    ev = merge_channel_events(res.channel_events, min_channels=4)
+    assert all(e.properties["n_eeg"] >= 4 or e.properties["n_mag"] + e.properties["n_grad"] >= 4
+               for e in ev)
+    assert len(ev) <= len(res.events)
