@@ -35,15 +35,20 @@ def evaluate_sets(reference, test, duration):
 
 
 def evaluation_adapter(evaluation, reference, test, duration):
-    res = evaluation.compare_spindles(reference, test, duration=duration)
-    summary = {k: getattr(res, k) for k in ("f1", "precision", "recall", "kappa",
-                                             "n_reference", "n_test", "n_matched")
-               if hasattr(res, k)}
+    ref, other = list(reference), list(test)
+    agr = evaluation.compare(ref, other, duration=duration)
+    summary = {"F1": agr.f1, "precision": agr.precision, "recall": agr.recall,
+               "kappa": agr.kappa, "matched": agr.tp, "theirs": agr.n_reference,
+               "mine": agr.n_other}
+    matched_ref = {m[0] for m in agr.matches}
+    matched_other = {m[1] for m in agr.matches}
     dis = []
-    for s in getattr(res, "missed", []):
-        dis.append((s.onset, f"missed: {s.onset:.2f} s ({s.duration:.2f} s) only in the other file"))
-    for s in getattr(res, "extra", []):
-        dis.append((s.onset, f"extra: {s.onset:.2f} s ({s.duration:.2f} s) only in this session"))
+    for i, s in enumerate(ref):
+        if i not in matched_ref:
+            dis.append((s.onset, f"{s.onset:.2f} s ({s.duration:.2f} s): only in the other file"))
+    for i, s in enumerate(other):
+        if i not in matched_other:
+            dis.append((s.onset, f"{s.onset:.2f} s ({s.duration:.2f} s): only in this session"))
     return summary, sorted(dis)
 
 

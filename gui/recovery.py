@@ -1,10 +1,11 @@
 """Autosave and crash recovery around :mod:`core.autosave`.
 
-While a recording is open, its autosave folder (``core.session.autosave_folder``)
-holds the core's journal and a ``session.lock`` file naming this process. A
-clean exit removes the lock; a lock left by a dead process means the last run
-crashed, and the next start (or the next opening of that recording) offers to
-restore the journalled marks and stages.
+While a recording is open, a :class:`core.autosave.Autosaver` journals every
+change to the recording's autosave folder (``core.session.autosave_folder``),
+and a ``session.lock`` file there names this process. A normal exit closes the
+journal cleanly; a journal left unclean by a process that is gone means the
+last run crashed, and the next start (or the next opening of that recording)
+offers to restore the journalled marks and stages.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 def crashed(folder: Path) -> bool:
-    """Whether ``folder`` was left locked by a process that is gone."""
+    """Whether ``folder`` was left by a process that is gone (no live lock)."""
     lock = Path(folder) / LOCK
     if not lock.exists():
-        return False
+        return True  # the journal's own "clean" flag decides
     try:
         pid = int(json.loads(lock.read_text()).get("pid", -1))
     except (OSError, ValueError, AttributeError):
@@ -53,14 +54,14 @@ def pending_recoveries() -> list[tuple[Path, str]]:
     if not root.is_dir():
         return out
     try:
-        from core.autosave import has_recovery
+        from core.autosave import Autosaver
     except ImportError:
         return out
     for folder in sorted(root.iterdir()):
         if not folder.is_dir() or not crashed(folder):
             continue
         try:
-            if not has_recovery(folder):
+            if not Autosaver.has_recovery(folder):
                 continue
             rec = json.loads((folder / "recording.json").read_text())["recording"]
         except Exception as exc:  # a damaged folder must not block start-up
@@ -111,14 +112,10 @@ class AutosaveController:
         saver, self.saver = self.saver, None
         if saver is None:
             return
-        for name in ("close", "stop", "flush"):
-            fn = getattr(saver, name, None)
-            if callable(fn):
-                try:
-                    fn()
-                except Exception as exc:
-                    logger.warning("Closing the autosaver failed: %s", exc)
-                break
+        try:
+            saver.close(clean=True)
+        except Exception as exc:
+            logger.warning("Closing the autosaver failed: %s", exc)
 
     def start(self, offer_recovery: bool = True):
         """Journal the current recording's models (offer recovery first)."""
@@ -136,9 +133,9 @@ class AutosaveController:
     def offer(self, folder) -> bool:
         """Ask whether to restore the journal in ``folder``; apply it if yes."""
         try:
-            from core.autosave import Autosaver, has_recovery
+            from core.autosave import Autosaver
 
-            if not has_recovery(folder):
+            if not Autosaver.has_recovery(folder):
                 return False
         except Exception as exc:
             logger.warning("Cannot check for recovery data: %s", exc)

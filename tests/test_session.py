@@ -1,0 +1,107 @@
+"""Session: Qt-free model with signals; JSON save/load with references."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from gui_fixtures import small_fif  # noqa: F401  (pure mne writer, no Qt)
+
+from core.session import Session, autosave_folder
+from core.spindles import Spindle
+from core.utils import SpindleScopeError
+
+
+@pytest.fixture
+def session(small_fif, monkeypatch, tmp_path):
+    import core.session
+
+    monkeypatch.setattr(core.session, "cache_dir", lambda: tmp_path / "cache")
+    s = Session()
+    s.open_recording(small_fif)
+    return s
+
+
+def test_signals_and_dirty_flag(session):
+    got = {"rec": [], "dirty": []}
+    session.recording_changed.connect(lambda r: got["rec"].append(r))
+    session.dirty_changed.connect(lambda d: got["dirty"].append(d))
+    assert session.hypnogram.n_epochs == 10 and set(session.hypnogram.stages) == {"?"}
+    assert not session.dirty
+    session.spindles.add(Spindle(10.0, 1.0))
+    assert session.dirty and got["dirty"] == [True]
+    session.set_recording(session.recording)
+    assert got["rec"] == [session.recording] and not session.dirty
+    session.hypnogram.set_stage(3, "N2")
+    assert session.dirty
+
+
+def test_save_load_round_trip_with_references(session, tmp_path):
+    session.spindles.add([Spindle(20.0, 1.0, channels=("EEG001",), visibility="eeg",
+                                  scorer="ab"),
+                          Spindle(45.0, 0.8, status="candidate", origin="a7",
+                                  properties={"frequency": 13.1})])
+    session.hypnogram.set_stage(slice(0, 4), "N2")
+    session.view["t0"] = 90.0
+    session.set_result("note", {"n": 2})
+    out = session.save(tmp_path / "s1" / "night")
+    assert out.name == "night.spindlescope.json"
+    data = json.loads(out.read_text())
+    assert data["schema_version"] == 1
+    assert data["recording"]["path"] == str(session.recording.path.resolve())
+    assert data["spindles"]["relative"] == "night.spindles.tsv"
+    assert not session.dirty
+
+    back = Session.load(out)
+    assert back.recording.path == session.recording.path
+    assert [(s.onset, s.duration, s.channels, s.visibility, s.status, s.origin)
+            for s in back.spindles] == [
+        (20.0, 1.0, ("EEG001",), "eeg", "accepted", "manual"),
+        (45.0, 0.8, (), "", "candidate", "a7")]
+    assert back.spindles[1].properties["frequency"] == pytest.approx(13.1)
+    assert back.hypnogram.stages[:5] == ["N2"] * 4 + ["?"]
+    assert back.view == {"t0": 90.0} and back.results == {"note": {"n": 2}}
+    assert not back.dirty
+
+
+def test_moved_folder_resolves_relative_paths(session, tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    rec = shutil.copy(session.recording.path, folder / "rec_raw.fif")
+    session.set_recording(type(session.recording)(session.recording.raw, rec))
+    session.spindles.add(Spindle(5.0, 1.0))
+    session.save(folder / "a.spindlescope.json")
+    moved = shutil.move(str(folder), str(tmp_path / "moved"))
+    back = Session.load(f"{moved}/a.spindlescope.json")
+    assert back.recording.path.parent.name == "moved" and len(back.spindles) == 1
+
+
+def test_load_errors_are_clear(session, tmp_path):
+    with pytest.raises(SpindleScopeError, match="does not exist"):
+        Session.load(tmp_path / "none.spindlescope.json")
+    bad = tmp_path / "bad.spindlescope.json"
+    bad.write_text("{")
+    with pytest.raises(SpindleScopeError, match="not valid JSON"):
+        Session.load(bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(SpindleScopeError, match="not a SpindleScope session"):
+        Session.load(bad)
+    p = session.save(tmp_path / "x.spindlescope.json")
+    data = json.loads(p.read_text())
+    data["recording"] = {"path": str(tmp_path / "gone.fif"), "relative": "gone.fif"}
+    p.write_text(json.dumps(data))
+    with pytest.raises(SpindleScopeError, match="recording .* is missing"):
+        Session.load(p)
+    from core.staging import Hypnogram
+
+    with pytest.raises(SpindleScopeError, match="hypnogram covers"):
+        session.set_hypnogram(Hypnogram(["W"] * 3))
+
+
+def test_autosave_folder_is_stable_per_recording(session, tmp_path):
+    a = autosave_folder(session.recording.path)
+    assert a == autosave_folder(str(session.recording.path)) == session.autosave_folder()
+    assert a != autosave_folder(tmp_path / "other.fif")
+    assert json.loads((a / "recording.json").read_text())["recording"] == str(
+        session.recording.path.resolve())
