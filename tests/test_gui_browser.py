@@ -1,0 +1,208 @@
+"""Trace browser internals: peak decimation, stale pages, many marks, filters,
+workers with Cancel, crash recovery, scorer comparison, screenshots."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from gui_fixtures import gui_env, small_fif, window  # noqa: F401
+from PySide6.QtCore import Qt
+
+from core.spindles import Spindle
+from core.utils import Progress
+
+
+def test_peak_decimation_keeps_extremes():
+    from gui.trace_loader import peak_decimate
+
+    rng = np.random.default_rng(1)
+    times = np.arange(30_000) / 1000.0
+    data = rng.standard_normal((3, times.size))
+    data[1, 12_345] = 40.0  # a single-sample spike must survive
+    for n_px in (997, 1000, 1500):
+        t, d = peak_decimate(times, data, n_px)
+        assert d.shape[1] <= 2 * n_px + 2 and t.size == d.shape[1]
+        assert np.all(np.diff(t) >= 0) and t[0] == 0.0 and t[-1] <= times[-1]
+        np.testing.assert_array_equal(d.max(1), data.max(1))
+        np.testing.assert_array_equal(d.min(1), data.min(1))
+    # short data pass through untouched
+    t, d = peak_decimate(times[:100], data[:, :100], 1000)
+    assert d is data[:, :100] or np.array_equal(d, data[:, :100])
+
+
+def test_page_reads_only_visible_window(small_fif):
+    from core.recording import open_recording
+    from gui.trace_loader import PageRequest, compute_page
+
+    rec = open_recording(small_fif)
+    calls = []
+    orig = rec.get_samples
+    rec.get_samples = lambda s0, s1, idx: calls.append((s0, s1, list(idx))) or orig(s0, s1, idx)
+    page = compute_page(rec, PageRequest(1, 60.0, 90.0, (0, 3), 500, highpass=0.3,
+                                         lowpass=35.0, sigma_band=(11.0, 16.0)))
+    (s0, s1, idx), = calls
+    assert idx == [0, 3]
+    assert s0 == int((60.0 - 2.0) * rec.sfreq) and s1 == int((90.0 + 2.0) * rec.sfreq)
+    assert page.data.shape == page.sigma.shape == (2, page.times.size)
+    assert 60.0 <= page.times[0] and page.times[-1] < 90.0
+    # the 13-Hz burst at 70 s shows in the sigma band, not before it
+    burst = (page.times > 70.2) & (page.times < 70.8)
+    quiet = (page.times > 62) & (page.times < 68)
+    assert np.abs(page.sigma[0, burst]).max() > 5 * np.abs(page.sigma[0, quiet]).max()
+
+
+def test_stale_requests_are_dropped(qtbot, small_fif):
+    from core.recording import open_recording
+    from gui.trace_loader import PageLoader, PageRequest
+
+    rec = open_recording(small_fif)
+    loader = PageLoader(sync_limit=0)  # force the worker path
+    got = []
+    loader.loaded.connect(lambda p: got.append(p.request.rid))
+    with qtbot.waitSignal(loader.loaded, timeout=10000):
+        for rid in range(1, 6):
+            loader.request(rec, PageRequest(rid, 10.0 * rid, 10.0 * rid + 30, (0, 1, 2), 800))
+    loader.wait()
+    qtbot.wait(50)
+    assert got == [5]  # only the latest reaches the screen
+
+
+def test_thousands_of_spindles_do_not_slow_paging(window, small_fif, qtbot):
+    w = window
+    w._open_recording(small_fif)
+    b = w.browser
+    rng = np.random.default_rng(0)
+    onsets = np.sort(rng.uniform(0, 295, 10_000))
+    w.session.spindles.add([Spindle(float(o), 0.8, status="candidate", origin="a7")
+                            for o in onsets])
+    assert len(w.session.spindles) == 10_000
+    times = []
+    for k in range(9):
+        tic = time.perf_counter()
+        b.set_time(30.0 * k)
+        times.append(time.perf_counter() - tic)
+        n_vis = len(w.session.spindles.in_window(b.t0, b.t1))
+        assert b.n_drawn_spindles() == n_vis
+    # items are pooled: never more than the busiest page needed
+    assert len(b._spindle_pool) < 3000
+    assert np.median(times) < 0.5
+    w.undo()
+    assert len(w.session.spindles) == 0 and b.n_drawn_spindles() == 0
+
+
+def test_keys_scale_channels_and_filters(window, small_fif, qtbot):
+    w = window
+    w._open_recording(small_fif)
+    b = w.browser
+    b.setFocus()
+    eeg0 = b.scalings["eeg"]
+    qtbot.keyClick(b, Qt.Key.Key_Plus)
+    assert b.scalings["eeg"] == pytest.approx(eeg0 / 1.25)
+    qtbot.keyClick(b, Qt.Key.Key_Equal)
+    assert b.scalings["eeg"] == eeg0
+    b.set_n_rows(5)
+    assert b.visible_names() == ["EEG001", "EEG002", "EEG003", "EEG004", "EEG005"]
+    qtbot.keyClick(b, Qt.Key.Key_Down)
+    assert b.visible_names()[0] == "EEG002"
+    qtbot.keyClick(b, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert b.visible_names()[0] == "MEG0011"  # EEG001-006, then MAG
+    qtbot.keyClick(b, Qt.Key.Key_PageUp)
+    assert b.n_rows == 10
+    b.set_shown_groups(["mag", "grad"])
+    b.first_row = 0
+    b.refresh()
+    assert all(n.startswith("MEG") for n in b.visible_names())
+    assert "MAG" in b.legend.text() and "fT" in b.legend.text()
+    with qtbot.waitSignal(b.sigPageDrawn):
+        b.set_sigma_overlay(True)
+    assert b._page.sigma is not None and len(b.sigma_curve.getData()[0]) > 0
+    with pytest.raises(Exception, match="high-pass"):
+        b.set_filters(highpass=30.0, lowpass=10.0)
+
+
+def test_worker_reports_progress_and_cancels(qtbot):
+    from gui.workers import ProgressWorker
+
+    closed = []
+
+    def slow():
+        try:
+            for i in range(1000):
+                yield Progress(i, 1000, "step")
+                time.sleep(0.005)
+            return "done"
+        finally:
+            closed.append(True)
+
+    worker = ProgressWorker(slow)
+    seen = []
+    worker.progress.connect(lambda p: seen.append(p.done) or (
+        worker.cancel() if p.done >= 5 else None))
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        worker.start()
+    assert closed == [True] and 5 <= max(seen) < 1000
+
+    def fails():
+        yield Progress(0, 1, "x")
+        raise ValueError("broken input")
+
+    worker = ProgressWorker(fails)
+    with qtbot.waitSignal(worker.failed, timeout=10000) as blocker:
+        worker.start()
+    exc, details = blocker.args
+    assert isinstance(exc, ValueError) and "broken input" in details
+
+
+def test_crash_recovery_is_offered_and_restores(qtbot, gui_env, small_fif):
+    from core.settings import Settings
+    from gui.main_window import MainWindow
+
+    w1 = MainWindow(Settings())
+    qtbot.addWidget(w1)
+    w1._open_recording(small_fif)
+    assert w1.autosave.saver is not None
+    w1.browser.mark_spindle(12.0, 1.1, ("EEG002",))
+    w1.browser.stage_current_epoch("N2")
+    folder = w1.autosave.folder
+    # simulate a crash: the journal is never closed and the lock names a dead process
+    w1.autosave.saver = None
+    (folder / "session.lock").write_text('{"pid": 999999999}')
+
+    from gui.recovery import pending_recoveries
+
+    pending = pending_recoveries()
+    assert [str(f) for f, _ in pending] == [str(folder)]
+    assert pending[0][1] == str(small_fif.resolve())
+
+    w2 = MainWindow(Settings())
+    qtbot.addWidget(w2)
+    assert w2.open_path(pending[0][1])
+    assert gui_env["asked"] == ["Restore unsaved work?"]
+    sp = list(w2.session.spindles)
+    assert [(s.onset, s.duration, s.channels) for s in sp] == [(12.0, 1.1, ("EEG002",))]
+    assert w2.session.hypnogram.stages[0] == "N2"
+    # a clean exit leaves nothing to recover
+    w2.close()
+    assert pending_recoveries() == []
+
+
+def test_compare_with_other_scorer(window, small_fif, tmp_path, qtbot):
+    from core.spindles import write_spindles
+
+    w = window
+    w._open_recording(small_fif)
+    b = w.browser
+    for on in (20.0, 45.0, 70.0):
+        b.mark_spindle(on, 1.0)
+    theirs = tmp_path / "theirs.tsv"
+    write_spindles([Spindle(20.1, 0.9), Spindle(45.0, 1.0), Spindle(150.0, 1.0)], theirs)
+    summary = w.compare.compare_file(theirs)
+    assert summary["matched"] == 2 and summary["F1"] == pytest.approx(2 / 3)
+    assert -1 <= summary["kappa"] <= 1
+    assert w.compare.list.count() == 2  # 70 s only mine, 150 s only theirs
+    assert w.session.results["compare"]["F1"] == pytest.approx(2 / 3)
+    item = w.compare.list.item(1)
+    w.compare._on_item_clicked(item)
+    assert b.t0 <= 150.0 <= b.t1
