@@ -11,6 +11,10 @@ assembled either.
 
 from __future__ import annotations
 
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import numpy as np
 
 from .utils import Progress, SpindleScopeError, check_option, check_range, \
@@ -83,8 +87,6 @@ class _FactoredRows:
         self.kernel = np.ascontiguousarray(kernel)
         self.gain = np.ascontiguousarray(gain)
         self.n = self.kernel.shape[0]
-        self._kt = None
-        self._gt = None
 
     def chunks(self, function):
         for s in range(0, self.n, CHUNK):
@@ -92,10 +94,8 @@ class _FactoredRows:
 
     def block(self, function, start, stop):
         if function == "psf":   # columns of R, as rows: G[:, j].T @ K.T
-            if self._kt is None:
-                self._kt = np.ascontiguousarray(self.kernel.T)
-                self._gt = np.ascontiguousarray(self.gain.T)
-            return self._gt[start:stop] @ self._kt
+            # (transposed views: BLAS reads them in place, no copy of K)
+            return np.ascontiguousarray(self.gain[:, start:stop].T) @ self.kernel.T
         return self.kernel[start:stop] @ self.gain
 
 
@@ -326,3 +326,199 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
 def resolution_metrics(resmat, src=None, **kwargs) -> dict:
     """Blocking wrapper of :func:`iter_resolution_metrics` (same parameters)."""
     return run_with_progress(iter_resolution_metrics(resmat, src, **kwargs))
+
+
+# --------------------------------------------------------------------------
+# Results of a study
+# --------------------------------------------------------------------------
+@dataclass
+class ResolutionResults:
+    """Per-source resolution metrics of several methods and sensor sets.
+
+    Attributes
+    ----------
+    values : dict of (method, sensors) -> dict of str -> array (n_sources,)
+        Metric values keyed ``'{function}_{metric}'`` (distances in cm).
+    vertices : list of array
+        Vertex numbers (left, right hemisphere).
+    locations : array, shape (n_sources, 3)
+        Source positions (m).
+    subject : str | None
+    params : dict
+        Settings used (snr, lambda2, reg, threshold, ...).
+    """
+
+    values: dict
+    vertices: list
+    locations: np.ndarray
+    subject: str | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list:
+        return list(self.values)
+
+    @property
+    def methods(self) -> list:
+        return list(dict.fromkeys(m for m, _ in self.values))
+
+    @property
+    def sensor_sets(self) -> list:
+        return list(dict.fromkeys(s for _, s in self.values))
+
+    @property
+    def names(self) -> list:
+        first = next(iter(self.values.values()))
+        return list(first)
+
+    @property
+    def n_sources(self) -> int:
+        return self.locations.shape[0]
+
+    def get(self, method, sensors, name) -> np.ndarray:
+        """Values of one metric (e.g. ``'psf_sd_ext'``) for all sources."""
+        key = (method, sensors)
+        if key not in self.values:
+            raise SpindleScopeError(
+                f"No results for method {method!r} with sensor set {sensors!r}; "
+                f"available: {', '.join(f'{m}/{s}' for m, s in self.values)}.")
+        check_option("name", name, self.names)
+        return self.values[key][name]
+
+    def to_stc(self, method, sensors, names=None):
+        """Metric maps as an :class:`mne.SourceEstimate`.
+
+        Parameters
+        ----------
+        method, sensors : str
+        names : list of str | str | None
+            Metrics to include (default: all), one "time point" each in this
+            order.
+
+        Returns
+        -------
+        stc : mne.SourceEstimate
+        """
+        import mne
+
+        names = self.names if names is None else ([names] if isinstance(names, str)
+                                                   else list(names))
+        data = np.column_stack([self.get(method, sensors, n) for n in names])
+        return mne.SourceEstimate(data, [v.copy() for v in self.vertices], tmin=0.0,
+                                  tstep=1.0, subject=self.subject)
+
+    def contrast(self, name, a, b) -> np.ndarray:
+        """Difference map ``a - b`` of one metric; ``a``, ``b`` are
+        ``(method, sensors)`` pairs."""
+        return self.get(*a, name) - self.get(*b, name)
+
+    def default_contrasts(self) -> dict:
+        """EEG+MEG − MEG, EEG+MEG − EEG (per method), method − MNE (per set).
+
+        Returns
+        -------
+        contrasts : dict of str -> ((method, sensors), (method, sensors))
+            Keyed like ``'MNE:meeg-meg'`` and ``'meeg:dSPM-MNE'``.
+        """
+        out = {}
+        for m in self.methods:
+            for other in ("meg", "eeg"):
+                if (m, "meeg") in self.values and (m, other) in self.values:
+                    out[f"{m}:meeg-{other}"] = ((m, "meeg"), (m, other))
+        for s in self.sensor_sets:
+            if ("MNE", s) not in self.values:
+                continue
+            for m in self.methods:
+                if m != "MNE" and (m, s) in self.values:
+                    out[f"{s}:{m}-MNE"] = ((m, s), ("MNE", s))
+        return out
+
+    def contrast_stc(self, label, names=None):
+        """A default contrast (see :meth:`default_contrasts`) as SourceEstimate."""
+        import mne
+
+        contrasts = self.default_contrasts()
+        check_option("contrast", label, list(contrasts))
+        a, b = contrasts[label]
+        names = self.names if names is None else list(names)
+        data = np.column_stack([self.contrast(n, a, b) for n in names])
+        return mne.SourceEstimate(data, [v.copy() for v in self.vertices], tmin=0.0,
+                                  tstep=1.0, subject=self.subject)
+
+    def summary(self) -> list[dict]:
+        """Median and interquartile range per metric, method and sensor set.
+
+        Returns
+        -------
+        rows : list of dict
+            Keys ``method, sensors, metric, unit, median, q1, q3, iqr, mean``.
+        """
+        rows = []
+        for (m, s), vals in self.values.items():
+            for name, v in vals.items():
+                v = v[np.isfinite(v)]
+                q1, med, q3 = np.percentile(v, [25, 50, 75]) if v.size else (np.nan,) * 3
+                rows.append(dict(method=m, sensors=s, metric=name,
+                                 unit=METRIC_UNITS[name.split("_", 1)[1]],
+                                 median=float(med), q1=float(q1), q3=float(q3),
+                                 iqr=float(q3 - q1),
+                                 mean=float(v.mean()) if v.size else np.nan))
+        return rows
+
+    def median(self, method, sensors, name) -> float:
+        return float(np.nanmedian(self.get(method, sensors, name)))
+
+    def write_csv(self, fname):
+        """One row per source x method x sensor set, one column per metric."""
+        fname = Path(fname)
+        n_lh = len(self.vertices[0])
+        with open(fname, "w", newline="") as fid:
+            w = csv.writer(fid)
+            w.writerow(["source", "hemi", "vertex", "x_mm", "y_mm", "z_mm", "method",
+                        "sensors"] + self.names)
+            for (m, s), vals in self.values.items():
+                cols = np.column_stack([vals[n] for n in self.names])
+                for i in range(self.n_sources):
+                    hemi = "lh" if i < n_lh else "rh"
+                    vert = self.vertices[0][i] if i < n_lh else self.vertices[1][i - n_lh]
+                    x, y, z = self.locations[i] * 1e3
+                    w.writerow([i, hemi, int(vert), f"{x:.3f}", f"{y:.3f}", f"{z:.3f}",
+                                m, s] + [f"{v:.9g}" for v in cols[i]])
+        return fname
+
+    def write_summary_csv(self, fname):
+        rows = self.summary()
+        with open(fname, "w", newline="") as fid:
+            w = csv.DictWriter(fid, fieldnames=list(rows[0]))
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v)
+                            for k, v in r.items()})
+        return Path(fname)
+
+    def save_maps(self, folder) -> list[Path]:
+        """Metric maps and default contrasts as STC HDF5 files.
+
+        Each file holds every metric of one method x sensor set (or contrast),
+        one "time point" per metric in the order of :attr:`names`
+        (``maps/index.csv`` lists them).
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = []
+        for m, s in self.values:
+            fname = folder / f"{m}_{s}-stc.h5"
+            self.to_stc(m, s).save(fname, ftype="h5", overwrite=True, verbose="error")
+            out.append(fname)
+        for label in self.default_contrasts():
+            safe = label.replace(":", "_")
+            fname = folder / f"contrast_{safe}-stc.h5"
+            self.contrast_stc(label).save(fname, ftype="h5", overwrite=True,
+                                          verbose="error")
+            out.append(fname)
+        with open(folder / "index.csv", "w", newline="") as fid:
+            w = csv.writer(fid)
+            w.writerow(["time_index", "metric", "unit"])
+            for i, n in enumerate(self.names):
+                w.writerow([i, n, METRIC_UNITS[n.split("_", 1)[1]]])
+        return out
