@@ -56,6 +56,9 @@ from .utils import (Progress, SpindleScopeError, check_option, check_range,
 UNIT_SCALE = {"eeg": 1e6, "eog": 1e6, "mag": 1e15, "grad": 1e13}
 UNIT_NAME = {"eeg": "µV", "eog": "µV", "mag": "fT", "grad": "fT/cm"}
 MODALITIES = ("eeg", "mag", "grad")
+#: Default share of a modality's channels that must show a spindle for the
+#: event to count as visible in that modality (at least one channel).
+MIN_CHANNEL_FRACTION = 0.02
 
 # --------------------------------------------------------------------------
 # Detector definitions
@@ -70,7 +73,8 @@ class A7Params:
     rel_pow: float = 1.6           # z, relative sigma power
     cov: float = 1.3               # z, sigma covariance
     corr: float = 0.69             # r, sigma correlation
-    abs_pow_z: float = 1.0         # z, adaptive absolute power (MEG; EEG if abs_pow is None)
+    abs_pow_z: float = 1.0         # z, adaptive absolute power (see abs_mode)
+    abs_mode: str = "auto"         # "absolute" (EEG in µV), "adaptive", or "auto"
     sigma: tuple = (11.0, 16.0)    # Hz
     broad: tuple | None = None     # Hz, band of the "raw" signal (None: unfiltered)
     total: tuple = (4.5, 30.0)     # Hz, denominator of relative power
@@ -149,6 +153,7 @@ def _check_params(p):
             f"Invalid duration range {p.duration!r}: it must be (min, max) "
             f"in seconds with 0 < min < max.")
     if isinstance(p, A7Params):
+        check_option("abs_mode", p.abs_mode, ("auto", "absolute", "adaptive"))
         check_range("context", p.context, 1, 3600)
         if not 0 <= p.percentiles[0] < p.percentiles[1] <= 100:
             raise SpindleScopeError(
@@ -441,7 +446,7 @@ def _a7_decide(feat, valid_w, p, geom, is_eeg, det_valid=None):
     n_over = geom.n_over
     with np.errstate(divide="ignore", invalid="ignore"):
         abs_seg = np.log10(_to_segments(abs_ms, n_over))
-    if is_eeg and p.abs_pow is not None:
+    if is_eeg and p.abs_pow is not None and p.abs_mode == "absolute":
         abs_ok = abs_seg > p.abs_pow
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -732,7 +737,7 @@ def _read_padded(source, s0, s1, pad, idx, n_times):
 
 def iter_detect(source, *, method="a7", picks=None, modality=None,
                 hypnogram=None, stages=None, baseline_stages=None, params=None,
-                min_channels=1, chunk_samples=2_000_000):
+                min_channels=None, chunk_samples=2_000_000):
     """Detect spindles chunk by chunk; a generator of progress.
 
     Parameters
@@ -755,8 +760,10 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
         threshold (default: ``stages``; the A7 release uses N2).
     params : dict | A7Params | YasaParams | None
         Thresholds and settings; a dict overrides the defaults.
-    min_channels : int
-        Channels of a modality needed to call an event visible in it.
+    min_channels : int | None
+        Channels of a modality needed to call an event visible in it; None
+        (default) for 2 % of the modality's analysed channels, at least 1
+        (2 of 60 EEG, 7 of 306 MEG).
     chunk_samples : int
         Samples (channels × time) read at once; bounds memory.
 
@@ -799,6 +806,14 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
     if hypnogram is not None and baseline_stages is not None:
         base_valid = _window_validity(geom, hypnogram, baseline_stages,
                                       n_times / sfreq)
+    if method == "a7" and p.abs_mode == "auto":
+        # EEG alone: the published absolute threshold (µV²). With MEG in the
+        # run, every modality gets the same adaptive criterion so that EEG
+        # and MEG visibility are judged alike.
+        from dataclasses import replace as _replace
+
+        mixed = any(t in ("mag", "grad") for t in types)
+        p = _replace(p, abs_mode="adaptive" if mixed else "absolute")
     scale = np.array([UNIT_SCALE[t] for t in types])
     is_eeg = np.array([t == "eeg" for t in types])
 
@@ -903,6 +918,12 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
         yield Progress(n_chunks + 2 + c, total,
                        f"{label}: properties {c + 1}/{n_chunks}")
     channel_events.sort(key=lambda s: (s.onset, s.channels))
+    used = [t for n, t in zip(names, types) if n not in skipped]
+    if min_channels is None:
+        n_eeg = sum(t == "eeg" for t in used)
+        n_meg = sum(t in ("mag", "grad") for t in used)
+        min_channels = (max(1, math.ceil(MIN_CHANNEL_FRACTION * n_eeg)),
+                        max(1, math.ceil(MIN_CHANNEL_FRACTION * n_meg)))
     events = merge_channel_events(channel_events, min_channels=min_channels,
                                   origin=method)
     return DetectionResult(method=method, params=p,
@@ -977,8 +998,8 @@ def merge_channel_events(channel_events, *, min_channels=1, origin=None):
     ----------
     channel_events : list of Spindle
         Single-channel detections (``properties['channel_type']`` set).
-    min_channels : int
-        Channels needed per modality.
+    min_channels : int | (int, int)
+        Channels needed per modality (one number, or EEG and MEG).
     origin : str | None
         Origin of the merged events (default: that of the members).
 
@@ -988,6 +1009,9 @@ def merge_channel_events(channel_events, *, min_channels=1, origin=None):
     """
     from .spindles import Spindle
 
+    if np.ndim(min_channels) == 0:
+        min_channels = (int(min_channels), int(min_channels))
+    min_eeg, min_meg = (max(1, int(v)) for v in min_channels)
     evs = sorted(channel_events, key=lambda s: s.onset)
     clusters = []
     cur, cur_end = [], -np.inf
@@ -1007,8 +1031,8 @@ def merge_channel_events(channel_events, *, min_channels=1, origin=None):
         n_eeg = sum(k == "eeg" for k in kinds)
         n_mag = sum(k == "mag" for k in kinds)
         n_grad = sum(k == "grad" for k in kinds)
-        in_eeg = n_eeg >= min_channels
-        in_meg = (n_mag + n_grad) >= min_channels
+        in_eeg = n_eeg >= min_eeg
+        in_meg = (n_mag + n_grad) >= min_meg
         if not (in_eeg or in_meg):
             continue
         vis = "both" if in_eeg and in_meg else ("eeg" if in_eeg else "meg")

@@ -373,7 +373,7 @@ class SpindleSet:
 
 _FORMATS = (".tsv", ".csv", ".fif", ".edf", ".txt")
 _CORE_COLS = ("onset", "duration", "trial_type", "channel", "modality",
-              "status", "scorer", "origin", "uid")
+              "visibility", "status", "scorer", "origin", "uid")
 
 
 def _fmt_of(path):
@@ -478,7 +478,7 @@ def _read_table(path, delimiter, sfreq):
                 f"(a spindle lasts > 0 s). Fix or delete that row.")
         chans = tuple(c.strip() for c in get("channel").replace(";", ",").split(",")
                       if c.strip()) if "channel" in col else ()
-        vis = get("modality").lower() if "modality" in col else ""
+        vis = (get("modality") or get("visibility")).lower()
         if vis not in VISIBILITY:
             vis = {"eeg+meg": "both", "mag": "meg", "grad": "meg"}.get(vis, "")
         status = get("status").lower() or "accepted"
