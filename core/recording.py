@@ -312,6 +312,7 @@ class Recording:
     def _probe_readable(self):
         if self.n_times == 0:
             raise RecordingError("The recording has no samples.")
+        self._check_edf_size()
         try:
             self.raw.get_data(picks=[0], start=self.n_times - 1, stop=self.n_times)
         except Exception as exc:
@@ -319,6 +320,24 @@ class Recording:
                 f"The recording's header promises {self.n_times} samples but "
                 f"the data end earlier ({type(exc).__name__}: {exc}): the file "
                 f"is truncated. Copy it again from the source.") from exc
+
+    def _check_edf_size(self):
+        """EDF/BDF readers shorten a cut file silently: check the header."""
+        if self.path is None or _suffix(self.path) not in (".edf", ".bdf"):
+            return
+        with open(self.path, "rb") as fid:
+            head = fid.read(256)
+        try:
+            promised = int(head[236:244].decode("ascii").strip())
+        except ValueError:
+            return
+        extras = (getattr(self.raw, "_raw_extras", None) or [{}])[0] or {}
+        found = int(extras.get("n_records", promised))
+        if promised > found:
+            raise RecordingError(
+                f"{self.path.name!r} is truncated: its header promises {promised} "
+                f"data records but the file holds only {found}. Copy it again "
+                f"from the source.")
 
     def _warn(self, msg: str):
         self.report.warnings.append(msg)
@@ -362,7 +381,9 @@ class Recording:
                            "source analysis needs head-position information.")
         extras = getattr(self.raw, "_raw_extras", [{}])[0] or {}
         n_samps = np.atleast_1d(extras.get("n_samps", []))
-        if n_samps.size and len(np.unique(n_samps)) > 1:
+        tal = set(np.atleast_1d(extras.get("tal_idx", [])).tolist())
+        rates = [n for i, n in enumerate(n_samps) if i not in tal]
+        if len(set(rates)) > 1:
             self._warn("The channels of this file have different sampling "
                        "rates; slower ones are resampled on reading, with small "
                        "edge effects at chunk borders.")
