@@ -28,8 +28,10 @@ METRIC_UNITS = {"peak_err": "cm", "cog_err": "cm", "sd_ext": "cm",
 #: Functions (rows) processed at once by the metric kernel: small enough to stay
 #: in the CPU cache at 20,484 sources (16 x 20,484 x 8 bytes = 2.6 MB).
 SUB_BLOCK = 16
-#: Functions computed at once from a factored matrix (one BLAS call each).
+#: Functions computed at once from a factored matrix (one BLAS call each): at
+#: most 256, and about 16 MB per chunk (102 functions at 20,484 sources).
 CHUNK = 256
+CHUNK_BYTES = 2 ** 24
 
 
 def metric_names(functions=FUNCTIONS, metrics=METRICS) -> list[str]:
@@ -89,8 +91,9 @@ class _FactoredRows:
         self.n = self.kernel.shape[0]
 
     def chunks(self, function):
-        for s in range(0, self.n, CHUNK):
-            yield s, min(s + CHUNK, self.n)
+        size = int(np.clip(CHUNK_BYTES // (8 * self.n), SUB_BLOCK, CHUNK))
+        for s in range(0, self.n, size):
+            yield s, min(s + size, self.n)
 
     def block(self, function, start, stop):
         if function == "psf":   # columns of R, as rows: G[:, j].T @ K.T
@@ -150,10 +153,11 @@ class _Kernel:
                     ("peak_err", "cog_err", "sd_ext", "maxrad_ext", "peak", "sum")}
         self._bufs = {}
 
-    def _buf(self, b, n):
-        if b not in self._bufs:
-            self._bufs[b] = (np.empty((b, n)), np.empty((b, n), dtype=bool))
-        return self._bufs[b]
+    def _buf(self, b, n, float_buf=False):
+        if (b, float_buf) not in self._bufs:
+            self._bufs[(b, float_buf)] = (np.empty((b, n)) if float_buf else None,
+                                          np.empty((b, n), dtype=bool))
+        return self._bufs[(b, float_buf)]
 
     def __call__(self, A, start):
         """Metrics of functions ``start..start+len(A)``; ``A`` holds |f| and is
@@ -178,20 +182,18 @@ class _Kernel:
         if "maxrad_ext" in wanted and self.mne_maxrad:
             out["maxrad_ext"][src] = self._mne_maxrad(A, pv, src)
         elif "maxrad_ext" in wanted:
-            d2, below = self._buf(b, n)
-            # squared distances to the true source (expanded form, used only to
-            # find the farthest supra-threshold vertex; the distance itself is
-            # then computed exactly as MNE does)
-            Ys = self.Y[src]
-            np.dot(Ys, self.Y.T, out=d2)
-            d2 *= -2.0
-            d2 += self.q
-            d2 += self.q[src][:, None]
-            np.less_equal(A, (self.threshold * pv)[:, None], out=below)
-            np.copyto(d2, -np.inf, where=below)
-            far = d2.argmax(axis=1)
-            rad = np.sqrt(np.sum((X[far] - X[src]) ** 2, axis=1))
-            rad[pv <= 0] = np.nan
+            # supra-threshold vertices are few (1-6 % on the template): find
+            # them, then compute their distances exactly as MNE would
+            _, above = self._buf(b, n)
+            np.greater(A, (self.threshold * pv)[:, None], out=above)
+            r, c = np.nonzero(above)
+            d = X[c] - X[src[r]]
+            d2 = np.sum(d * d, axis=1)
+            counts = np.bincount(r, minlength=b)
+            rad = np.full(b, np.nan)
+            has = counts > 0
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
+            rad[has] = np.sqrt(np.maximum.reduceat(d2, starts))
             out["maxrad_ext"][src] = rad
         if "sd_ext" in wanted:
             np.multiply(A, A, out=A)
@@ -212,7 +214,7 @@ class _Kernel:
         threshold vertices instead of the coordinates: the value is
         ``sqrt(max_k sum_p (x_pk - x_jk) ** 2)``, not a radius.
         """
-        d2, above = self._buf(A.shape[0], A.shape[1])
+        d2, above = self._buf(A.shape[0], A.shape[1], float_buf=True)
         np.greater(A, (self.threshold * pv)[:, None], out=above)
         best = np.zeros(A.shape[0])
         for k in range(3):
