@@ -213,29 +213,39 @@ def _fft_filter(x, sfreq, bands, order):
 
 
 @lru_cache(maxsize=16)
-def _dft_matrix(L, n_fft, sfreq, bands):
-    """Real and imaginary DFT rows of a mean-removed, Hann-windowed segment.
+def _band_projectors(L, n_fft, sfreq, bands):
+    """Projectors giving the band powers of a mean-removed, Hann-windowed,
+    zero-padded segment.
 
-    Only the bins inside ``bands`` are kept; returns the matrix and, per
-    band, the index slice of its columns.
+    The power summed over the DFT bins of a band is a quadratic form
+    ``seg @ Q @ seg`` with ``Q = Re(M M^H)`` (M: the band's DFT rows, with the
+    window and the mean removal folded in). Writing ``Q = V diag(w) V^T`` and
+    keeping the eigenvectors whose eigenvalues are not negligible (a 0.3-s
+    window has few degrees of freedom per band) gives the same powers as the
+    full spectrum to ~1e-9 relative error, with far fewer products.
+
+    Returns the stacked projector matrix (L, n_proj), the eigenvalue weight of
+    each column, and per band the slice of its columns.
     """
     n = np.arange(L)
     w = 0.5 - 0.5 * np.cos(2 * np.pi * n / max(L - 1, 1))
     freqs = np.arange(n_fft // 2 + 1) * sfreq / n_fft
-    lo = min(b[0] for b in bands)
-    hi = max(b[1] for b in bands)
-    keep = np.flatnonzero((freqs >= lo - 1e-9) & (freqs <= hi + 1e-9))
-    phase = -2j * np.pi * np.outer(n, keep) / n_fft
-    M = w[:, None] * np.exp(phase)
-    M = M - M.mean(axis=0, keepdims=True)  # folds the per-window mean removal
-    # positive-frequency bins count twice (one-sided), DC and Nyquist once
-    weight = np.where((keep == 0) | (2 * keep == n_fft), 1.0, 2.0)
-    sel = []
-    for b in bands:
-        sel.append(np.flatnonzero((freqs[keep] >= b[0] - 1e-9)
-                                  & (freqs[keep] <= b[1] + 1e-9)))
-    MM = np.concatenate([M.real, M.imag], axis=1)
-    return MM, weight, tuple(sel)
+    cols, weights, slices = [], [], []
+    start = 0
+    for lo, hi in bands:
+        keep = np.flatnonzero((freqs >= lo - 1e-9) & (freqs <= hi + 1e-9))
+        M = w[:, None] * np.exp(-2j * np.pi * np.outer(n, keep) / n_fft)
+        M = M - M.mean(axis=0, keepdims=True)   # per-window mean removal
+        one_sided = np.where((keep == 0) | (2 * keep == n_fft), 1.0, 2.0)
+        Q = ((M * one_sided) @ M.conj().T).real
+        ev, V = np.linalg.eigh((Q + Q.T) / 2)
+        good = ev > ev.max() * 1e-10 if ev.max() > 0 else np.zeros(len(ev), bool)
+        cols.append(V[:, good])
+        weights.append(ev[good])
+        slices.append(slice(start, start + int(good.sum())))
+        start += int(good.sum())
+    P = np.concatenate(cols, axis=1).astype(np.float32)
+    return P, np.concatenate(weights).astype(np.float32), tuple(slices)
 
 
 def _band_powers(x, starts, L, n_fft, sfreq, bands):
@@ -244,14 +254,27 @@ def _band_powers(x, starts, L, n_fft, sfreq, bands):
     Returns a list (one per band) of arrays (n_ch, n_windows).
     """
     bands = tuple(tuple(float(v) for v in b) for b in bands)
-    MM, weight, sel = _dft_matrix(int(L), int(n_fft), float(sfreq), bands)
+    P, wts, sl = _band_projectors(int(L), int(n_fft), float(sfreq), bands)
     n_ch = x.shape[0]
     idx = starts[:, None] + np.arange(L)[None, :]
-    seg = x[:, idx].reshape(-1, L)
-    F = seg @ MM
-    nb = F.shape[1] // 2
-    P = (F[:, :nb] ** 2 + F[:, nb:] ** 2) * weight
-    return [P[:, i].sum(1).reshape(n_ch, len(starts)) for i in sel]
+    seg = x.astype(np.float32, copy=False)[:, idx].reshape(-1, L)
+    with _single_blas_thread():
+        F = seg @ P
+    F *= F
+    F *= wts
+    return [F[:, sli].sum(1).reshape(n_ch, len(starts)).astype(float) for sli in sl]
+
+
+def _single_blas_thread():
+    """One BLAS thread for the many small products (multi-threaded OpenBLAS
+    is many times slower on them when the cores are busy)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional; only speed is at stake
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def _band_ratio(x, starts, L, n_fft, sfreq, num, den):
@@ -942,9 +965,9 @@ def _channel_spindle(Spindle, a, b, sig, brd, origin, sfreq, p, name, kind,
     i1 = max(i0 + 2, int(round(end * sfreq)) - origin)
     s = sig[i0:i1]
     w = brd[i0:i1]
-    t = np.arange(len(w))
     if len(w) > 2:
-        w = w - np.polyval(np.polyfit(t, w, 1), t)
+        t = np.arange(len(w)) - (len(w) - 1) / 2
+        w = w - w.mean() - t * (t @ w) / (t @ t)
     dur = end - onset
     freq = _crossing_frequency(s, sfreq)
     pk = int(np.argmax(np.abs(s))) if len(s) else 0
