@@ -81,7 +81,8 @@ def _covariance(names, data_iter, projs=()):
 
 
 def noise_cov_from_recording(rec, intervals, exclude=(), *, seg_len: float = 2.0,
-                             margin: float = 0.5, max_seconds: float = 300.0):
+                             margin: float = 0.5, max_seconds: float = 300.0,
+                             band=None):
     """Noise covariance from spindle-free segments of the recording.
 
     Parameters
@@ -96,6 +97,9 @@ def noise_cov_from_recording(rec, intervals, exclude=(), *, seg_len: float = 2.0
         Length of the segments read (s).
     max_seconds : float
         At most this much data is used, spread over the intervals.
+    band : (float, float) | None
+        Band-pass the segments as the analysed data are, so that whitening
+        matches them (1 s read on both sides absorbs the filter's edges).
 
     Returns
     -------
@@ -128,7 +132,19 @@ def noise_cov_from_recording(rec, intervals, exclude=(), *, seg_len: float = 2.0
         segs = [segs[i] for i in np.linspace(0, len(segs) - 1, n_use).astype(int)]
     logger.info("Noise covariance from %d spindle-free segments (%.0f s)",
                 len(segs), len(segs) * seg_len)
-    return _covariance(names, (rec.get_chunk(t, t + seg_len, names) for t in segs))
+    def segments():
+        for t in segs:
+            if band is None:
+                yield rec.get_chunk(t, t + seg_len, names)
+                continue
+            from .sources import _bandpass
+
+            a = max(0.0, t - 1.0)
+            data = _bandpass(rec.get_chunk(a, t + seg_len + 1.0, names), rec.sfreq, band)
+            i0 = rec.time_to_sample(t) - rec.time_to_sample(a)
+            yield data[:, i0:i0 + rec.time_to_sample(seg_len)]
+
+    return _covariance(names, segments())
 
 
 def noise_cov_from_file(path, *, max_seconds: float = 300.0):
@@ -196,9 +212,12 @@ def modality_info(info, modality: str):
                         if set(p["data"]["col_names"]) <= set(sub["ch_names"])]
     if modality in ("eeg", "meeg") and not any(
             "Average EEG reference" in p["desc"] for p in sub["projs"]):
-        proj = mne.make_eeg_average_ref_proj(sub, activate=True, verbose="error")
+        # MNE makes the projector through an instance; a one-sample dummy does
+        dummy = mne.io.RawArray(np.zeros((len(sub["ch_names"]), 1)), sub,
+                                verbose="error")
+        dummy.set_eeg_reference("average", projection=True, verbose="error")
         with sub._unlock():
-            sub["projs"] = list(sub["projs"]) + [proj]
+            sub["projs"] = list(dummy.info["projs"])
     return sub
 
 

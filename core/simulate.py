@@ -34,7 +34,7 @@ import numpy as np
 from .headmodel import _manifest_ok, _recipe_key, _write_manifest, iter_template_forward
 from .utils import Progress, cache_dir, logger, resources_dir, run_with_progress
 
-DEMO_RECIPE = 2
+DEMO_RECIPE = 3
 SIGMA_BAND = (11.0, 16.0)
 
 
@@ -169,7 +169,7 @@ def _iter_build(params, paths: DemoPaths):
     mne.write_forward_solution(paths.forward, fwd, overwrite=True, verbose="error")
     fixed = mne.convert_forward_solution(fwd, surf_ori=True, force_fixed=True,
                                          use_cps=True, verbose="error")
-    gain = fixed["sol"]["data"]  # (n_meg_eeg, n_src)
+    gain = fixed["sol"]["data"].copy()  # (n_meg_eeg, n_src)
     fwd_names = fixed["sol"]["row_names"]
     rr, nn = fixed["source_rr"], fixed["source_nn"]
     centre = _sphere_centre(_upper(_scalp_head_coords()))
@@ -179,6 +179,9 @@ def _iter_build(params, paths: DemoPaths):
     depth = np.linalg.norm(rr - centre, axis=1)
     types = np.array([mne.channel_type(fixed["info"], i)
                       for i in range(len(fwd_names))])
+    # EEG is stored re-referenced to the average, as it is viewed and
+    # modelled: amplitudes and visibility are judged on what a scorer sees.
+    gain[types == "eeg"] -= gain[types == "eeg"].mean(axis=0)
 
     # --- background: independent 1/f activity at every source ----------
     cov = gain @ gain.T
@@ -187,14 +190,16 @@ def _iter_build(params, paths: DemoPaths):
     mix = evecs * np.sqrt(evals)
     bg = mix @ _colored_noise(rng, len(evals), n_times, sfreq,
                               params["background"]["exponent"])
-    eeg_rms = np.sqrt(np.mean(np.diag(cov)[types == "eeg"]))
+    eeg_rms = np.sqrt(np.mean(np.diag(cov)[types == "eeg"]))  # referenced
     src_scale = params["background"]["eeg_rms_uV"] * 1e-6 / eeg_rms
     bg *= src_scale
     noise = params["sensor_noise"]
     sd = np.select([types == "eeg", types == "mag", types == "grad"],
                    [noise["eeg_uV"] * 1e-6, noise["mag_fT"] * 1e-15,
                     noise["grad_fT_cm"] * 1e-13])
-    bg += sd[:, None] * rng.standard_normal(bg.shape)
+    white = sd[:, None] * rng.standard_normal(bg.shape)
+    white[types == "eeg"] -= white[types == "eeg"].mean(axis=0)
+    bg += white
     bg_sigma = _sigma_filter(bg, sfreq).std(axis=1)
     yield Progress(1, 5, "Demo: spindles")
 

@@ -117,7 +117,7 @@ def _band_mask(freqs, band):
 
 
 def welch_coherence(x, y, sfreq: float, nperseg: int | None = None,
-                    noverlap: int | None = None):
+                    noverlap: int | None = None, nfft: int | None = None):
     """Magnitude-squared coherence by Welch's method, row by row.
 
     Parameters
@@ -126,6 +126,9 @@ def welch_coherence(x, y, sfreq: float, nperseg: int | None = None,
     sfreq : float
     nperseg : int | None
         Segment length; default a quarter of the signal (at least 16 samples).
+    nfft : int | None
+        FFT length (zero padding); fixes the frequency grid across signals of
+        different lengths.
 
     Returns
     -------
@@ -140,8 +143,10 @@ def welch_coherence(x, y, sfreq: float, nperseg: int | None = None,
     if nperseg is None:
         nperseg = max(16, n_times // 4)
     nperseg = min(nperseg, n_times)
+    if nfft is not None:
+        nfft = max(nfft, nperseg)
     freqs, coh = coherence(x, y, fs=sfreq, nperseg=nperseg, noverlap=noverlap,
-                           axis=-1)
+                           nfft=nfft, axis=-1)
     return freqs, coh
 
 
@@ -278,8 +283,13 @@ def spindle_synchrony(eeg: np.ndarray, meg: np.ndarray, sfreq: float,
     eeg_n = eeg if eeg_n is None else eeg_n
     meg_n = meg if meg_n is None else meg_n
     between = between_correlation(eeg, meg)
-    fw, cw = welch_coherence(eeg_n, meg_n, sfreq)
-    fm, cm = mvdr_coherence(eeg_n, meg_n, sfreq, order=mvdr_order)
+    # the same frequency grids for every spindle, whatever its length:
+    # Welch on ~0.32-s Hann segments zero-padded to 1-Hz bins, MVDR on 1 Hz
+    n_times = eeg_n.shape[1]
+    fw, cw = welch_coherence(eeg_n, meg_n, sfreq, nperseg=min(n_times, int(
+        round(0.32 * sfreq))), nfft=int(round(sfreq)))
+    grid = np.arange(0.0, min(sfreq / 2, 60.0) + 1e-9, 1.0)
+    fm, cm = mvdr_coherence(eeg_n, meg_n, sfreq, order=mvdr_order, freqs=grid)
     out = {
         "eeg_within_r": mean_pairwise_correlation(eeg),
         "meg_within_r": mean_pairwise_correlation(meg),
