@@ -240,6 +240,110 @@ class _Kernel:
         return {f"{function}_{m}": v for m, v in res.items()}
 
 
+class _ColumnStreamer:
+    """PSF metrics of a dense C-ordered matrix, streamed by contiguous rows.
+
+    Gathering columns of a C-ordered 20,484 x 20,484 matrix costs one cache and
+    TLB miss per element; instead, blocks of rows are read in order and every
+    column statistic is accumulated: running peak (first occurrence, as
+    ``argmax``), sums, first and second moments. The maximum radius needs the
+    final peaks and is found in a second pass over the rows.
+    """
+
+    def __init__(self, R, X, threshold, wanted, mne_maxrad=False):
+        n = R.shape[0]
+        self.R, self.X, self.n = R, X, n
+        self.threshold, self.wanted, self.mne_maxrad = threshold, wanted, mne_maxrad
+        centre = X.mean(axis=0)
+        self.Y = X - centre
+        self.q = np.einsum("ij,ij->i", self.Y, self.Y)
+        self.peak = np.full(n, -1.0)
+        self.arg = np.zeros(n, dtype=np.intp)
+        self.m1 = np.zeros((n, 4))          # sum |f| x, sum |f|
+        self.m2 = np.zeros((n, 5))          # sum f^2 y, sum f^2 q, sum f^2
+        self.rad2 = np.zeros((n, 3) if mne_maxrad else n)
+        self._a = None
+
+    def row_blocks(self):
+        for s in range(0, self.n, SUB_BLOCK):
+            yield s, min(s + SUB_BLOCK, self.n)
+
+    def _abs(self, s, e):
+        if self._a is None or self._a.shape[0] != e - s:
+            self._a = np.empty((e - s, self.n))
+        return np.abs(self.R[s:e], out=self._a)
+
+    def accumulate(self, s, e):
+        """First pass over rows ``s..e``."""
+        A = self._abs(s, e)
+        w = self.wanted
+        bmax = A.max(axis=0)
+        better = bmax > self.peak
+        if better.any():
+            cols = np.flatnonzero(better)
+            self.arg[cols] = s + A[:, cols].argmax(axis=0)
+            self.peak[cols] = bmax[cols]
+        if w & {"cog_err", "sum_amp"}:
+            X4 = np.empty((e - s, 4))
+            X4[:, :3] = self.X[s:e]
+            X4[:, 3] = 1.0
+            self.m1 += A.T @ X4
+        if "sd_ext" in w:
+            np.multiply(A, A, out=A)
+            Q = np.empty((e - s, 5))
+            Q[:, :3] = self.Y[s:e]
+            Q[:, 3] = self.q[s:e]
+            Q[:, 4] = 1.0
+            self.m2 += A.T @ Q
+
+    def radius(self, s, e):
+        """Second pass (maximum radius) over rows ``s..e``."""
+        A = self._abs(s, e)
+        r, c = np.nonzero(A > self.threshold * self.peak)
+        d = self.X[s + r] - self.X[c]
+        if self.mne_maxrad:
+            for k in range(3):
+                np.add.at(self.rad2[:, k], c, d[:, k] * d[:, k])
+        else:
+            np.maximum.at(self.rad2, c, np.sum(d * d, axis=1))
+
+    def result(self):
+        X, w, out = self.X, self.wanted, {}
+        if "peak_err" in w:
+            out["peak_err"] = np.linalg.norm(X - X[self.arg], axis=1)
+        if "cog_err" in w:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cog = self.m1[:, :3] / self.m1[:, 3:4]
+            out["cog_err"] = np.sqrt(np.sum((X - cog) ** 2, axis=1))
+        if "sd_ext" in w:
+            m2 = self.m2
+            var = m2[:, 3] - 2.0 * np.einsum("ij,ij->i", m2[:, :3], self.Y) \
+                + self.q * m2[:, 4]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var /= m2[:, 4]
+            out["sd_ext"] = np.sqrt(np.maximum(var, 0.0))
+        if "maxrad_ext" in w:
+            rad2 = self.rad2.max(axis=1) if self.mne_maxrad else self.rad2
+            out["maxrad_ext"] = np.where(self.peak > 0, np.sqrt(rad2), np.nan)
+        if "peak_amp" in w:
+            out["peak_amp"] = self.peak / self.peak.max()
+        if "sum_amp" in w:
+            out["sum_amp"] = self.m1[:, 3] / self.m1[:, 3].max()
+        return {f"psf_{m}": out[m] for m in METRICS if m in out}
+
+
+def _blas_single_thread():
+    """Single-threaded BLAS for the many small products of the metric kernels
+    (threads only add synchronisation there, badly so on a busy machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
                             metrics=METRICS, threshold=0.5, locations=None,
                             mne_maxrad=False):
@@ -298,31 +402,57 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
     done = 0
     result = {}
     wanted = set(metrics)
+    dense = isinstance(rows, _DenseRows)
     for function in functions:
+        if dense and function == "psf":
+            yield from _stream_psf(rows.resmat, X, threshold, wanted, mne_maxrad,
+                                   result, done, total)
+            done += len(chunks[function])
+            continue
         kern = _Kernel(X, threshold, wanted, n, mne_maxrad=mne_maxrad)
         abuf = {}
         for start, stop in chunks[function]:
             yield Progress(done, total, f"{function.upper()} metrics, sources "
                                         f"{start}-{stop - 1} of {n}")
-            if isinstance(rows, _DenseRows):
-                for s in range(start, stop, SUB_BLOCK):
-                    e = min(s + SUB_BLOCK, stop)
-                    A = abuf.get(e - s)
-                    if A is None:
-                        A = abuf[e - s] = np.empty((e - s, n))
-                    rows.fill(function, s, e, A)
-                    kern(A, s)
+            if dense:
+                with _blas_single_thread():
+                    for s in range(start, stop, SUB_BLOCK):
+                        e = min(s + SUB_BLOCK, stop)
+                        A = abuf.get(e - s)
+                        if A is None:
+                            A = abuf[e - s] = np.empty((e - s, n))
+                        rows.fill(function, s, e, A)
+                        kern(A, s)
             else:
                 block = rows.block(function, start, stop)
                 np.abs(block, out=block)
-                for s in range(0, stop - start, SUB_BLOCK):
-                    e = min(s + SUB_BLOCK, stop - start)
-                    kern(block[s:e], start + s)
+                with _blas_single_thread():
+                    for s in range(0, stop - start, SUB_BLOCK):
+                        e = min(s + SUB_BLOCK, stop - start)
+                        kern(block[s:e], start + s)
                 del block
             done += 1
         result.update(kern.result(function))
     yield Progress(total, total, "Resolution metrics done")
     return result
+
+
+def _stream_psf(R, X, threshold, wanted, mne_maxrad, result, done, total):
+    """PSF metrics of a dense matrix by row streaming (generator)."""
+    st = _ColumnStreamer(R, X, threshold, wanted, mne_maxrad=mne_maxrad)
+    blocks = list(st.row_blocks())
+    passes = 2 if "maxrad_ext" in wanted else 1
+    per = max(1, len(blocks) // 8)
+    for p in range(1, passes + 1):
+        step = st.accumulate if p == 1 else st.radius
+        for k in range(0, len(blocks), per):
+            yield Progress(done, total, f"PSF metrics, rows {blocks[k][0]} of "
+                                        f"{st.n} (pass {p} of {passes})")
+            # no yield inside: the BLAS thread limit is process-wide
+            with _blas_single_thread():
+                for s, e in blocks[k:k + per]:
+                    step(s, e)
+    result.update(st.result())
 
 
 def resolution_metrics(resmat, src=None, **kwargs) -> dict:
