@@ -92,8 +92,8 @@ def run(args) -> int:
 
     from ..cli import TerminalProgress
     from ..headmodel import iter_template_forward, subject_forward
-    from ..inverse import (InverseSettings, noise_cov_diagonal, noise_cov_from_file,
-                           noise_cov_from_recording)
+    from ..inverse import (InverseSettings, check_modality, noise_cov_diagonal,
+                           noise_cov_from_file, noise_cov_from_recording)
     from ..recording import open_recording
     from ..report import write_report, write_stcs, write_summary
     from ..sources import AnalysisConfig, iter_analysis
@@ -120,6 +120,8 @@ def run(args) -> int:
                                orientation="fixed" if args.fixed else "loose")
     config = AnalysisConfig(inverse=settings, band=args.band)
     rec = open_recording(args.recording)
+    for mod in config.modalities:  # fail before any slow step
+        check_modality(rec.info, mod)
     spindles = _load_spindles(args.spindles)
     # head model
     if args.forward or args.subjects_dir:
