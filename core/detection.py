@@ -556,8 +556,6 @@ def _yasa_decide(feat, valid_w, p, geom, is_eeg, det_valid=None):
     ok = valid_w & np.isfinite(rms)
     if ok.sum() < 10:
         return np.zeros((0, 2), int)
-    from scipy.stats import trim_mean  # noqa: F401  (documented equivalence)
-
     v = np.sort(rms[ok])
     cut = int(0.1 * len(v))
     vt = v[cut:len(v) - cut] if len(v) - 2 * cut > 1 else v
@@ -746,7 +744,6 @@ def _window_validity(geom, hypnogram, stages, duration):
 def _read_padded(source, s0, s1, pad, idx, n_times):
     a, b = max(0, s0 - pad), min(n_times, s1 + pad)
     x = np.array(source.get_samples(a, b, idx), float, copy=True)
-    left, right = s0 - pad - (a - 0) if s0 - pad < 0 else 0, 0
     left = a - (s0 - pad)
     right = (s1 + pad) - b
     if left > 0 or right > 0:
@@ -914,7 +911,7 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
     yield Progress(n_chunks + 1, total, f"{label}: thresholds")
 
     # ---- pass 3: properties of each channel detection --------------------
-    rel_feat = feats[1] if method == "a7" else feats[1]
+    rel_feat = feats[1]  # relative sigma power (log10 ratio for A7)
     channel_events = []
     for c in range(n_chunks):
         k0, k1 = bounds[c], bounds[c + 1]
