@@ -104,6 +104,9 @@ def iter_demo(params: dict | None = None):
         shutil.rmtree(folder)
     tmp.replace(folder)
     _write_manifest(paths.raw, key)
+    for old in folder.parent.glob("demo-r*"):
+        if old != folder and not old.name.endswith(".partial"):
+            shutil.rmtree(old, ignore_errors=True)  # stale recipes/parameters
     return paths
 
 
