@@ -576,19 +576,25 @@ def _read_edf(path):
     except Exception as exc:
         raise SpindleScopeError(
             f"Cannot read EDF+ annotations from {path.name}: {exc}") from exc
-    out = []
+    # MNE's convention: one annotation per channel, "description@@channel";
+    # identical onset, duration and description on several channels are one
+    # channel-specific spindle.
+    groups = {}
     for a in annots:
-        text = a.text
-        desc, _, chans = text.partition("@@")
+        desc, _, chans = a.text.partition("@@")
         if not _is_spindle(desc):
             continue
         if not a.duration or a.duration <= 0:
             raise SpindleScopeError(
                 f"{path.name}: the spindle at {a.onset:g} s has no positive "
                 f"duration.")
+        key = (round(float(a.onset), 6), round(float(a.duration), 6), desc)
+        lst = groups.setdefault(key, [])
+        lst.extend(c for c in chans.split(",") if c and c not in lst)
+    out = []
+    for (onset, dur, desc), chans in groups.items():
         vis, status = _decode_desc(desc)
-        out.append(Spindle(onset=a.onset, duration=a.duration,
-                           channels=tuple(c for c in chans.split(",") if c),
+        out.append(Spindle(onset=onset, duration=dur, channels=tuple(chans),
                            visibility=vis, status=status, origin="import"))
     return out
 
@@ -652,10 +658,12 @@ def _write_edf(items, path):
 
     dur = max([s.end for s in items] + [1.0])
     n_rec = int(math.ceil(dur)) + 1
-    annots = [edfio.EdfAnnotation(round(s.onset, 4), round(s.duration, 4),
-                                  _encode_desc(s) + ("@@" + ",".join(s.channels)
-                                                     if s.channels else ""))
-              for s in items]
+    annots = []
+    for s in items:   # MNE's convention: one annotation per channel
+        for ch in (s.channels or ("",)):
+            annots.append(edfio.EdfAnnotation(
+                round(s.onset, 4), round(s.duration, 4),
+                _encode_desc(s) + (f"@@{ch}" if ch else "")))
     # EDF+ needs at least one signal; a 1-Hz placeholder keeps the file tiny
     sig = edfio.EdfSignal(np.zeros(n_rec), sampling_frequency=1, label="Spindles",
                           physical_range=(-1, 1))

@@ -122,3 +122,11 @@ def test_dreams_scoring(dreams_dir):
     s = read_spindles(dreams_dir / "Visual_scoring1_excerpt1.txt")
     assert len(s) == 52
     assert s[0].onset == pytest.approx(282.24) and s[0].duration == pytest.approx(0.72)
+
+
+@pytest.mark.parametrize("ext", [".edf", ".fif", ".tsv"])
+def test_channel_specific_marks_roundtrip(tmp_path, ext):
+    s = SpindleSet([Spindle(1.0, 0.5, ("C3", "C4"), "eeg"), Spindle(3.0, 0.7)])
+    write_spindles(s, tmp_path / f"m{ext}")
+    back = read_spindles(tmp_path / f"m{ext}")
+    assert [(x.onset, x.channels) for x in back] == [(1.0, ("C3", "C4")), (3.0, ())]
