@@ -209,6 +209,24 @@ def test_bad_inputs(sample_problem):
         resolution_metrics(np.zeros((3, 4)), locations=np.zeros((4, 3)))
 
 
+def test_without_info_and_regularised(sample_problem, sample_mats):
+    """No measurement info: the forward model's channels and an average
+    reference are used; ``reg`` regularises the noise covariance."""
+    from core.resolution import make_resolution_matrix
+
+    info, fwd, cov = sample_problem
+    R = make_resolution_matrix(fwd, cov, "MNE", "eeg")
+    assert len(R.ch_names) == 59            # EEG 053 is bad in the covariance
+    dense = R.to_array()
+    assert np.abs(dense - dense.T).max() < 1e-10 * np.abs(dense).max()
+    # average reference: every kernel row sums to zero over the EEG channels
+    assert_allclose(R.kernel.sum(axis=1), 0.0, atol=1e-8 * np.abs(R.kernel).max())
+    Rr = make_resolution_matrix(fwd, cov, "MNE", "eeg", info=info, reg=0.2)
+    ref = sample_mats[("MNE", "eeg")].to_array()
+    diff = np.abs(Rr.to_array() - ref).max() / np.abs(ref).max()
+    assert diff > 1e-3  # regularisation changes the matrix
+
+
 def test_lcmv(sample_problem):
     """LCMV with a model data covariance: unit gain, equal to MNE's matrix."""
     from mne.beamformer import make_lcmv, make_lcmv_resolution_matrix
