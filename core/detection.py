@@ -757,7 +757,7 @@ def _read_padded(source, s0, s1, pad, idx, n_times):
 
 def iter_detect(source, *, method="a7", picks=None, modality=None,
                 hypnogram=None, stages=None, baseline_stages=None, params=None,
-                min_channels=None, chunk_samples=2_000_000):
+                min_channels=None, chunk_samples=2_000_000, channels_per_pass=64):
     """Detect spindles chunk by chunk; a generator of progress.
 
     Parameters
@@ -786,6 +786,11 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
         (2 of 60 EEG, 7 of 306 MEG).
     chunk_samples : int
         Samples (channels × time) read at once; bounds memory.
+    channels_per_pass : int
+        Channels analysed per pass over the file. Features are kept for the
+        whole night (4 bytes per feature, channel and 0.1-s window), so a
+        group bounds memory (64 channels x 8 h: ~0.3 GB); more channels mean
+        more passes over the file.
 
     Yields
     ------
@@ -795,8 +800,6 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
     -------
     result : DetectionResult
     """
-    from .spindles import Spindle
-
     check_option("method", method, DETECTORS)
     if params is None or isinstance(params, dict):
         params = make_params(method, **(params or {}))
@@ -834,17 +837,80 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
 
         mixed = any(t in ("mag", "grad") for t in types)
         p = _replace(p, abs_mode="adaptive" if mixed else "absolute")
+
+    groups = [np.arange(i, min(i + channels_per_pass, len(idx)))
+              for i in range(0, len(idx), channels_per_pass)]
+    n_chunks = [_n_chunks(geom, len(g), chunk_samples, p) for g in groups]
+    total = sum(2 * n + 1 for n in n_chunks)
+    done = 0
+    channel_events, skipped = [], {}
+    for g, n_c in zip(groups, n_chunks):
+        gen = _detect_group(source, idx[g], [types[i] for i in g],
+                            [names[i] for i in g], method, p, geom, stage_valid,
+                            base_valid, chunk_samples)
+        try:
+            while True:
+                prog = next(gen)
+                yield Progress(done + prog.done, total, prog.message)
+        except StopIteration as stop:
+            ev, sk = stop.value
+        channel_events += ev
+        skipped.update(sk)
+        done += 2 * n_c + 1
+    if len(skipped) == len(idx):
+        raise SpindleScopeError(
+            f"No usable channel for spindle detection: every selected channel "
+            f"is flat or NaN ({'; '.join(f'{k}: {v}' for k, v in list(skipped.items())[:5])}"
+            f"). Check the recording or choose other channels.")
+    channel_events.sort(key=lambda s: (s.onset, s.channels))
+    used = [t for n, t in zip(names, types) if n not in skipped]
+    if min_channels is None:
+        n_eeg = sum(t == "eeg" for t in used)
+        n_meg = sum(t in ("mag", "grad") for t in used)
+        min_channels = (max(1, math.ceil(MIN_CHANNEL_FRACTION * n_eeg)),
+                        max(1, math.ceil(MIN_CHANNEL_FRACTION * n_meg)))
+    events = merge_channel_events(channel_events, min_channels=min_channels,
+                                  origin=method)
+    return DetectionResult(method=method, params=p,
+                           channel_events=channel_events, events=events,
+                           channels=[n for n in names if n not in skipped],
+                           skipped=skipped)
+
+
+def _n_chunks(geom, n_ch, chunk_samples, p):
+    per = _windows_per_chunk(geom, n_ch, chunk_samples, p)
+    return len(range(0, geom.n_win, per))
+
+
+def _windows_per_chunk(geom, n_ch, chunk_samples, p):
+    return max(int(chunk_samples / max(n_ch, 1) / (p.step * geom.sfreq)),
+               int(60 / p.step))
+
+
+def _detect_group(source, idx, types, names, method, p, geom, stage_valid,
+                  base_valid, chunk_samples):
+    """Passes 1-3 over the recording for one group of channels.
+
+    Yields progress (done counted within the group) and returns
+    (channel_events, skipped).
+    """
+    from .spindles import Spindle
+
+    sfreq = geom.sfreq
+    n_ch = len(idx)
+    n_times = int(source.n_times)
     scale = np.array([UNIT_SCALE[t] for t in types])
     is_eeg = np.array([t == "eeg" for t in types])
 
     # ---- pass 1: window features, chunk by chunk --------------------------
     L = geom.L
     pad = int(round(8.0 * sfreq))
-    win_per_chunk = max(int(chunk_samples / max(n_ch, 1) / (p.step * sfreq)),
-                        int(60 / p.step))
+    win_per_chunk = _windows_per_chunk(geom, n_ch, chunk_samples, p)
     bounds = list(range(0, geom.n_win, win_per_chunk)) + [geom.n_win]
     n_chunks = len(bounds) - 1
-    n_feat = 6 if method == "a7" else 3
+    # the slow-ratio band powers are kept only when the context classifier
+    # is on (memory: 4 bytes per feature, channel and 0.1-s window)
+    n_feat = (6 if p.context_classifier else 4) if method == "a7" else 3
     feats = np.full((n_feat, n_ch, geom.n_win), np.nan, np.float32)
     bad_w = np.zeros((n_ch, geom.n_win), bool)
     lo = np.full(n_ch, np.inf)
@@ -887,11 +953,6 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
             skipped[name] = "more than half of the samples are NaN"
     for name, why in skipped.items():
         logger.warning("Spindle detection skips channel %s: %s.", name, why)
-    if len(skipped) == n_ch:
-        raise SpindleScopeError(
-            f"No usable channel for spindle detection: every selected channel "
-            f"is flat or NaN ({'; '.join(f'{k}: {v}' for k, v in list(skipped.items())[:5])}"
-            f"). Check the recording or choose other channels.")
 
     # ---- pass 2: decisions per channel ---------------------------------
     decide = _DECIDE[method]
@@ -904,8 +965,10 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
         base = valid if base_valid is None else valid & base_valid
         if base.sum() < 10 or det_valid.sum() < 1:
             continue
-        runs = decide([f[i].astype(float) for f in feats], base, p, geom,
-                      types[i] == "eeg", det_valid)
+        fi = [f[i].astype(float) for f in feats]
+        if method == "a7" and len(fi) == 4:
+            fi += [None, None]
+        runs = decide(fi, base, p, geom, types[i] == "eeg", det_valid)
         if len(runs):
             runs_per_ch[i] = runs
     yield Progress(n_chunks + 1, total, f"{label}: thresholds")
@@ -937,19 +1000,7 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
             del x, sig, brd
         yield Progress(n_chunks + 2 + c, total,
                        f"{label}: properties {c + 1}/{n_chunks}")
-    channel_events.sort(key=lambda s: (s.onset, s.channels))
-    used = [t for n, t in zip(names, types) if n not in skipped]
-    if min_channels is None:
-        n_eeg = sum(t == "eeg" for t in used)
-        n_meg = sum(t in ("mag", "grad") for t in used)
-        min_channels = (max(1, math.ceil(MIN_CHANNEL_FRACTION * n_eeg)),
-                        max(1, math.ceil(MIN_CHANNEL_FRACTION * n_meg)))
-    events = merge_channel_events(channel_events, min_channels=min_channels,
-                                  origin=method)
-    return DetectionResult(method=method, params=p,
-                           channel_events=channel_events, events=events,
-                           channels=[n for n in names if n not in skipped],
-                           skipped=skipped)
+    return channel_events, skipped
 
 
 def _channel_spindle(Spindle, a, b, sig, brd, origin, sfreq, p, name, kind,

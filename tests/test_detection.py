@@ -91,6 +91,13 @@ def test_modality_selection_and_chunking_give_same_events(sim):
     small = detect(src, modality="eeg", chunk_samples=4 * 12000)  # 60-s chunks
     assert [(s.onset, s.duration, s.channels) for s in small.channel_events] == \
         [(s.onset, s.duration, s.channels) for s in eeg_only.channel_events]
+    # channels analysed in groups (several passes over the file): same result
+    both = detect(src)
+    grouped = detect(src, channels_per_pass=3)
+    assert [(s.onset, s.duration, s.channels) for s in grouped.channel_events] == \
+        [(s.onset, s.duration, s.channels) for s in both.channel_events]
+    assert [(s.onset, s.visibility) for s in grouped.events] == \
+        [(s.onset, s.visibility) for s in both.events]
     meg = detect(src, modality="meg", picks=["MAG0", "GRAD0", "EEG0"])
     assert meg.channels == ["MAG0", "GRAD0"]
     assert {s.visibility for s in meg.events} == {"meg"}
