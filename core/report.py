@@ -57,6 +57,29 @@ def write_summary(result, out: Path, extra: dict | None = None) -> dict:
     return summary
 
 
+MAPS = ("between_r_map", "coherence_welch_map", "coherence_mvdr_map")
+
+
+def write_maps(result, out: Path) -> list[Path]:
+    """Write per-source maps averaged over spindles as ``<map>-stc.h5``.
+
+    One time point each: EEG–MEG correlation and coherence at every source.
+    """
+    import mne
+
+    paths = []
+    for key in MAPS:
+        if not all(key in s.maps for s in result.spindles):
+            continue
+        stc = mne.SourceEstimate(result.mean_map(key)[:, None],
+                                 [v.copy() for v in result.vertices], tmin=0.0,
+                                 tstep=1.0, subject=result.subject)
+        path = out / f"{key}-stc.h5"
+        stc.save(path, ftype="h5", overwrite=True, verbose="error")
+        paths.append(path)
+    return paths
+
+
 def write_stcs(result, out: Path) -> list[Path]:
     """Write every per-spindle estimate as ``<modality>_spindle<k>-stc.h5``."""
     paths = []

@@ -56,6 +56,9 @@ def test_demo_outputs(demo_out):
     assert stc.data.shape[0] == 5124
     assert float(rows[0]["onset"]) == pytest.approx(stc.tmin, abs=1 / 200.0)
     assert np.all(stc.data >= 0)  # dSPM values (magnitudes, loose orientation)
+    cmap = mne.read_source_estimate(demo_out / "coherence_mvdr_map-stc.h5")
+    assert cmap.data.shape == (5124, 1)
+    assert 0 < cmap.data.mean() == pytest.approx(summary["coherence_mvdr"], rel=1e-6)
     html = (demo_out / "report.html").read_text()
     assert "Dehghani" in html and html.count("<img") >= 3
 

@@ -95,7 +95,7 @@ def run(args) -> int:
     from ..inverse import (InverseSettings, check_modality, noise_cov_diagonal,
                            noise_cov_from_file, noise_cov_from_recording)
     from ..recording import open_recording
-    from ..report import write_report, write_stcs, write_summary
+    from ..report import write_maps, write_report, write_stcs, write_summary
     from ..sources import AnalysisConfig, iter_analysis
 
     progress = TerminalProgress()
@@ -155,6 +155,7 @@ def run(args) -> int:
              "noise_cov": cov_src, "n_sources": int(sum(len(v) for v in result.vertices)),
              "mne_version": mne.__version__}
     summary = write_summary(result, out, extra)
+    write_maps(result, out)
     if not args.no_stc:
         write_stcs(result, out)
     if not args.no_report:
