@@ -98,8 +98,8 @@ def child(mode, folder):
         from core.resolution import ResolutionMatrix
 
         rm = ResolutionMatrix(K, G, src=None)
-        # locations given explicitly: no source space needed
-        out = resolution_metrics(rm, locations=locs)
+        # locations given explicitly: no source space needed; never dense
+        out = resolution_metrics(rm, locations=locs, max_dense_bytes=0)
     elapsed = time.perf_counter() - t0
     peak = _status_mb("VmHWM")
     np.savez(folder / f"out_{mode}.npz", **out)

@@ -26,13 +26,21 @@ METRICS = ("peak_err", "cog_err", "sd_ext", "maxrad_ext", "peak_amp", "sum_amp")
 METRIC_UNITS = {"peak_err": "cm", "cog_err": "cm", "sd_ext": "cm",
                 "maxrad_ext": "cm", "peak_amp": "ratio", "sum_amp": "ratio"}
 #: Functions (rows) processed at once by the metric kernel: small enough to stay
-#: in the CPU cache and to need less extra memory than MNE at 20,484 sources
-#: (8 x 20,484 x 8 bytes = 1.3 MB).
-SUB_BLOCK = 8
+#: in the CPU cache and to need less extra memory than MNE at 20,484 sources.
+SUB_BLOCK_BYTES = 2 ** 18
+
+
+def _sub_block(n):
+    """Rows per kernel call: about 256 kB of functions, 4 to 16 rows
+    (4 at 20,484 sources, 6 at 5,124)."""
+    return int(np.clip(SUB_BLOCK_BYTES // (8 * n), 4, 16))
 #: Functions computed at once from a factored matrix (one BLAS call each): at
 #: most 256, and about 16 MB per chunk (102 functions at 20,484 sources).
 CHUNK = 256
 CHUNK_BYTES = 2 ** 24
+#: A factored matrix whose dense form takes at most this many bytes is
+#: assembled once (one product instead of two; 5,124 sources: 210 MB).
+MAX_DENSE_BYTES = 2 ** 28
 
 
 def metric_names(functions=FUNCTIONS, metrics=METRICS) -> list[str]:
@@ -71,8 +79,9 @@ class _DenseRows:
 
     def chunks(self, function):
         # a dense matrix needs no large chunks: hand out sub-blocks directly
-        for s in range(0, self.n, SUB_BLOCK * 16):
-            yield s, min(s + SUB_BLOCK * 16, self.n)
+        size = 16 * _sub_block(self.n)
+        for s in range(0, self.n, size):
+            yield s, min(s + size, self.n)
 
     def fill(self, function, start, stop, out):
         """Write |functions start..stop| into ``out`` (rows)."""
@@ -92,7 +101,7 @@ class _FactoredRows:
         self.n = self.kernel.shape[0]
 
     def chunks(self, function):
-        size = int(np.clip(CHUNK_BYTES // (8 * self.n), SUB_BLOCK, CHUNK))
+        size = int(np.clip(CHUNK_BYTES // (8 * self.n), 16, CHUNK))
         for s in range(0, self.n, size):
             yield s, min(s + size, self.n)
 
@@ -103,16 +112,18 @@ class _FactoredRows:
         return self.kernel[start:stop] @ self.gain
 
 
-def _check_resmat(resmat, src, locations):
+def _check_resmat(resmat, src, locations, max_dense_bytes=MAX_DENSE_BYTES):
     """Return (rows provider, locations in cm)."""
-    from .resolution import ResolutionMatrix
-
-    if isinstance(resmat, ResolutionMatrix):
-        rows = _FactoredRows(resmat.kernel, resmat.gain)
+    # a core.resolution.ResolutionMatrix (duck-typed: no import here)
+    if hasattr(resmat, "kernel") and hasattr(resmat, "gain"):
         if locations is None and src is None:
             locations = resmat.locations
-        elif src is None and locations is None:
-            src = resmat.src
+        if resmat.nbytes_dense <= max_dense_bytes:
+            resmat = resmat.to_array()
+        else:
+            resmat = _FactoredRows(resmat.kernel, resmat.gain)
+    if isinstance(resmat, _FactoredRows):
+        rows = resmat
     else:
         resmat = np.asarray(resmat)
         if resmat.ndim != 2 or resmat.shape[0] != resmat.shape[1]:
@@ -144,10 +155,8 @@ class _Kernel:
         self.mne_maxrad = mne_maxrad
         self.threshold = threshold
         self.wanted = wanted
-        centre = X.mean(axis=0)
-        Y = X - centre
-        self.Y = Y
-        self.q = np.einsum("ij,ij->i", Y, Y)
+        self.Y = X  # centred by the caller: second moments lose no digits
+        self.q = np.einsum("ij,ij->i", X, X)
         keep = set(wanted) - {"peak_amp", "sum_amp"} | {"peak"}
         if wanted & {"cog_err", "sum_amp"}:
             keep.add("sum")
@@ -253,9 +262,8 @@ class _ColumnStreamer:
         n = R.shape[0]
         self.R, self.X, self.n = R, X, n
         self.threshold, self.wanted, self.mne_maxrad = threshold, wanted, mne_maxrad
-        centre = X.mean(axis=0)
-        self.Y = X - centre
-        self.q = np.einsum("ij,ij->i", self.Y, self.Y)
+        self.Y = X  # centred by the caller
+        self.q = np.einsum("ij,ij->i", X, X)
         self.peak = np.full(n, -1.0)
         self.arg = np.zeros(n, dtype=np.intp)
         self.m1 = np.zeros((n, 4))          # sum |f| x, sum |f|
@@ -264,8 +272,9 @@ class _ColumnStreamer:
         self._a = None
 
     def row_blocks(self):
-        for s in range(0, self.n, SUB_BLOCK):
-            yield s, min(s + SUB_BLOCK, self.n)
+        sb = _sub_block(self.n)
+        for s in range(0, self.n, sb):
+            yield s, min(s + sb, self.n)
 
     def _abs(self, s, e):
         if self._a is None or self._a.shape[0] != e - s:
@@ -307,27 +316,40 @@ class _ColumnStreamer:
             np.maximum.at(self.rad2, c, np.sum(d * d, axis=1))
 
     def result(self):
+        """Final values; accumulators are released as they are used."""
         X, w, out = self.X, self.wanted, {}
         if "peak_err" in w:
-            out["peak_err"] = np.linalg.norm(X - X[self.arg], axis=1)
+            d = X[self.arg]
+            d -= X
+            out["peak_err"] = np.sqrt(np.einsum("ij,ij->i", d, d))
+            del d
+        del self.arg
         if "cog_err" in w:
             with np.errstate(invalid="ignore", divide="ignore"):
                 cog = self.m1[:, :3] / self.m1[:, 3:4]
-            out["cog_err"] = np.sqrt(np.sum((X - cog) ** 2, axis=1))
+            cog -= X
+            out["cog_err"] = np.sqrt(np.einsum("ij,ij->i", cog, cog))
+            del cog
+        if "sum_amp" in w:
+            sums = self.m1[:, 3]
+            out["sum_amp"] = sums / sums.max()
+        del self.m1
         if "sd_ext" in w:
             m2 = self.m2
-            var = m2[:, 3] - 2.0 * np.einsum("ij,ij->i", m2[:, :3], self.Y) \
-                + self.q * m2[:, 4]
+            var = np.einsum("ij,ij->i", m2[:, :3], X)
+            var *= -2.0
+            var += m2[:, 3]
+            var += self.q * m2[:, 4]
             with np.errstate(invalid="ignore", divide="ignore"):
                 var /= m2[:, 4]
-            out["sd_ext"] = np.sqrt(np.maximum(var, 0.0))
+            np.maximum(var, 0.0, out=var)
+            out["sd_ext"] = np.sqrt(var, out=var)
+        del self.m2
         if "maxrad_ext" in w:
             rad2 = self.rad2.max(axis=1) if self.mne_maxrad else self.rad2
             out["maxrad_ext"] = np.where(self.peak > 0, np.sqrt(rad2), np.nan)
         if "peak_amp" in w:
             out["peak_amp"] = self.peak / self.peak.max()
-        if "sum_amp" in w:
-            out["sum_amp"] = self.m1[:, 3] / self.m1[:, 3].max()
         return {f"psf_{m}": out[m] for m in METRICS if m in out}
 
 
@@ -345,7 +367,7 @@ def _blas_single_thread():
 
 def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
                             metrics=METRICS, threshold=0.5, locations=None,
-                            mne_maxrad=False):
+                            mne_maxrad=False, max_dense_bytes=MAX_DENSE_BYTES):
     """Resolution metrics of all PSFs and/or CTFs, blockwise (generator).
 
     Parameters
@@ -374,6 +396,10 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
         ``sqrt(max_k sum_p (x_pk - x_jk)**2)`` over the supra-threshold
         vertices ``p`` and coordinates ``k`` (it grows with the number of such
         vertices and is not a radius).
+    max_dense_bytes : int
+        A ResolutionMatrix whose dense form fits in this many bytes is
+        assembled once (faster); larger ones (20,484 sources: 3.4 GB) are
+        processed from their factors, block by block.
 
     Yields
     ------
@@ -394,7 +420,10 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
     for m in metrics:
         check_option("metric", m, METRICS)
     threshold = check_range("threshold", threshold, 0.0, 1.0)
-    rows, X = _check_resmat(resmat, src, locations)
+    rows, X = _check_resmat(resmat, src, locations, max_dense_bytes)
+    # distances do not depend on the origin; second moments about the centre
+    # keep their digits (spatial deviation by expansion)
+    X -= X.mean(axis=0)
     n = rows.n
     chunks = {f: list(rows.chunks(f)) for f in functions}
     total = sum(len(c) for c in chunks.values())
@@ -402,6 +431,7 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
     result = {}
     wanted = set(metrics)
     dense = isinstance(rows, _DenseRows)
+    sb = _sub_block(n)
     for function in functions:
         if dense and function == "psf":
             yield from _stream_psf(rows.resmat, X, threshold, wanted, mne_maxrad,
@@ -415,8 +445,8 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
                                         f"{start}-{stop - 1} of {n}")
             if dense:
                 with _blas_single_thread():
-                    for s in range(start, stop, SUB_BLOCK):
-                        e = min(s + SUB_BLOCK, stop)
+                    for s in range(start, stop, sb):
+                        e = min(s + sb, stop)
                         A = abuf.get(e - s)
                         if A is None:
                             A = abuf[e - s] = np.empty((e - s, n))
@@ -426,8 +456,8 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
                 block = rows.block(function, start, stop)
                 np.abs(block, out=block)
                 with _blas_single_thread():
-                    for s in range(0, stop - start, SUB_BLOCK):
-                        e = min(s + SUB_BLOCK, stop - start)
+                    for s in range(0, stop - start, sb):
+                        e = min(s + sb, stop - start)
                         kern(block[s:e], start + s)
                 del block
             done += 1
