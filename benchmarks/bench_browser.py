@@ -145,19 +145,38 @@ def write_fif(path: Path, hours: float, sfreq: float, progress=print):
 # measurement (child processes)
 # ---------------------------------------------------------------------------
 def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss survives exec)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     import resource
 
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _stats(times):
+def _stats(times, prefix=""):
     a = np.array(times) * 1000
-    return {"median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95)),
-            "max_ms": float(a.max()), "n": int(a.size)}
+    return {f"{prefix}median_ms": float(np.median(a)),
+            f"{prefix}p95_ms": float(np.percentile(a, 95)), f"{prefix}n": int(a.size)}
 
 
-def measure_ours(path, n_rows, pages, filters):
+def _idle(app, seconds):
+    """A scorer reads the page before the next key press: keep the loop alive."""
+    t = time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def _jump_times(duration, n, page=30.0):
+    rng = np.random.default_rng(7)
+    return rng.uniform(0, duration - page, n)
+
+
+def measure_ours(path, n_rows, pages, filters, think):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t_start = time.perf_counter()
     from PySide6.QtWidgets import QApplication
@@ -174,40 +193,45 @@ def measure_ours(path, n_rows, pages, filters):
     win.show()
     app.processEvents()
     t_ready = time.perf_counter()
+    _idle(app, 3.0)  # a user takes longer than this to pick a file
     b = win.browser
     drawn = []
     b.sigPageDrawn.connect(lambda p: drawn.append(p))
+    views = (b.plot, win.overview, win.hypnogram_lane)
 
-    def wait_drawn(n):
+    def show(n):
         while len(drawn) < n:
             app.processEvents()
-        b.plot.viewport().repaint()
+        for v in views:  # paint now, synchronously
+            v.viewport().repaint()
 
     t0 = time.perf_counter()
     win.open_path(path)
-    wait_drawn(1)
-    app.processEvents()
+    show(1)
     t_open = time.perf_counter() - t0
-    times = []
-    parts = []
-    for k in range(pages):
+    seq, jumps, parts = [], [], []
+    for _ in range(pages):
+        _idle(app, think)
+        n = len(drawn) + 1
         tic = time.perf_counter()
-        if k < pages // 2:
-            b.page_forward()
-        else:
-            b.set_time(b.t0 + 37 * 60.0 if b.t0 + 37 * 60 < win.session.recording.duration
-                       else 30.0 * k)  # jumps far away: nothing cached
-        wait_drawn(k + 2)
-        times.append(time.perf_counter() - tic)
+        b.page_forward()
+        show(n)
+        seq.append(time.perf_counter() - tic)
+    for t in _jump_times(win.session.recording.duration, pages):
+        n = len(drawn) + 1
+        tic = time.perf_counter()
+        b.set_time(float(t))
+        show(n)
+        jumps.append(time.perf_counter() - tic)
         parts.append(drawn[-1].timings)
     comp = {key: float(np.median([p[key] for p in parts]) * 1000)
             for key in ("read", "filter", "decimate")}
     return {"tool": "SpindleScope", "startup_s": t_ready - t_start, "open_s": t_open,
-            "rows": len(b.visible_indices()), **_stats(times),
+            "rows": len(b.visible_indices()), **_stats(seq), **_stats(jumps, "jump_"),
             "median_parts_ms": comp, "peak_rss_mb": _peak_rss_mb()}
 
 
-def measure_mne(path, n_rows, pages):
+def measure_mne(path, n_rows, pages, think):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["MNE_BROWSER_BACKEND"] = "qt"
     import mne
@@ -221,23 +245,36 @@ def measure_mne(path, n_rows, pages):
     fig.resize(1600, 1000)
     fig.show()
     app.processEvents()
-    view = fig.mne.view
-    view.viewport().repaint()
+    views = [fig.mne.view] + ([fig.mne.overview_bar] if getattr(
+        fig.mne, "overview_bar", None) is not None else [])
+
+    def show():
+        for v in views:
+            v.viewport().repaint()
+
+    show()
     t_open = time.perf_counter() - t0
-    times = []
-    for k in range(pages):
+    seq, jumps = [], []
+    for _ in range(pages):
+        _idle(app, think)
         tic = time.perf_counter()
-        fig._fake_keypress("shift+right" if k % 2 == 0 else "right")
+        fig._fake_keypress("shift+right")
+        show()
+        seq.append(time.perf_counter() - tic)
+    for t in _jump_times(raw.times[-1], pages):
+        tic = time.perf_counter()
+        fig.mne.plt.setXRange(float(t), float(t) + 30.0, padding=0)
         app.processEvents()
-        view.viewport().repaint()
-        times.append(time.perf_counter() - tic)
-    return {"tool": "mne-qt-browser", "open_s": t_open, "rows": n_rows, **_stats(times),
-            "peak_rss_mb": _peak_rss_mb()}
+        show()
+        jumps.append(time.perf_counter() - tic)
+    return {"tool": "mne-qt-browser", "open_s": t_open, "rows": n_rows, **_stats(seq),
+            **_stats(jumps, "jump_"), "peak_rss_mb": _peak_rss_mb()}
 
 
 def _child(args) -> dict:
     cmd = [sys.executable, __file__, "--child", args["tool"], "--file", str(args["file"]),
-           "--rows", str(args["rows"]), "--pages", str(args["pages"])]
+           "--rows", str(args["rows"]), "--pages", str(args["pages"]),
+           "--think", str(args["think"])]
     if not args.get("filters", True):
         cmd.append("--no-filters")
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
@@ -254,14 +291,19 @@ def _row(label, r):
     parts = r.get("median_parts_ms")
     extra = (f"  [read {parts['read']:.0f} / filter {parts['filter']:.0f} / decimate "
              f"{parts['decimate']:.0f} ms]") if parts else ""
-    return (f"{label:<44} open {r['open_s']:6.2f} s   redraw median {r['median_ms']:6.1f} ms"
-            f"   p95 {r['p95_ms']:6.1f} ms   peak {r['peak_rss_mb']:7.0f} MB{extra}")
+    start = f"start {r['startup_s']:4.1f} s + " if "startup_s" in r else " " * 14
+    return (f"{label:<50} {start}open {r['open_s']:5.2f} s | page median "
+            f"{r['median_ms']:5.1f} ms p95 {r['p95_ms']:5.1f} ms | jump median "
+            f"{r['jump_median_ms']:6.1f} ms p95 {r['jump_p95_ms']:6.1f} ms | peak "
+            f"{r['peak_rss_mb']:5.0f} MB{extra}")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--workdir", default=None, help="where the big files go (kept with --keep)")
     p.add_argument("--pages", type=int, default=40)
+    p.add_argument("--think", type=float, default=0.3,
+                   help="seconds between page turns (a scorer reads each page)")
     p.add_argument("--keep", action="store_true", help="keep the generated files")
     p.add_argument("--no-mne", action="store_true", help="skip mne-qt-browser")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -271,9 +313,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.child:
         if args.child == "ours":
-            res = measure_ours(args.file, args.rows, args.pages, not args.no_filters)
+            res = measure_ours(args.file, args.rows, args.pages, not args.no_filters,
+                               args.think)
         else:
-            res = measure_mne(args.file, args.rows, args.pages)
+            res = measure_mne(args.file, args.rows, args.pages, args.think)
         print(json.dumps(res))
         return 0
 
@@ -305,18 +348,21 @@ def main(argv=None):
         ("FIF 1 h, 366 ch, 1 kHz", fif, 30),
         ("FIF 1 h, 366 ch, 1 kHz", fif, 366),
     ]
-    print(f"\n{args.pages} page redraws per case (30-s pages, all visible channels, "
-          f"window 1600x1000, offscreen)\n")
+    print(f"\nPer case: {args.pages} page turns (Shift+Right, {args.think:g} s apart, as a "
+          f"scorer reads) and {args.pages} jumps to random times (nothing cached); "
+          f"30-s pages, every visible channel read, filtered, decimated and painted; "
+          f"window 1600x1000, offscreen; each case in a fresh process\n")
     results = []
     for label, path, rows in cases:
         for filters in (True, False):
             r = _child({"tool": "ours", "file": path, "rows": rows, "pages": args.pages,
-                        "filters": filters})
+                        "filters": filters, "think": args.think})
             tag = "filters 0.3-35 Hz" if filters else "no filters"
             print(_row(f"{label}, {rows} rows, ours ({tag})", r), flush=True)
             results.append((label, rows, filters, r))
         if have_mne:
-            r = _child({"tool": "mne", "file": path, "rows": rows, "pages": args.pages})
+            r = _child({"tool": "mne", "file": path, "rows": rows, "pages": args.pages,
+                        "think": args.think})
             print(_row(f"{label}, {rows} rows, mne-qt-browser", r), flush=True)
             results.append((label, rows, "mne", r))
     print("\nTargets: open < 3 s, median redraw < 50 ms, p95 < 100 ms, memory < 1500 MB")

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.session.spindles_changed.connect(self._on_spindles_replaced)
         self._undo_set = None
         self._on_spindles_replaced(self.session.spindles)
+        _warm_up_imports()
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(
                 self.settings.window_geometry.encode("ascii")))
@@ -440,11 +441,14 @@ class MainWindow(QMainWindow):
         if rec is None:
             dialogs.show_error(self, "Open a recording first.")
             return None
-        groups = [g for g in ("eeg", "meg", "mag", "grad", "both")
-                  if g in ("both", "meg") and (rec.has("mag") or rec.has("grad"))
-                  or g not in ("both", "meg") and rec.has(g)]
-        if "both" in groups and not rec.has("eeg"):
-            groups.remove("both")
+        has_eeg, has_meg = rec.has("eeg"), rec.has("mag") or rec.has("grad")
+        groups = ((["eeg"] if has_eeg else []) + (["meg"] if has_meg else [])
+                  + [g for g in ("mag", "grad") if rec.has(g)]
+                  + (["both"] if has_eeg and has_meg else []))
+        if not groups:
+            dialogs.show_error(self, "This recording has no EEG or MEG channel to "
+                                     "detect spindles on.")
+            return None
         dlg = dialogs.DetectionDialog(list(DETECTORS), groups, self.settings.detector, self)
         dlg.accepted.connect(lambda: self.run_detection(*dlg.values()))
         dlg.open()
@@ -516,3 +520,17 @@ class MainWindow(QMainWindow):
         self.autosave.stop(clean=True)
         super().closeEvent(ev)
 
+
+def _warm_up_imports():
+    """Import the readers and filters in the background while the user picks
+    a file (they cost seconds on a cold start)."""
+    import threading
+
+    def work():
+        try:
+            import mne.io  # noqa: F401
+            import scipy.signal  # noqa: F401
+        except Exception:  # pragma: no cover - a failure shows up at use
+            pass
+
+    threading.Thread(target=work, name="warm-up-imports", daemon=True).start()

@@ -65,7 +65,9 @@ class OverviewBar(pg.PlotWidget):
         super().__init__(parent=parent, viewBox=self.cvb, background="w")
         self.session = session
         self.setFixedHeight(56)
-        self.hideAxis("left")
+        left = self.getAxis("left")  # same width as the lanes below: times line up
+        left.setWidth(80)
+        left.setTicks([[(0.78, "stages"), (0.25, "spindles")], []])
         self.hideButtons()
         self.getAxis("bottom").setStyle(showValues=False)
         self.getAxis("bottom").setHeight(4)

@@ -144,6 +144,52 @@ class SpindleItem(pg.GraphicsObject):
             self.browser.edit_spindle_span(self.uid, left, right)
 
 
+class TracesItem(pg.GraphicsObject):
+    """All visible traces as one item: one polyline per row, one pen per group.
+
+    Polylines with a cosmetic 1-px pen are Qt's fastest line path; building
+    them fills QPolygonF memory straight from NumPy (no per-point Python).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._polys = []   # (QPen, QPolygonF)
+        self._rect = QRectF()
+
+    def set_traces(self, x, ys, pens, rect: QRectF):
+        """``x`` (n_points,), ``ys`` list of (n_points,) arrays, a pen per row."""
+        import pyqtgraph.functions as fn
+
+        self.prepareGeometryChange()
+        polys = []
+        for y, pen in zip(ys, pens):
+            poly = fn.create_qpolygonf(len(x))
+            arr = fn.ndarray_from_qpolygonf(poly)
+            arr[:, 0] = x
+            arr[:, 1] = y
+            polys.append((pen, poly))
+        self._polys = polys
+        self._rect = rect
+        self.update()
+
+    def clear(self):
+        self.prepareGeometryChange()
+        self._polys = []
+        self.update()
+
+    def n_points(self) -> int:
+        return sum(poly.size() for _, poly in self._polys)
+
+    def boundingRect(self):
+        return self._rect
+
+    def paint(self, p, *args):
+        p.setRenderHint(p.RenderHint.Antialiasing, False)
+        for pen, poly in self._polys:
+            p.setPen(pen)
+            p.drawPolyline(poly)
+
+
 class DragPreview(pg.GraphicsObject):
     """The rectangle shown while a new mark is dragged out."""
 

@@ -10,20 +10,25 @@ Keys (mne-qt-browser's where they apply): ←/→ scroll a quarter page
 fewer channels, Home/End shorter / longer page, +/− scale up / down, = reset
 scalings; staging W 1 2 3 R (0 or Backspace: unscored) and advance; Delete
 removes the selected mark, E / M / B set its visibility (EEG / MEG / both).
+
+Mouse: drag on the traces marks a spindle (Shift+drag: only on the channels
+spanned); drag a mark to move it, drag its edge to resize it; right-click a
+mark for its menu; wheel scrolls time (Shift+wheel: channels); a click places
+the time cursor.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu, QVBoxLayout, QWidget
 
 from core.recording import GROUPS
 from core.settings import DEFAULT_SCALINGS
 
-from .spindle_items import SpindleItem, TraceViewBox
+from .spindle_items import SpindleItem, TracesItem, TraceViewBox
 from .trace_loader import PageLoader, PageRequest
 
 #: Display unit and factor from SI per group.
@@ -113,15 +118,14 @@ class TraceBrowser(QWidget):
         lay.addWidget(self.legend)
         lay.addWidget(self.plot, 1)
 
-        self.curves = {}
-        for g in GROUPS:
-            c = pg.PlotCurveItem(pen=pg.mkPen(GROUP_COLORS[g], width=1),
-                                 skipFiniteCheck=True)
-            self.vb.addItem(c)
-            self.curves[g] = c
-        self.sigma_curve = pg.PlotCurveItem(pen=pg.mkPen(SIGMA_COLOR, width=1),
-                                            skipFiniteCheck=True)
-        self.vb.addItem(self.sigma_curve)
+        self.pens = {g: pg.mkPen(GROUP_COLORS[g], width=1) for g in GROUPS}
+        self.sigma_pen = pg.mkPen(SIGMA_COLOR, width=1)
+        for pen in list(self.pens.values()) + [self.sigma_pen]:
+            pen.setCosmetic(True)
+        self.traces = TracesItem()
+        self.vb.addItem(self.traces)
+        self.sigma_traces = TracesItem()
+        self.vb.addItem(self.sigma_traces)
         self.cursor = pg.InfiniteLine(angle=90, movable=True,
                                       pen=pg.mkPen((200, 0, 0), width=1),
                                       label="{value:.2f} s",
@@ -161,13 +165,13 @@ class TraceBrowser(QWidget):
         self._models = (sp, hyp)
 
     def _on_recording_changed(self, recording):
+        self.loader.cache.clear()
         self._page = None
         self.selected_uid = None
         self.first_row = 0
         self.t0 = 0.0
-        for c in self.curves.values():
-            c.setData([], [])
-        self.sigma_curve.setData([], [])
+        self.traces.clear()
+        self.sigma_traces.clear()
         self._connect_models()
         self._build_order()
         if recording is not None:
@@ -318,15 +322,26 @@ class TraceBrowser(QWidget):
     def _n_px(self) -> int:
         return max(200, int(self.vb.width() or 0) or 1000)
 
-    def _request_page(self):
+    def _page_request(self, t0, rid=0) -> PageRequest:
         s = self.session.settings
-        self._rid += 1
-        req = PageRequest(
-            rid=self._rid, t0=self.t0, t1=min(self.t1, self.recording.duration),
+        return PageRequest(
+            rid=rid, t0=t0, t1=min(t0 + self.duration, self.recording.duration),
             idx=tuple(self.visible_indices()), n_px=self._n_px(),
             highpass=s.highpass, lowpass=s.lowpass, notch=s.notch,
             sigma_band=tuple(s.sigma_band) if s.sigma_overlay else None)
-        self.loader.request(self.recording, req)
+
+    def _request_page(self):
+        self._rid += 1
+        self.loader.request(self.recording, self._page_request(self.t0, self._rid))
+
+    def _prefetch_neighbours(self):
+        """Compute the next and previous pages ahead, on the worker."""
+        rec = self.recording
+        if rec is None:
+            return
+        last = max(0.0, rec.duration - self.duration)
+        ahead = [min(self.t0 + self.duration, last), max(self.t0 - self.duration, 0.0)]
+        self.loader.prefetch(rec, [self._page_request(t) for t in ahead if t != self.t0])
 
     def _on_resized(self, *args):
         if self._page is not None and abs(self._page.request.n_px - self._n_px()) > 50:
@@ -339,39 +354,25 @@ class TraceBrowser(QWidget):
         self._page = page
         self._redraw_page()
         self.sigPageDrawn.emit(page)
+        self._prefetch_neighbours()
 
     def _redraw_page(self):
         page = self._page
         if page is None:
             return
         idx = page.request.idx
-        per_group = {g: ([], []) for g in GROUPS}
-        times = page.times
-        n_t = len(times)
-        for row, ci in enumerate(idx):
-            g = self._group_of.get(ci, "other")
-            scale = self.scalings.get(g, 1.0)
-            per_group[g][0].append(row)
-            per_group[g][1].append(row - page.data[row] * (0.5 / scale))
-        for g, curve in self.curves.items():
-            rows, ys = per_group[g]
-            if not rows:
-                curve.setData([], [])
-                continue
-            x = np.tile(times, len(rows))
-            y = np.concatenate(ys)
-            conn = np.ones(x.size, bool)
-            conn[n_t - 1::n_t] = False
-            curve.setData(x, y, connect=conn)
+        groups = [self._group_of.get(ci, "other") for ci in idx]
+        gains = [0.5 / self.scalings.get(g, 1.0) for g in groups]
+        rect = QRectF(page.request.t0, -1.0, page.request.t1 - page.request.t0, len(idx) + 1)
+        self.traces.set_traces(page.times, [row - page.data[row] * k for row, k in
+                                            enumerate(gains)],
+                               [self.pens[g] for g in groups], rect)
         if page.sigma is not None and len(idx):
-            ys = [row - page.sigma[row] * (0.5 / self.scalings.get(
-                self._group_of.get(ci, "other"), 1.0)) for row, ci in enumerate(idx)]
-            x = np.tile(times, len(idx))
-            conn = np.ones(x.size, bool)
-            conn[n_t - 1::n_t] = False
-            self.sigma_curve.setData(x, np.concatenate(ys), connect=conn)
+            self.sigma_traces.set_traces(page.times, [row - page.sigma[row] * k for row, k
+                                                      in enumerate(gains)],
+                                         [self.sigma_pen] * len(idx), rect)
         else:
-            self.sigma_curve.setData([], [])
+            self.sigma_traces.clear()
 
     # -- display filters --------------------------------------------------------
     def set_filters(self, highpass=None, lowpass=None, notch=None):

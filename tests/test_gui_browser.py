@@ -117,7 +117,7 @@ def test_keys_scale_channels_and_filters(window, small_fif, qtbot):
     assert "MAG" in b.legend.text() and "fT" in b.legend.text()
     with qtbot.waitSignal(b.sigPageDrawn):
         b.set_sigma_overlay(True)
-    assert b._page.sigma is not None and len(b.sigma_curve.getData()[0]) > 0
+    assert b._page.sigma is not None and b.sigma_traces.n_points() > 0
     with pytest.raises(Exception, match="high-pass"):
         b.set_filters(highpass=30.0, lowpass=10.0)
 
@@ -206,3 +206,22 @@ def test_compare_with_other_scorer(window, small_fif, tmp_path, qtbot):
     item = w.compare.list.item(1)
     w.compare._on_item_clicked(item)
     assert b.t0 <= 150.0 <= b.t1
+
+
+def test_next_and_previous_pages_are_prefetched(window, small_fif, qtbot):
+    w = window
+    w._open_recording(small_fif)
+    b = w.browser
+    b.set_time(60.0)
+    assert b.loader.wait(10000)
+    hits = b.loader.cache.hits
+    for step in (b.page_forward, b.page_back, b.page_back):
+        assert b.loader.wait(10000)
+        with qtbot.waitSignal(b.sigPageDrawn, timeout=5000):
+            step()
+    assert b.loader.cache.hits == hits + 3 and b.t0 == 30.0
+    # what is drawn is what a fresh computation gives
+    from gui.trace_loader import compute_page
+
+    fresh = compute_page(w.session.recording, b._page.request)
+    np.testing.assert_allclose(fresh.data, b._page.data)
