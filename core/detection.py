@@ -19,7 +19,8 @@ Two detectors live in a registry (:data:`DETECTORS`):
     as in the authors' MATLAB release.
 ``"yasa"``
     A YASA-style detector (Vallat & Walker 2021; ``yasa.spindles_detect``
-    defaults): relative power 12-15 / 1-30 Hz on 2-s windows >= 0.2,
+    defaults; sigma filter edges at the -6 dB points of YASA's FIR, 11.25
+    and 15.75 Hz): relative power 12-15 / 1-30 Hz on 2-s windows >= 0.2,
     moving correlation of the sigma and broadband signals >= 0.65 and
     moving RMS of the sigma signal >= mean + 1.5 trimmed SD, all three
     together; events closer than 0.5 s merged, lasting 0.5-2 s.
@@ -102,6 +103,7 @@ class YasaParams:
     sigma: tuple = (12.0, 15.0)
     broad: tuple = (1.0, 30.0)
     filter_order: int = 20
+    transition: float = 0.75       # Hz: sigma filter edges at YASA's -6 dB points
     window: float = 0.3
     step: float = 0.1
     rel_window: float = 2.0
@@ -317,6 +319,12 @@ class _Geometry:
         return np.round(np.arange(k0, k1) * self.step * self.sfreq).astype(int)
 
 
+def _sigma_band(p, sfreq):
+    """Edges of the sigma filter (YASA-style: its FIR's -6 dB points)."""
+    t = getattr(p, "transition", 0.0)
+    return (p.sigma[0] - t, min(p.sigma[1] + t, 0.95 * sfreq / 2))
+
+
 def _broad_band(p, sfreq):
     if p.broad is None:
         return (None, None)
@@ -333,7 +341,7 @@ def _a7_chunk_features(x, sfreq, starts, p, is_eeg):
     """
     L = int(round(p.window * sfreq))
     nyq = sfreq / 2
-    sig, brd = _fft_filter(x, sfreq, [p.sigma, _broad_band(p, sfreq)],
+    sig, brd = _fft_filter(x, sfreq, [_sigma_band(p, sfreq), _broad_band(p, sfreq)],
                            p.filter_order)
     c_ss = _cumsum0(sig * sig)
     abs_ms = _window_sums(c_ss, starts, L) / L
@@ -364,7 +372,7 @@ def _a7_chunk_features(x, sfreq, starts, p, is_eeg):
 def _yasa_chunk_features(x, sfreq, starts, p, is_eeg):
     L = int(round(p.window * sfreq))
     nyq = sfreq / 2
-    sig, brd = _fft_filter(x, sfreq, [p.sigma, _broad_band(p, sfreq)],
+    sig, brd = _fft_filter(x, sfreq, [_sigma_band(p, sfreq), _broad_band(p, sfreq)],
                            p.filter_order)
     c_ss = _cumsum0(sig * sig)
     c_b = _cumsum0(brd)
@@ -429,7 +437,7 @@ def _context_stats(values, valid, n_ctx, perc):
     return mean, sd
 
 
-def _to_segments(w, n_over, how="mean"):
+def _to_segments(w, n_over):
     """Average window values over the windows covering each step segment."""
     n = len(w)
     if n == 0:
@@ -988,7 +996,7 @@ def _detect_group(source, idx, types, names, method, p, geom, stage_valid,
             x, origin = _read_padded(source, s0, s1, pad, idx[chans], n_times)
             x *= scale[chans][:, None]
             x[~np.isfinite(x)] = 0.0
-            sig, brd = _fft_filter(x, sfreq, [p.sigma, _broad_band(p, sfreq)],
+            sig, brd = _fft_filter(x, sfreq, [_sigma_band(p, sfreq), _broad_band(p, sfreq)],
                                    p.filter_order)
             for row, i in enumerate(chans):
                 r = runs_per_ch[i]
