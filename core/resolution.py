@@ -491,8 +491,6 @@ def iter_resolution_matrices(forward, noise_cov, methods=DEFAULT_METHODS,
     Yields
     ------
     progress : Progress
-        Progress reports; a built matrix is also announced by a Progress whose
-        ``message`` starts with ``'built '``.
 
     Returns
     -------
