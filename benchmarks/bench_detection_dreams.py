@@ -48,6 +48,14 @@ def _f1(ref, det, span=None):
     return by_event(ref, det, iou=0.2)
 
 
+def _late(ref2, det):
+    """(detections after the scored span, of which expert 2 also marked)."""
+    det = np.asarray(det, float).reshape(-1, 2)
+    det = det[det[:, 0] >= SCORED_SPAN]
+    ref2 = ref2[ref2[:, 0] >= SCORED_SPAN]
+    return len(det), by_event(ref2, det).tp if len(det) and len(ref2) else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(os.environ.get("SPINDLESCOPE_DATA", REPO.parent / "shared" / "data")) / "dreams"
@@ -75,6 +83,7 @@ def main():
             det = [(s.onset, s.duration) for s in res.events]
             row[name] = (_f1(ref, det), _f1(ref, det, SCORED_SPAN))
             row["e2"][name] = _f1(ref2, det).f1
+            row.setdefault("late", {})[name] = _late(ref2, det)
         broad = (1, min(30, sf / 2 - 1))
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -85,6 +94,7 @@ def main():
         det = np.c_[summ["Start"], summ["Duration"]]
         row["YASA"] = (_f1(ref, det), _f1(ref, det, SCORED_SPAN))
         row["e2"]["YASA"] = _f1(ref2, det).f1
+        row["late"]["YASA"] = _late(ref2, det)
         row["broad"] = broad
         rows.append(row)
 
@@ -110,6 +120,10 @@ def main():
     print("Against expert 2 (whole excerpts, for context): " + ", ".join(
         f"{n} " + "/".join(f"{r['e2'][n]:.3f}" for r in rows) +
         f" (mean {np.mean([r['e2'][n] for r in rows]):.3f})" for n in names))
+    print("After 1000 s (unscored by expert 1, so all count as false positives "
+          "above): detections / of which expert 2 marked: " + ", ".join(
+              f"{n} " + " ".join(f"{r['late'][n][0]}/{r['late'][n][1]}" for r in rows)
+              for n in names))
     print("time (4 excerpts): " + ", ".join(f"{n} {times[n]:.2f} s" for n in names) +
           f"; A7 / YASA = {times['a7'] / times['YASA']:.2f}")
 
