@@ -833,6 +833,11 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
         stages = ("N2", "N3")
     stage_valid = _window_validity(geom, hypnogram, stages or (),
                                    n_times / sfreq)
+    if stage_valid is not None and not stage_valid.any():
+        raise SpindleScopeError(
+            f"The hypnogram has no epoch of stage {'/'.join(stages)}: there is "
+            f"nothing to search. Score those stages first, or choose other "
+            f"stages (or detect without a hypnogram).")
     base_valid = stage_valid
     if hypnogram is not None and baseline_stages is not None:
         base_valid = _window_validity(geom, hypnogram, baseline_stages,

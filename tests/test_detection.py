@@ -118,6 +118,8 @@ def test_stage_restriction(sim):
     res = detect(src, modality="eeg", hypnogram=hyp, stages=["N2"])
     assert res.events and all(hyp.stage_at(s.onset) == "N2" and
                               hyp.stage_at(s.end - 1e-3) == "N2" for s in res.events)
+    with pytest.raises(SpindleScopeError, match="no epoch of stage N3: there is nothing"):
+        detect(src, hypnogram=Hypnogram(["W", "N2"] * 3, 30), stages=["N3"])
     bad = Hypnogram(["N2"] * 10, 30)
     with pytest.raises(SpindleScopeError, match=r"hypnogram covers 300 s .* lasts 180 s"):
         detect(src, hypnogram=bad)
