@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -126,7 +127,8 @@ class SourceWorkspace:
         self.config = AnalysisConfig()
         #: analyse at most this many spindles (None: all); the first ones
         self.max_spindles: int | None = None
-        self._cache: dict = {}        # key -> AnalysisResult / ResolutionResults
+        self._cache: dict = {}
+        self._cov_cache: dict = {}        # key -> AnalysisResult / ResolutionResults
         self._fwd_cache: dict = {}    # head/info key -> mne.Forward
         self._resmat_cache: dict = {}  # key -> ResolutionMatrix
         self._watched = None
@@ -161,6 +163,41 @@ class SourceWorkspace:
         if n is not None and n < 1:
             raise SpindleScopeError(f"max_spindles must be at least 1, got {n}.")
         self.max_spindles = n
+        self._on_inputs_changed()
+
+    def update(self, *, head=None, noise=None, inverse=None, max_spindles=-1,
+               **config):
+        """Change several inputs at once (one notification).
+
+        Parameters
+        ----------
+        head : HeadModelChoice | dict | None
+        noise : NoiseChoice | dict | None
+        inverse : InverseSettings | dict | None
+        max_spindles : int | None
+            -1 leaves it unchanged.
+        **config
+            Fields of :class:`core.sources.AnalysisConfig` (band, ...).
+        """
+        from .inverse import InverseSettings
+
+        if isinstance(head, dict):
+            head = HeadModelChoice(**head)
+        if isinstance(noise, dict):
+            noise = NoiseChoice(**noise)
+        if isinstance(inverse, dict):
+            inverse = InverseSettings(**inverse)
+        if max_spindles != -1 and max_spindles is not None and max_spindles < 1:
+            raise SpindleScopeError(
+                f"max_spindles must be at least 1, got {max_spindles}.")
+        config = replace(self.config, **config) if config else self.config
+        if inverse is not None:
+            config = replace(config, inverse=inverse)
+        self.head = head or self.head
+        self.noise = noise or self.noise
+        self.config = config
+        if max_spindles != -1:
+            self.max_spindles = max_spindles
         self._on_inputs_changed()
 
     def _on_spindle_set_changed(self, spindles):
@@ -288,6 +325,13 @@ class SourceWorkspace:
         return fwd
 
     def _noise_cov(self, spindles, band):
+        key = self._digest({"base": self._base_key(), "spindles": spindles,
+                            "band": band})
+        if key not in self._cov_cache:
+            self._cov_cache = {key: self._make_noise_cov(spindles, band)}
+        return self._cov_cache[key]
+
+    def _make_noise_cov(self, spindles, band):
         from .inverse import noise_cov_diagonal, noise_cov_from_file, \
             noise_cov_from_recording
 
@@ -384,5 +428,16 @@ class SourceWorkspace:
         return self._resmat_cache[key]
 
 
-__all__ = ["SourceWorkspace", "HeadModelChoice", "NoiseChoice", "HEAD_KINDS",
+def workspace_for(session) -> SourceWorkspace:
+    """The one :class:`SourceWorkspace` of a session (made on first use), so
+    that the source and resolution tabs share head model and caches."""
+    ws = _WORKSPACES.get(session)
+    if ws is None:
+        ws = _WORKSPACES[session] = SourceWorkspace(session)
+    return ws
+
+
+_WORKSPACES = weakref.WeakKeyDictionary()
+
+__all__ = ["SourceWorkspace", "workspace_for", "HeadModelChoice", "NoiseChoice", "HEAD_KINDS",
            "NOISE_KINDS"]
