@@ -212,7 +212,8 @@ class BrainView(QWidget):
                 mesh, scalars="values", cmap="hot", clim=(0.0, 1.0),
                 nan_color=NAN_COLOR, show_scalar_bar=False, smooth_shading=True,
                 reset_camera=False)
-            self.meshes.append(mesh)
+            # smooth shading may map a copy (with normals): update what is drawn
+            self.meshes.append(actor.mapper.dataset)
             self.actors.append(actor)
         self._values = np.full(surface.n_sources, np.nan)
         self._threshold = None
@@ -260,6 +261,17 @@ class BrainView(QWidget):
         for other in self._linked:
             other.set_view(view, hemi) if other.view != view or other.hemi != hemi \
                 else other.refresh()
+
+    def set_surface(self, surface: CortexSurface):
+        """Switch geometry (pial / inflated / white) by moving the mesh points
+        in place; the sources and vertex counts must match."""
+        if [len(h[0]) for h in surface.hemis] != [len(h[0]) for h in self.surface.hemis]:
+            raise ValueError("The new surface has other vertices; make a new view.")
+        self.surface = surface
+        for mesh, (rr, _, _) in zip(self.meshes, surface.hemis):
+            mesh.points[:] = rr
+            mesh.Modified()
+        self.set_view(self.view, self.hemi)
 
     # -- colours --------------------------------------------------------------
     def set_cmap(self, cmap: str):
@@ -318,6 +330,14 @@ class BrainView(QWidget):
         else:
             self.plotter.render()
             self._show_image(self.plotter.screenshot(return_img=True))
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if self.backend == "image":
+            w, h = self.label.width(), self.label.height()
+            if w > 20 and h > 20 and tuple(self.plotter.window_size) != (w, h):
+                self.plotter.window_size = (w, h)
+                self.refresh()
 
     def _show_image(self, img):
         img = np.ascontiguousarray(img[..., :3])

@@ -36,6 +36,8 @@ def _plot(title, xlabel, ylabel):
     w.setLabel("bottom", xlabel)
     w.setLabel("left", ylabel)
     w.showGrid(x=True, y=True, alpha=0.3)
+    for axis in ("left", "bottom"):
+        w.getAxis(axis).enableAutoSIPrefix(False)
     return w
 
 

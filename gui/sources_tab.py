@@ -1,0 +1,592 @@
+"""The source workspace tab: head model and inverse, cortical movies, synchrony.
+
+:class:`SourcesTab` observes the session's :class:`core.workspace.SourceWorkspace`
+(house rule 2): the panel on the left edits its inputs, *Run* computes the
+per-spindle EEG / MEG / MEG+EEG sources on a worker thread (progress bar and a
+Cancel that closes the core generator between steps), and a finished result is
+stored in the workspace's cache, keyed by a hash of every input, so it is
+recomputed only when an input changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+
+from core.inverse import METHODS
+from core.utils import run_with_progress
+from core.workspace import workspace_for
+
+from .brain_view import BrainView, cortex_surface
+from .movie_controls import MovieControls
+from .synchrony_panels import SynchronyPanels
+from .timecourse_panel import LABELS, TimecoursePanel
+
+
+def _file_row(placeholder, pattern="", folder=False):
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    btn = QPushButton("…")
+    btn.setMaximumWidth(28)
+
+    def browse():
+        path = (QFileDialog.getExistingDirectory(w, placeholder) if folder else
+                QFileDialog.getOpenFileName(w, placeholder, "", pattern)[0])
+        if path:
+            edit.setText(path)
+
+    btn.clicked.connect(browse)
+    lay.addWidget(edit)
+    lay.addWidget(btn)
+    w.edit = edit
+    return w
+
+
+class InversePanel(QGroupBox):
+    """Head model, noise covariance and inverse settings; Run and Cancel."""
+
+    def __init__(self, parent=None):
+        super().__init__("Head model and inverse", parent)
+        form = QFormLayout(self)
+        self.head = QComboBox()
+        self.head.addItems(["fsaverage template", "forward file", "subject's own MRI"])
+        self.spacing = QComboBox()
+        self.spacing.addItems(["ico4", "ico5"])
+        self.forward = _file_row("forward solution (-fwd.fif)", "FIF (*.fif *.fif.gz)")
+        self.subjects_dir = _file_row("subjects folder", folder=True)
+        self.subject = QLineEdit()
+        self.subject.setPlaceholderText("subject")
+        self.trans = _file_row("trans (-trans.fif)", "FIF (*.fif)")
+        self.bem = _file_row("BEM solution (-bem-sol.fif)", "FIF (*.fif)")
+        self.head_pages = QStackedWidget()
+        for rows in ([("Spacing", self.spacing)], [("Forward", self.forward)],
+                     [("Subjects", self.subjects_dir), ("Subject", self.subject),
+                      ("Trans", self.trans), ("BEM", self.bem)]):
+            page = QWidget()
+            f = QFormLayout(page)
+            f.setContentsMargins(0, 0, 0, 0)
+            for label, w in rows:
+                f.addRow(label, w)
+            self.head_pages.addWidget(page)
+        self.head.currentIndexChanged.connect(self.head_pages.setCurrentIndex)
+        self.noise = QComboBox()
+        self.noise.addItems(["spindle-free N2 (auto)", "diagonal", "file"])
+        self.noise_file = _file_row("-cov.fif, empty-room or baseline")
+        self.method = QComboBox()
+        self.method.addItems(list(METHODS))
+        self.snr = QDoubleSpinBox()
+        self.snr.setRange(0.1, 100.0)
+        self.snr.setValue(3.0)
+        self.lambda_label = QLabel()
+        self.snr.valueChanged.connect(self._on_snr)
+        self.orientation = QComboBox()
+        self.orientation.addItems(["loose", "fixed"])
+        self.loose = QDoubleSpinBox()
+        self.loose.setRange(0.0, 1.0)
+        self.loose.setSingleStep(0.05)
+        self.loose.setValue(0.2)
+        self.orientation.currentTextChanged.connect(
+            lambda t: self.loose.setEnabled(t == "loose"))
+        self.max_spindles = QSpinBox()
+        self.max_spindles.setRange(0, 100000)
+        self.max_spindles.setSpecialValueText("all")
+        self.run = QPushButton("Run")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.status = QLabel("No results yet.")
+        self.status.setWordWrap(True)
+        form.addRow("Head model", self.head)
+        form.addRow(self.head_pages)
+        form.addRow("Noise cov.", self.noise)
+        form.addRow("", self.noise_file)
+        form.addRow("Method", self.method)
+        form.addRow("SNR", self.snr)
+        form.addRow("", self.lambda_label)
+        form.addRow("Orientation", self.orientation)
+        form.addRow("Loose", self.loose)
+        form.addRow("Spindles", self.max_spindles)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run)
+        buttons.addWidget(self.cancel)
+        form.addRow(buttons)
+        form.addRow(self.progress)
+        form.addRow(self.status)
+        self._on_snr(self.snr.value())
+
+    def _on_snr(self, snr):
+        self.lambda_label.setText(f"λ² = 1/SNR² = {1.0 / snr ** 2:.4f}")
+
+    def inputs(self) -> dict:
+        """Keyword arguments of :meth:`SourceWorkspace.update`."""
+        kind = ("template", "forward", "subject")[self.head.currentIndex()]
+        head = {"kind": kind, "spacing": self.spacing.currentText()}
+        if kind == "forward":
+            head["forward"] = self.forward.edit.text() or None
+        elif kind == "subject":
+            head.update(subjects_dir=self.subjects_dir.edit.text() or None,
+                        subject=self.subject.text() or None,
+                        trans=self.trans.edit.text() or None,
+                        bem=self.bem.edit.text() or None)
+        nkind = ("auto", "diagonal", "file")[self.noise.currentIndex()]
+        noise = {"kind": nkind, "path": self.noise_file.edit.text() or None
+                 if nkind == "file" else None}
+        inverse = {"method": self.method.currentText(), "snr": self.snr.value(),
+                   "loose": self.loose.value(),
+                   "orientation": self.orientation.currentText()}
+        n = self.max_spindles.value()
+        return {"head": head, "noise": noise, "inverse": inverse,
+                "max_spindles": n or None}
+
+    def show_inputs(self, ws):
+        """Reflect the workspace's inputs in the widgets."""
+        h = ws.head
+        self.head.setCurrentIndex(("template", "forward", "subject").index(h.kind))
+        self.spacing.setCurrentText(h.spacing)
+        self.forward.edit.setText(h.forward or "")
+        self.subjects_dir.edit.setText(h.subjects_dir or "")
+        self.subject.setText(h.subject or "")
+        self.trans.edit.setText(h.trans or "")
+        self.bem.edit.setText(h.bem or "")
+        self.noise.setCurrentIndex(("auto", "diagonal", "file").index(ws.noise.kind))
+        self.noise_file.edit.setText(ws.noise.path or "")
+        inv = ws.config.inverse
+        self.method.setCurrentText(inv.method)
+        self.snr.setValue(inv.snr)
+        self.loose.setValue(inv.loose)
+        self.orientation.setCurrentText(inv.orientation)
+        self.max_spindles.setValue(ws.max_spindles or 0)
+
+
+class SourcesTab(QWidget):
+    """Head model and inverse panel, linked EEG/MEG cortical movies, time
+    courses at a clicked vertex, correlation and coherence panels.
+
+    Parameters
+    ----------
+    session : core.session.Session
+    parent : QWidget | None
+    backend : 'qt' | 'image' | None
+        Brain-view back end (see :mod:`gui.brain_view`).
+
+    Signals
+    -------
+    run_finished(object), run_cancelled(), run_failed(str)
+    """
+
+    run_finished = Signal(object)
+    run_cancelled = Signal()
+    run_failed = Signal(str)
+
+    def __init__(self, session, parent=None, backend=None):
+        super().__init__(parent)
+        self.session = session
+        self.ws = workspace_for(session)
+        self.backend = backend
+        self.worker = None
+        self.result = None
+        self.views: dict = {}
+        self._surface_kind = "pial"
+        self.panel = InversePanel()
+        self.panel.show_inputs(self.ws)
+        self.panel.run.clicked.connect(self.run)
+        self.panel.cancel.clicked.connect(self.cancel)
+        self.controls = MovieControls()
+        self.timecourse = TimecoursePanel()
+        self.synchrony = SynchronyPanels()
+        self.view_row = QWidget()
+        self.view_layout = QHBoxLayout(self.view_row)
+        self.view_layout.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel("Run the source analysis to see the EEG- and "
+                                  "MEG-derived cortical movies.")
+        self.view_layout.addWidget(self.placeholder)
+        snap = QPushButton("Snapshot…")
+        snap.clicked.connect(self._snapshot_dialog)
+        movie = QPushButton("Export movie…")
+        movie.clicked.connect(self._movie_dialog)
+        exp = QHBoxLayout()
+        exp.addStretch(1)
+        exp.addWidget(snap)
+        exp.addWidget(movie)
+        movies = QWidget()
+        mlay = QVBoxLayout(movies)
+        split = QSplitter()
+        split.setOrientation(split.orientation().Vertical)
+        split.addWidget(self.view_row)
+        split.addWidget(self.timecourse)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([520, 200])
+        mlay.addWidget(split)
+        mlay.addWidget(self.controls)
+        mlay.addLayout(exp)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(movies, "Cortical movies")
+        self.tabs.addTab(self.synchrony, "Correlation and coherence")
+        outer = QSplitter()
+        left = QWidget()
+        llay = QVBoxLayout(left)
+        llay.setContentsMargins(0, 0, 0, 0)
+        llay.addWidget(self.panel)
+        llay.addStretch(1)
+        outer.addWidget(left)
+        outer.addWidget(self.tabs)
+        outer.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(outer)
+        self.controls.frame_changed.connect(self._on_frame_changed)
+        self.controls.spindle_changed.connect(self._on_spindle_changed)
+        self.controls.appearance_changed.connect(self._on_appearance_changed)
+        self.controls.surface_changed.connect(self._on_surface_changed)
+        self.controls.third_view_toggled.connect(self._on_third_view)
+        self.ws.sources_changed.connect(self._on_sources_changed)
+        self._on_sources_changed(self.ws.sources)
+
+    # -- running ------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and not self.worker.done
+
+    def apply_inputs(self) -> bool:
+        """Send the panel's inputs to the workspace; False (and a message) on
+        an invalid input."""
+        from core.utils import SpindleScopeError
+
+        try:
+            self.ws.update(**self.panel.inputs())
+        except SpindleScopeError as exc:
+            self._set_status(str(exc), error=True)
+            return False
+        return True
+
+    def run(self):
+        """Compute the sources of the current inputs on a worker (unless cached)."""
+        from .workers import ProgressWorker
+
+        if self.running or not self.apply_inputs():
+            return
+        if self.ws.sources is not None:
+            self._set_status("Results are up to date (inputs unchanged).")
+            self._on_sources_changed(self.ws.sources)
+            self.run_finished.emit(self.ws.sources)
+            return
+        self.worker = ProgressWorker(self.ws.iter_sources)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(self._on_cancelled)
+        self.panel.run.setEnabled(False)
+        self.panel.cancel.setEnabled(True)
+        self.panel.progress.setValue(0)
+        self._set_status("Starting…")
+        self.worker.start()
+
+    def cancel(self):
+        if self.running:
+            self.worker.cancel()
+            self._set_status("Cancelling (after the current step)…")
+
+    def _end_run(self):
+        self.panel.run.setEnabled(True)
+        self.panel.cancel.setEnabled(False)
+
+    def _on_progress(self, prog):
+        if prog.total:
+            self.panel.progress.setValue(int(100 * min(prog.done, prog.total) / prog.total))
+        self._set_status(prog.message)
+
+    def _on_finished(self, value):
+        key, result = value
+        self._end_run()
+        self.panel.progress.setValue(100)
+        self.ws.store_sources(key, result)
+        if key != self.ws.sources_key():
+            self._set_status("The inputs changed during the run: run again.")
+        else:
+            self._set_status(f"{len(result.spindles)} spindles analysed "
+                             f"({result.config.inverse.method}, "
+                             f"{sum(len(v) for v in result.vertices)} sources).")
+        self.run_finished.emit(result)
+
+    def _on_failed(self, exc, details):
+        from core.utils import SpindleScopeError
+
+        self._end_run()
+        self.panel.progress.setValue(0)
+        msg = str(exc) if isinstance(exc, SpindleScopeError) else (
+            f"The source analysis failed: {type(exc).__name__}: {exc}")
+        self._set_status(msg, error=True)
+        self.run_failed.emit(msg)
+
+    def _on_cancelled(self):
+        self._end_run()
+        self.panel.progress.setValue(0)
+        self._set_status("Cancelled: no new results.")
+        self.run_cancelled.emit()
+
+    def _set_status(self, text, error=False):
+        self.panel.status.setStyleSheet("color: #b00020;" if error else "")
+        self.panel.status.setText(text)
+
+    def wait(self, msecs: int = 60000) -> bool:
+        """Wait for the worker threads (e.g. before closing)."""
+        return QThreadPool.globalInstance().waitForDone(msecs)
+
+    # -- showing results ------------------------------------------------------------
+    def _on_sources_changed(self, result):
+        self.result = result
+        self.controls.stop()
+        if result is None:
+            self.synchrony.set_result(None)
+            self.controls.set_spindles([])
+            self.timecourse.set_source(None, None)
+            for v in self.views.values():
+                v.setVisible(False)
+            self.placeholder.setVisible(True)
+            return
+        self._ensure_views(result)
+        self.synchrony.set_result(result)
+        self.controls.set_spindles(result.spindles)
+
+    def _ensure_views(self, result):
+        surf = cortex_surface(result.vertices, result.subject or "fsaverage",
+                              self._surface_kind)
+        same = all(v.surface.n_sources == surf.n_sources and
+                   v.surface.vertices[0].shape == surf.vertices[0].shape and
+                   np.array_equal(v.surface.vertices[0], surf.vertices[0])
+                   for v in self.views.values())
+        if self.views and not same:
+            for v in self.views.values():
+                v.close_view()
+                v.setParent(None)
+            self.views = {}
+        self.placeholder.setVisible(False)
+        if self.views:
+            for mod, v in self.views.items():
+                v.setVisible(mod != "meeg" or self.controls.third.isChecked())
+            return
+        mods = [m for m in ("eeg", "meg", "meeg") if m in result.config.modalities]
+        first = None
+        for mod in mods:
+            view = BrainView(surf, f"{LABELS[mod]}-derived", backend=self.backend,
+                             camera=None if first is None else first.camera)
+            view.vertex_picked.connect(self._on_vertex_picked)
+            self.view_layout.addWidget(view, 1)
+            self.views[mod] = view
+            first = first or view
+        for a in self.views.values():
+            for b in self.views.values():
+                if a is not b:
+                    a.link(b)
+        if "meeg" in self.views:
+            self.views["meeg"].setVisible(self.controls.third.isChecked())
+
+    def _current(self):
+        """(spindle, index) shown; spindle None for the pooled view."""
+        if self.result is None:
+            return None, None
+        i = self.controls.spindle_index
+        return (None, -1) if i < 0 else (self.result.spindles[i], i)
+
+    def _on_spindle_changed(self, index):
+        sp, i = self._current()
+        self.synchrony.set_spindle(None if sp is None else i)
+        if sp is not None:
+            stc = next(iter(sp.stcs.values()), None)
+            n = stc.data.shape[1] if stc is not None else 1
+            self.controls.set_timing(n, self.result.sfreq,
+                                     stc.tmin if stc is not None else sp.onset)
+        else:
+            self.controls.set_timing(1, self.result.sfreq, 0.0)
+        self._clims = self._compute_clims()
+        if self.timecourse.source is not None:
+            self._on_vertex_picked(self.timecourse.source, mark=False)
+        self._draw()
+
+    def _compute_clims(self):
+        sp, _ = self._current()
+        key = self.controls.map_key
+        out = {}
+        for mod in self.views:
+            data = self._static_values(mod) if (sp is None or key) else \
+                sp.stcs[mod].data if mod in sp.stcs else None
+            if data is None:
+                continue
+            lo, hi = np.nanpercentile(data, [1, 99.5])
+            out[mod] = (-max(abs(lo), abs(hi)), max(abs(lo), abs(hi))) if lo < 0 \
+                else (0.0, float(hi))
+        return out
+
+    def _static_values(self, mod):
+        """Per-source values of the map / pooled display for a view."""
+        res = self.result
+        sp, _ = self._current()
+        key = self.controls.map_key
+        if key is not None:
+            return res.mean_map(key) if sp is None else sp.maps.get(key)
+        vals = [s.stcs[mod].data.mean(axis=1) for s in res.spindles if mod in s.stcs]
+        return np.mean(vals, axis=0) if vals else None
+
+    def frame_values(self, mod: str) -> np.ndarray | None:
+        """What the view of ``mod`` shows now (per source)."""
+        sp, _ = self._current()
+        if sp is None or self.controls.map_key is not None:
+            return self._static_values(mod)
+        stc = sp.stcs.get(mod)
+        return None if stc is None else stc.data[:, self.controls.frame]
+
+    def _draw(self):
+        for mod, view in self.views.items():
+            if not view.isVisible() and mod == "meeg":
+                continue
+            vals = self.frame_values(mod)
+            if vals is None:
+                continue
+            lo, hi = self._clims.get(mod, (0.0, 1.0))
+            frac = self.controls.threshold_fraction
+            view._threshold = lo + frac * (hi - lo) if frac > 0 else None
+            view.set_values(vals)
+
+    def _on_frame_changed(self, frame):
+        sp, _ = self._current()
+        if sp is not None:
+            self.timecourse.set_time(self.controls.tmin + frame / self.controls.sfreq)
+        if sp is not None and self.controls.map_key is None:
+            self._draw()
+
+    def _on_appearance_changed(self):
+        if not self.views or self.result is None:
+            return
+        self._clims = self._compute_clims()
+        key = self.controls.map_key
+        for mod, view in self.views.items():
+            view.set_cmap(self.controls.cmap.currentText())
+            view.set_clim(*self._clims.get(mod, (0.0, 1.0)))
+            title = view.title if key is None else self.controls.display.currentText()
+            view._title_actor.SetText(2, title) if hasattr(
+                view._title_actor, "SetText") else None
+        first = next(iter(self.views.values()))
+        view, hemi = self.controls.view.currentText(), self.controls.hemi.currentText()
+        if (first.view, first.hemi) != (view, hemi):
+            first.set_view(view, hemi)
+        self._draw()
+
+    def _on_surface_changed(self, kind):
+        self._surface_kind = kind
+        if not self.views or self.result is None:
+            return
+        surf = cortex_surface(self.result.vertices, self.result.subject or "fsaverage",
+                              kind)
+        for view in self.views.values():
+            view.set_surface(surf)
+
+    def _on_third_view(self, on):
+        if "meeg" in self.views:
+            self.views["meeg"].setVisible(on)
+            if on:
+                self._draw()
+
+    def _on_vertex_picked(self, source, mark=True):
+        sp, i = self._current()
+        if mark:
+            for v in self.views.values():
+                h, vert = v.surface.vertex_of_source(source)
+                v._mark(v.surface.hemis[h][0][vert])
+        stcs = sp.stcs if sp is not None else None
+        self.timecourse.set_source(source, stcs, f"source {source}" + (
+            "" if sp is None else f", spindle #{i + 1}"))
+
+    # -- export -------------------------------------------------------------------
+    def visible_views(self) -> list:
+        return [v for v in self.views.values() if v.isVisible()]
+
+    def snapshot(self, path):
+        from .movie_export import snapshot
+
+        return snapshot(self.visible_views(), path)
+
+    def export_movie(self, path, fps=10.0, progress=None):
+        """Write the current spindle's movie (MP4 or GIF); blocking."""
+        from .movie_export import iter_export_movie
+
+        frames = range(0, max(1, self.controls.n_frames), max(1, int(round(
+            self.controls.step))))
+        return run_with_progress(iter_export_movie(
+            self.visible_views(), self.controls.set_frame, frames, path, fps),
+            progress)
+
+    def _snapshot_dialog(self):
+        path = QFileDialog.getSaveFileName(self, "Snapshot", "brains.png",
+                                           "PNG (*.png)")[0]
+        if path:
+            self.snapshot(path)
+
+    def _movie_dialog(self):
+        path = QFileDialog.getSaveFileName(self, "Export movie", "spindle.mp4",
+                                           "MP4 (*.mp4);;GIF (*.gif)")[0]
+        if path:
+            self.export_movie(path)
+
+
+def prepare_demo(session, max_spindles=None):
+    """Open the demo in ``session`` (if no recording is open) with its
+    hypnogram and spindles, and use the demo's forward model, as
+    ``main.py analyze --demo`` does."""
+    from core.simulate import demo_paths
+    from core.spindles import read_spindles
+    from core.staging import read_hypnogram
+
+    paths = demo_paths()
+    if session.recording is None or session.recording.path != paths.raw:
+        rec = session.open_recording(paths.raw)
+        session.set_hypnogram(read_hypnogram(paths.hypnogram,
+                                             recording_duration=rec.duration))
+    if len(session.spindles) == 0:
+        session.set_spindles(read_spindles(paths.spindles))
+    ws = workspace_for(session)
+    ws.update(head={"kind": "forward", "forward": str(paths.forward)},
+              max_spindles=max_spindles)
+    return paths
+
+
+def run_for_screenshot(tab: SourcesTab, demo=True, max_spindles=None, progress=None):
+    """Compute (blocking) and show results in ``tab`` for ``--screenshot``.
+
+    With ``demo`` the demo recording, spindles and forward model are used.
+    Then the first spindle is shown mid-way, with the time courses of the
+    source of largest EEG value picked.
+
+    Returns
+    -------
+    result : core.sources.AnalysisResult
+    """
+    from PySide6.QtCore import QCoreApplication
+
+    if demo:
+        prepare_demo(tab.session, max_spindles)
+        tab.panel.show_inputs(tab.ws)
+    if tab.ws.sources is None:
+        key, result = run_with_progress(tab.ws.iter_sources(), progress)
+        tab.ws.store_sources(key, result)
+    result = tab.ws.sources
+    tab.controls.third.setChecked(False)
+    tab.controls.threshold.setValue(40.0)
+    tab.controls.set_frame(tab.controls.n_frames // 2)
+    vals = tab.frame_values("eeg")
+    if vals is not None and "eeg" in tab.views:
+        tab.views["eeg"].pick_source(int(np.nanargmax(vals)))
+    tab.panel.progress.setValue(100)
+    tab._set_status(f"{len(result.spindles)} spindles analysed.")
+    for _ in range(3):
+        QCoreApplication.processEvents()
+    return result
