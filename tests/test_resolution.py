@@ -321,7 +321,7 @@ def test_cli(sample_problem, sample_dir, tmp_path, capsys):
               "--info", str(sample_dir / "SSS" / "sample_audvis_trunc_raw_sss.fif")]
     out = tmp_path / "out"
     rc = main(["resolution", *common, "--methods", "MNE,sLORETA", "--sensors",
-               "meeg,meg", "--out", str(out)])
+               "meeg,meg", "--max-dense-mb", "0", "--out", str(out)])
     assert rc == 0
     lines = (out / "metrics.csv").read_text().splitlines()
     assert len(lines) == 1 + 516 * 4

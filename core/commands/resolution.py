@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import SpindleScopeError, logger
+from ..utils import SpindleScopeError, check_range, logger
 
 HELP = ("Resolution analysis (PSFs, CTFs, localisation / extent / amplitude "
         "metrics) of inverse methods for EEG+MEG, MEG and EEG.")
@@ -49,6 +49,11 @@ def add_arguments(parser):
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="amplitude fraction for the maximum radius "
                              "(default: %(default)s)")
+    parser.add_argument("--max-dense-mb", type=float, default=256.0,
+                        help="assemble a resolution matrix in memory when it takes "
+                             "at most this many MB (faster), else work from its "
+                             "factors block by block (default: %(default)s; "
+                             "20,484 sources need 3,400)")
     parser.add_argument("--no-maps", action="store_true",
                         help="do not write the STC maps")
     parser.add_argument("--no-report", action="store_true",
@@ -80,7 +85,9 @@ def run(args) -> int:
     out = Path(args.out)
     results = run_with_progress(iter_resolution_study(
         forward, noise_cov, args.methods, args.sensors, info=info, snr=args.snr,
-        reg=args.reg, data_cov=args.data_cov, threshold=args.threshold), progress)
+        reg=args.reg, data_cov=args.data_cov, threshold=args.threshold,
+        max_dense_bytes=int(check_range("max-dense-mb", args.max_dense_mb, 0.0)
+                            * 2 ** 20)), progress)
     out.mkdir(parents=True, exist_ok=True)
     results.write_csv(out / "metrics.csv")
     results.write_summary_csv(out / "summary.csv")
