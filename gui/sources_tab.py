@@ -400,7 +400,6 @@ class SourcesTab(QWidget):
 
     def _on_spindle_changed(self, index):
         sp, i = self._current()
-        self.synchrony.set_spindle(None if sp is None else i)
         if sp is not None:
             stc = next(iter(sp.stcs.values()), None)
             n = stc.data.shape[1] if stc is not None else 1

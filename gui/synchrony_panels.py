@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QPushButton, QTableWidget,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QHBoxLayout, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.report import PAPER_VALUES
@@ -94,6 +94,10 @@ class SynchronyPanels(QWidget):
             self.table.setItem(r, 1, QTableWidgetItem("–"))
         self.table.resizeColumnToContents(0)
         buttons = QHBoxLayout()
+        self.selector = QComboBox()
+        self.selector.currentIndexChanged.connect(self._on_selector)
+        buttons.addWidget(QLabel("Figures of"))
+        buttons.addWidget(self.selector)
         for text, fmt in (("Export CSV…", "csv"), ("Export PNG…", "png"),
                           ("Export SVG…", "svg")):
             b = QPushButton(text)
@@ -113,12 +117,27 @@ class SynchronyPanels(QWidget):
     def set_result(self, result):
         self.result = result
         self.summary = result.summary() if result is not None else None
+        self.selector.blockSignals(True)
+        self.selector.clear()
+        if result is not None:
+            self.selector.addItem(f"all {len(result.spindles)} spindles (pooled)")
+            for s in result.spindles:
+                self.selector.addItem(f"spindle #{s.index + 1} at {s.onset:.1f} s")
+        self.selector.blockSignals(False)
         self.set_spindle(None)
+
+    def _on_selector(self, i):
+        self.set_spindle(None if i <= 0 else i - 1)
 
     def set_spindle(self, index: int | None):
         """Show one spindle's figures (index) or the pooled means (None)."""
         self.spindle = index
         res = self.result
+        want = 0 if index is None else index + 1
+        if self.selector.currentIndex() != want and want < self.selector.count():
+            self.selector.blockSignals(True)
+            self.selector.setCurrentIndex(want)
+            self.selector.blockSignals(False)
         if res is None:
             self.bars.setOpts(height=[0, 0, 0])
             for c in list(self.hist_curves.values()) + list(self.spec_curves.values()):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu, QVBoxLayout, QWidget
 
@@ -134,6 +134,11 @@ class TraceBrowser(QWidget):
         self.vb.addItem(self.cursor, ignoreBounds=True)
 
         self.loader = PageLoader(self)
+        # neighbours are computed once the user pauses (not while jumping around)
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(80)
+        self._prefetch_timer.timeout.connect(self._prefetch_neighbours)
         self.loader.loaded.connect(self._on_page_loaded)
         self.loader.failed.connect(self._on_page_failed)
         self.vb.sigMarkDragged.connect(self._on_mark_dragged)
@@ -354,7 +359,7 @@ class TraceBrowser(QWidget):
         self._page = page
         self._redraw_page()
         self.sigPageDrawn.emit(page)
-        self._prefetch_neighbours()
+        self._prefetch_timer.start()
 
     def _redraw_page(self):
         page = self._page

@@ -151,6 +151,26 @@ def _filter(data, sos):
     return signal.sosfiltfilt(sos, data, axis=1)
 
 
+#: Rows filtered at once (bounds the filter's temporary memory).
+ROW_BLOCK = 48
+
+
+def reduction_factor(sfreq, req: PageRequest, n_samples: int) -> int:
+    """Samples averaged together before filtering (1 = none).
+
+    Only with a display low-pass: the page is then computed at a rate of at
+    least 8x the highest frequency shown (low-pass or sigma band), the block
+    mean acting as anti-alias filter before the Butterworth low-pass; and never
+    below two samples per pixel, so peak decimation keeps its detail.
+    """
+    if not req.lowpass:
+        return 1
+    top = max(req.lowpass, req.sigma_band[1] if req.sigma_band else 0.0)
+    q = int(sfreq // (8 * top))
+    q = min(q, n_samples // max(2 * req.n_px, 1))
+    return max(q, 1)
+
+
 def compute_page(recording, req: PageRequest) -> PageData:
     """Read, filter and decimate one page (pure; runs on any thread).
 
@@ -174,37 +194,52 @@ def compute_page(recording, req: PageRequest) -> PageData:
     s1 = min(recording.n_times, int(round(req.t1 * sfreq)))
     if s1 <= s0 or not req.idx:
         return PageData(req, np.zeros(0), np.zeros((len(req.idx), 0)))
-    p0 = max(0, s0 - int(pad * sfreq))
-    p1 = min(recording.n_times, s1 + int(pad * sfreq))
+    q = reduction_factor(sfreq, req, s1 - s0)
+    n_pad = int(np.ceil(pad * sfreq / q)) * q
+    p0 = max(0, s0 - n_pad)
+    p1 = min(recording.n_times, s1 + n_pad)
     with _read_lock:
         raw = recording.get_samples(p0, p1, np.asarray(req.idx, int))
     t_read = time.perf_counter()
-    raw = raw - raw.mean(axis=1, keepdims=True)
-    data = raw
-    sos = _sos("band", (req.highpass or None, req.lowpass or None), sfreq)
-    if sos is not None and raw.shape[1] > 30:
-        data = _filter(data, sos)
-    if req.notch:
-        sos = _sos("notch", float(req.notch), sfreq)
-        if sos is not None and raw.shape[1] > 30:
-            data = _filter(data, sos)
-    sigma = None
-    if req.sigma_band is not None:
-        sos = _sos("band", tuple(req.sigma_band), sfreq)
-        if sos is not None and raw.shape[1] > 30:
-            sigma = _filter(raw, sos)
-    c0, c1 = s0 - p0, s1 - p0
-    data = data[:, c0:c1]
-    times = np.arange(s0, s1) / sfreq
-    t_filt = time.perf_counter()
-    times_d, data_d = peak_decimate(times, data, req.n_px)
-    sigma_d = None
-    if sigma is not None:
-        sigma_d = peak_decimate(times, sigma[:, c0:c1], req.n_px)[1]
+    # reduced sample k covers raw samples [p0 + k q, p0 + (k + 1) q)
+    n_red = (p1 - p0) // q
+    k0 = -(-(s0 - p0) // q)
+    k1 = max(k0 + 1, (s1 - p0) // q)
+    times = (p0 + np.arange(k0, k1) * q + (q - 1) / 2.0) / sfreq
+    rate = sfreq / q
+    band = _sos("band", (req.highpass or None, req.lowpass or None), rate)
+    notch = (_sos("notch", float(req.notch), rate)
+             if req.notch and req.notch < rate / 2 - 1 else None)
+    sig_sos = _sos("band", tuple(req.sigma_band), rate) if req.sigma_band else None
+    out, out_sigma, t_filt_total = [], [], 0.0
+    times_d = None
+    for b0 in range(0, raw.shape[0], ROW_BLOCK):
+        tb = time.perf_counter()
+        x = raw[b0:b0 + ROW_BLOCK]
+        if q > 1:
+            x = x[:, : n_red * q].reshape(x.shape[0], n_red, q).mean(axis=2)
+        x = x - x.mean(axis=1, keepdims=True)
+        y = x
+        if x.shape[1] > 30:
+            if band is not None:
+                y = _filter(y, band)
+            if notch is not None:
+                y = _filter(y, notch)
+        sig = _filter(x, sig_sos) if sig_sos is not None and x.shape[1] > 30 else None
+        y = np.ascontiguousarray(y[:, k0:k1])
+        t_filt_total += time.perf_counter() - tb
+        times_d, yd = peak_decimate(times, y, req.n_px)
+        out.append(yd)
+        if sig is not None:
+            out_sigma.append(peak_decimate(times, np.ascontiguousarray(sig[:, k0:k1]),
+                                           req.n_px)[1])
     toc = time.perf_counter()
+    data_d = np.concatenate(out) if out else np.zeros((0, 0))
+    sigma_d = np.concatenate(out_sigma) if out_sigma else None
     return PageData(req, times_d, data_d, sigma_d,
-                    {"read": t_read - tic, "filter": t_filt - t_read,
-                     "decimate": toc - t_filt, "total": toc - tic})
+                    {"read": t_read - tic, "filter": t_filt_total,
+                     "decimate": toc - t_read - t_filt_total, "total": toc - tic,
+                     "reduction": q})
 
 
 def page_key(recording, req: PageRequest) -> tuple:
@@ -286,11 +321,15 @@ class _PageJob(QRunnable):
         super().__init__()
         self.loader, self.recording, self.req = loader, recording, req
         self.prefetch = prefetch
+        self.sched_rid = loader.latest_rid
         self.emitter = loader._emitter
 
     def run(self):
         key = page_key(self.recording, self.req)
         if self.prefetch:
+            if self.loader.latest_rid != self.sched_rid:
+                self.loader.cache.abandon(key)  # the user moved on: not needed
+                return
             try:
                 page = compute_page(self.recording, self.req)
             except Exception:  # a failing prefetch is retried in the open

@@ -67,22 +67,31 @@ class ProgressWorker(QObject):
         _ACTIVE.discard(self)
 
     def _callback(self, prog: Progress):
-        self.progress.emit(prog)
+        try:
+            self.progress.emit(prog)
+        except RuntimeError:  # the receiver is gone (app closing): stop
+            return False
         return not self._cancel
+
+    def _emit(self, signal, *args):
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # pragma: no cover - the app is closing
+            pass
 
     def _run(self):
         try:
             result = run_with_progress(self.make_gen(), self._callback)
         except Cancelled:
-            self.cancelled.emit()
+            self._emit(self.cancelled)
             return
         except Exception as exc:  # reported as a dialog by the caller
-            self.failed.emit(exc, traceback.format_exc())
+            self._emit(self.failed, exc, traceback.format_exc())
             return
         if self._cancel:
-            self.cancelled.emit()
+            self._emit(self.cancelled)
         else:
-            self.finished.emit(result)
+            self._emit(self.finished, result)
 
 
 def run_task(parent, title: str, make_gen, on_done, on_error=None, on_cancel=None):

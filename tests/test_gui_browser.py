@@ -213,10 +213,15 @@ def test_next_and_previous_pages_are_prefetched(window, small_fif, qtbot):
     w._open_recording(small_fif)
     b = w.browser
     b.set_time(60.0)
-    assert b.loader.wait(10000)
+
+    def settle():  # prefetching starts once the user pauses (80 ms)
+        qtbot.waitUntil(lambda: not b._prefetch_timer.isActive(), timeout=5000)
+        assert b.loader.wait(10000)
+
+    settle()
     hits = b.loader.cache.hits
     for step in (b.page_forward, b.page_back, b.page_back):
-        assert b.loader.wait(10000)
+        settle()
         with qtbot.waitSignal(b.sigPageDrawn, timeout=5000):
             step()
     assert b.loader.cache.hits == hits + 3 and b.t0 == 30.0
@@ -225,3 +230,47 @@ def test_next_and_previous_pages_are_prefetched(window, small_fif, qtbot):
 
     fresh = compute_page(w.session.recording, b._page.request)
     np.testing.assert_allclose(fresh.data, b._page.data)
+
+
+def test_progress_dialog_cancel_stops_the_task(window, qtbot):
+    from gui.workers import run_task
+
+    done, cancelled = [], []
+
+    def endless():
+        i = 0
+        while True:
+            yield Progress(i, 10**6, f"step {i}")
+            i += 1
+            time.sleep(0.002)
+
+    worker = run_task(window, "Endless", endless, done.append,
+                      on_cancel=lambda: cancelled.append(True))
+    with qtbot.waitSignal(worker.progress, timeout=5000):
+        pass
+    from PySide6.QtWidgets import QPushButton
+
+    button = worker.dialog.findChild(QPushButton)
+    assert button.text() == "Cancel"
+    with qtbot.waitSignal(worker.cancelled, timeout=5000):
+        button.click()
+    assert cancelled == [True] and done == []
+    assert not worker.dialog.isVisible()
+
+
+def test_about_lists_versions():
+    from gui.dialogs import about_text, versions
+
+    v = versions()
+    for key in ("SpindleScope", "MNE", "Qt", "VTK", "PySide6"):
+        assert key in v and v[key]
+    assert v["Qt"].startswith("6.") and v["MNE"].startswith("1.")
+    assert "VTK" in about_text()
+
+
+def test_placeholder_tabs_say_later(window):
+    labels = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert labels == ["Traces", "Sources", "Resolution"]
+    for i in (1, 2):
+        text = window.tabs.widget(i).label.text()
+        assert "later version" in text
