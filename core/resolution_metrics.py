@@ -435,7 +435,7 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
     for function in functions:
         if dense and function == "psf":
             yield from _stream_psf(rows.resmat, X, threshold, wanted, mne_maxrad,
-                                   result, done, total)
+                                   result, done, len(chunks[function]), total)
             done += len(chunks[function])
             continue
         kern = _Kernel(X, threshold, wanted, n, mne_maxrad=mne_maxrad)
@@ -466,8 +466,9 @@ def iter_resolution_metrics(resmat, src=None, *, functions=FUNCTIONS,
     return result
 
 
-def _stream_psf(R, X, threshold, wanted, mne_maxrad, result, done, total):
-    """PSF metrics of a dense matrix by row streaming (generator)."""
+def _stream_psf(R, X, threshold, wanted, mne_maxrad, result, done, steps, total):
+    """PSF metrics of a dense matrix by row streaming (generator); reports
+    progress from ``done`` to ``done + steps``."""
     st = _ColumnStreamer(R, X, threshold, wanted, mne_maxrad=mne_maxrad)
     blocks = list(st.row_blocks())
     passes = 2 if "maxrad_ext" in wanted else 1
@@ -475,8 +476,10 @@ def _stream_psf(R, X, threshold, wanted, mne_maxrad, result, done, total):
     for p in range(1, passes + 1):
         step = st.accumulate if p == 1 else st.radius
         for k in range(0, len(blocks), per):
-            yield Progress(done, total, f"PSF metrics, rows {blocks[k][0]} of "
-                                        f"{st.n} (pass {p} of {passes})")
+            frac = ((p - 1) * len(blocks) + k) / (passes * len(blocks))
+            yield Progress(done + int(steps * frac), total,
+                           f"PSF metrics, rows {blocks[k][0]} of {st.n} "
+                           f"(pass {p} of {passes})")
             # no yield inside: the BLAS thread limit is process-wide
             with _blas_single_thread():
                 for s, e in blocks[k:k + per]:
