@@ -35,8 +35,14 @@ at the 0.1-s window step only, and the whole run is a generator yielding
 Choices the published method leaves open (documented, and the same for every
 recording): the sigma and broadband signals are filtered in the frequency
 domain with the exact magnitude response of the zero-phase (forward-backward)
-order-20 Butterworth filters of the A7 release; the broadband signal used for
-covariance, correlation and the spectra is 0.3-30 Hz (capped below Nyquist);
+order-20 Butterworth filters of the A7 release; the broadband ("raw") signal
+used for covariance, correlation and the spectra is low-passed at 30 Hz
+(0.95 x Nyquist when that is lower), as the A7 release expects its input
+("EEG filtered 0-30 Hz"), so that its bandwidth -- and with it the sigma
+correlation and covariance -- does not grow with the sampling rate (an
+unfiltered 1-kHz MEG/EEG signal would carry line noise and muscle activity up
+to 500 Hz into the correlation with the sigma signal; ``broad=None`` keeps
+the unfiltered signal);
 MEG has no published absolute sigma-power threshold, so for magnetometers and
 gradiometers the absolute criterion is adaptive (z-score of the log power
 against the channel's trimmed baseline, ``abs_pow_z``).
@@ -82,7 +88,9 @@ class A7Params:
     abs_pow_z: float = 1.0         # z, adaptive absolute power (see abs_mode)
     abs_mode: str = "auto"         # "absolute" (EEG in µV), "adaptive", or "auto"
     sigma: tuple = (11.0, 16.0)    # Hz
-    broad: tuple | None = None     # Hz, band of the "raw" signal (None: unfiltered)
+    # Hz, band of the "raw" signal: DC-30 Hz as the A7 release's input
+    # (upper edge capped at 0.95 x Nyquist); None for the unfiltered signal
+    broad: tuple | None = (None, 30.0)
     total: tuple = (4.5, 30.0)     # Hz, denominator of relative power
     filter_order: int = 20
     window: float = 0.3            # s
@@ -161,6 +169,15 @@ def _check_params(p):
             f"in seconds with 0 < min < max.")
     if isinstance(p, A7Params):
         check_option("abs_mode", p.abs_mode, ("auto", "absolute", "adaptive"))
+        if p.broad is not None:
+            blo, bhi = p.broad
+            if not ((blo is None or blo >= 0) and (bhi is None or bhi > (blo or 0))
+                    and (bhi is None or bhi > p.sigma[1])):
+                raise SpindleScopeError(
+                    f"Invalid broad band {p.broad!r}: it must be (low, high) in "
+                    f"Hz with 0 <= low < high (either may be None) and high "
+                    f"above the sigma band, e.g. (None, 30); or None for the "
+                    f"unfiltered signal.")
         check_range("context", p.context, 1, 3600)
         if not 0 <= p.percentiles[0] < p.percentiles[1] <= 100:
             raise SpindleScopeError(

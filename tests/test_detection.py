@@ -170,11 +170,13 @@ def test_sampling_rate_checks(dreams_dir):
 
 # By-event F1 (IoU >= 0.2) against expert 1 over the whole 30-min excerpts, as
 # in benchmarks/bench_detection_dreams.py, which measured (same run, this
-# machine) A7 0.562 / 0.696 / 0.217 / 0.427 (mean 0.476) against YASA's
-# default spindles_detect 0.395 / 0.439 / 0.348 / 0.400 (mean 0.395). Expert 1
-# scored only the first 1000 s; over that span A7 reaches mean 0.636 (YASA
-# 0.527). The bounds leave ~0.02 for platform noise.
-EXPECTED_F1 = {1: 0.54, 2: 0.67, 3: 0.19, 4: 0.40}
+# machine, broadband signal DC-30 Hz) A7 0.570 / 0.696 / 0.208 / 0.427 (mean
+# 0.475) against YASA's default spindles_detect 0.395 / 0.439 / 0.348 / 0.400
+# (mean 0.395). Expert 1 scored only the first ~1000 s (no mark after 993 s);
+# over that span A7 reaches mean 0.629 (YASA 0.527). Excerpt 3 is low because
+# expert 1 marked 5 spindles there (expert 2: 17 in the same span); against
+# expert 2, A7 scores 0.644 on it. The bounds leave ~0.02 for platform noise.
+EXPECTED_F1 = {1: 0.55, 2: 0.67, 3: 0.18, 4: 0.40}
 
 
 def test_a7_f1_on_dreams(dreams_dir):
@@ -191,6 +193,46 @@ def test_a7_f1_on_dreams(dreams_dir):
     assert np.mean(scored) >= 0.61
 
 
+def test_a7_does_not_depend_on_sampling_rate(dreams_dir):
+    """The same night at 200 Hz and decimated to 50 Hz gives the same spindles.
+
+    Measured: excerpt 2 (200 Hz) and its 50-Hz version agree at F1 0.95 (the
+    rest is window-sum granularity: 15 samples per 0.3-s window at 50 Hz);
+    F1 against expert 1 0.696 vs 0.682.
+    """
+    from scipy.signal import resample_poly
+
+    x, sf, _ = read_dreams_signal(dreams_dir / "excerpt2.txt")
+    ref = read_spindles(dreams_dir / "Visual_scoring1_excerpt2.txt")
+    native = detect_array(x, sf).events
+    low = detect_array(resample_poly(x, 1, 4), sf / 4).events
+    assert abs(len(low) - len(native)) <= 0.1 * len(native)
+    assert by_event(native, low).f1 >= 0.9
+    assert abs(by_event(ref, low).f1 - by_event(ref, native).f1) <= 0.04
+
+
+def test_a7_ignores_activity_above_30_hz(dreams_dir):
+    """Line noise (50 Hz) leaves A7's detections unchanged: the broadband
+    signal is DC-30 Hz whatever the sampling rate, as in the A7 release.
+
+    With the unfiltered signal (``broad=None``, whose bandwidth grows with the
+    sampling rate) the same noise lowers the sigma correlation and covariance:
+    measured on excerpt 2, 10 µV of 50-Hz noise cut A7 from 75 to 27
+    detections (F1 against expert 1 0.696 -> 0.483).
+    """
+    x, sf, _ = read_dreams_signal(dreams_dir / "excerpt2.txt")
+    noisy = x + 10e-6 * np.sin(2 * np.pi * 50 * np.arange(len(x)) / sf)
+    clean = detect_array(x, sf).events
+    hum = detect_array(noisy, sf).events
+    assert len(clean) >= 60
+    assert [(s.onset, s.duration) for s in hum] == [(s.onset, s.duration) for s in clean]
+    raw = detect_array(noisy, sf, params={"broad": None}).events
+    assert len(raw) < 0.5 * len(clean)
+    assert make_params("a7").broad == (None, 30.0)
+    with pytest.raises(SpindleScopeError, match="Invalid broad band"):
+        make_params("a7", broad=(20, 10))
+
+
 def test_merge_channel_events_counts_modalities(sim):
     src, _ = sim
     res = detect(src)
@@ -203,13 +245,18 @@ def test_merge_channel_events_counts_modalities(sim):
 def test_demo_recording_found_with_visibility():
     """Acceptance: >= 90 % of the demo's spindles, precision >= 0.8, visibility.
 
-    Measured on this machine (demo of 26 spindles): recall 1.00, precision
-    1.00; 5-10 s for 300 s x 366 channels. The simulation calls a spindle
-    visible in a modality when its sigma-band peak reaches 3 background SDs
-    on the best channel; the detector labels by detections on >= 2 % of a
-    modality's channels, so it may call 'eeg' or 'meg' what the simulation
-    calls 'both' (faint diffuse spindles in MEG), but it must never claim a
-    modality the simulation says does not show the spindle.
+    Measured on this machine (demo of 26 spindles, 200 Hz): recall 1.00,
+    precision 0.90 (three 0.6-s detections on 2-5 of 60 EEG channels); 3-5 s
+    for 300 s x 366 channels. The simulation calls a spindle visible in a
+    modality when its sigma-band peak reaches 5 background SDs on the best
+    channel; its "eeg" spindles are diffuse and still reach 3.1-4.1 SDs in
+    MEG. The detector labels by detections on >= 2 % of a modality's channels,
+    so it may call 'eeg' or 'meg' what the simulation calls 'both' (faint
+    diffuse spindles in MEG); it may claim a modality the simulation leaves
+    out only where the spindle reaches 3 SDs there, and rarely (measured: 1 of
+    9 "eeg" spindles labelled "both", at 3.8 SDs in MEG and 7 of 306 MEG
+    channels, since the broadband signal is DC-30 Hz and the demo's white
+    sensor noise above 30 Hz no longer dilutes the sigma correlation).
     """
     from core.recording import open_recording
     from core.simulate import demo_paths
@@ -224,7 +271,12 @@ def test_demo_recording_found_with_visibility():
     assert agr.recall >= 0.9 and agr.precision >= 0.8
     assert all(s.visibility in ("eeg", "meg", "both") for s in res.events)
     mods = {"eeg": {"eeg"}, "meg": {"meg"}, "both": {"eeg", "meg"}, "": set()}
+    extra_claims = 0
     for i, j, _ in agr.matches:
         if truth[i].visibility:
-            assert mods[res.events[j].visibility] <= mods[truth[i].visibility]
+            extra = mods[res.events[j].visibility] - mods[truth[i].visibility]
+            for m in extra:
+                assert truth[i].properties[f"snr_{m}"] >= 3.0, (truth[i], res.events[j])
+            extra_claims += bool(extra)
+    assert extra_claims <= 0.1 * agr.tp
     assert sum(res.events[j].visibility == "both" for _, j, _ in agr.matches) >= 0.3 * agr.tp
