@@ -120,6 +120,21 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray.fromBase64(
                 self.settings.window_geometry.encode("ascii")))
 
+    def set_workspace_tab(self, name: str, widget) -> None:
+        """Put ``widget`` in place of the tab ``name`` ("Sources", "Resolution").
+
+        The source-workspace views (built on the same session) replace the
+        "computed in a later version" placeholders through this.
+        """
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == name:
+                old = self.tabs.widget(i)
+                self.tabs.removeTab(i)
+                self.tabs.insertTab(i, widget, name)
+                old.deleteLater()
+                return
+        self.tabs.addTab(widget, name)
+
     # -- menus ------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, checkable=False, checked=False):
         act = QAction(text, self)

@@ -274,3 +274,8 @@ def test_placeholder_tabs_say_later(window):
     for i in (1, 2):
         text = window.tabs.widget(i).label.text()
         assert "later version" in text
+    from PySide6.QtWidgets import QLabel
+
+    window.set_workspace_tab("Sources", QLabel("real sources"))
+    assert window.tabs.tabText(1) == "Sources"
+    assert window.tabs.widget(1).text() == "real sources" and window.tabs.count() == 3
