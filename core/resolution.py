@@ -271,9 +271,8 @@ def model_data_cov(forward, noise_cov, snr=3.0, source_amplitude=None):
     noise_cov : mne.Covariance
         Noise covariance (its channels are kept).
     snr : float
-        Ratio of the mean whitened-signal power... approximately: ``a`` is
-        chosen so that ``trace(a**2 G G^T) = snr**2 * trace(C)`` over the
-        common channels.
+        Amplitude signal-to-noise ratio: ``a`` is chosen so that
+        ``trace(a**2 G G^T) = snr**2 * trace(C)`` over the common channels.
     source_amplitude : float | None
         Use this ``a`` instead.
 
