@@ -41,6 +41,26 @@ def _plot(title, xlabel, ylabel):
     return w
 
 
+def _export_svg(widget, path):
+    """Vector export through QSvgGenerator (pyqtgraph's SVGExporter fails on
+    some paths drawn by PySide6 6.x)."""
+    from PySide6.QtCore import QRect, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    gen = QSvgGenerator()
+    gen.setFileName(str(path))
+    size = widget.size()
+    gen.setSize(QSize(size.width(), size.height()))
+    gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+    gen.setTitle(widget.getPlotItem().titleLabel.text or "SpindleScope plot")
+    painter = QPainter(gen)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+
+
 class SynchronyPanels(QWidget):
     """Plots and table of the synchrony figures.
 
@@ -195,7 +215,7 @@ class SynchronyPanels(QWidget):
     # -- export -------------------------------------------------------------------
     def export(self, folder, formats=("csv", "png", "svg")) -> list[Path]:
         """Write the table and spectra (CSV) and the three plots (PNG, SVG)."""
-        from pyqtgraph.exporters import ImageExporter, SVGExporter
+        from pyqtgraph.exporters import ImageExporter
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -230,7 +250,7 @@ class SynchronyPanels(QWidget):
                 out.append(path)
             if "svg" in formats:
                 path = folder / f"{name}_{tag}.svg"
-                SVGExporter(item).export(str(path))
+                _export_svg(widget, path)
                 out.append(path)
         return out
 

@@ -1,0 +1,350 @@
+"""Acceptance tests of the source workspace tab (pytest-qt).
+
+The demo analysis runs through the GUI on its first spindles (a worker thread
+with progress); its numbers must equal those of ``main.py analyze`` on the
+same spindles (run as a subprocess, in parallel). A run is cancelled midway;
+30 movie frames play; a click on the cortex shows that source's time courses;
+the EEG and MEG brain images are non-blank and differ. The pyvistaqt
+(QOpenGLWidget) back end is checked in a subprocess on the X server of
+pytest-xvfb, because this process runs Qt's offscreen platform.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gui_fixtures import gui_env  # noqa: F401
+from PySide6.QtCore import QThreadPool
+
+REPO = Path(__file__).resolve().parent.parent
+N_SPINDLES = 2
+
+
+def _subset_tsv(paths, out: Path, n: int) -> Path:
+    from core.spindles import SpindleSet, read_spindles, write_spindles
+
+    kept = sorted((s for s in read_spindles(paths.spindles) if s.status != "rejected"),
+                  key=lambda s: s.onset)[:n]
+    write_spindles(SpindleSet(kept), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from core.simulate import demo_paths
+
+    return demo_paths()
+
+
+@pytest.fixture(scope="module")
+def cli_run(demo, tmp_path_factory):
+    """``main.py analyze`` on the first spindles, started in the background."""
+    folder = tmp_path_factory.mktemp("cli")
+    tsv = _subset_tsv(demo, folder / "subset_spindles.tsv", N_SPINDLES)
+    cmd = [sys.executable, str(REPO / "main.py"), "analyze", str(demo.raw),
+           "--spindles", str(tsv), "--hypnogram", str(demo.hypnogram),
+           "--forward", str(demo.forward), "--out", str(folder / "out"),
+           "--no-stc", "--no-report"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    yield proc, folder / "out" / "summary.json"
+    if proc.poll() is None:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def analysed(qapp, demo, cli_run, request):
+    """A SourcesTab whose demo analysis (N_SPINDLES) ran through the worker."""
+    from core.session import Session
+    from gui.sources_tab import SourcesTab, prepare_demo
+
+    session = Session()
+    prepare_demo(session, max_spindles=N_SPINDLES)
+    tab = SourcesTab(session)
+    tab.resize(1400, 900)
+    tab.show()
+    messages = []
+    finished = []
+    tab.run_finished.connect(finished.append)
+    tab.run_failed.connect(lambda m: finished.append(RuntimeError(m)))
+    tab.panel.show_inputs(tab.ws)
+    tab.run()
+    assert tab.running
+    tab.worker.progress.connect(lambda p: messages.append(p.message))
+    deadline = 300_000
+    from pytestqt.qtbot import QtBot
+
+    QtBot(request).waitUntil(lambda: bool(finished), timeout=deadline)
+    assert not isinstance(finished[0], Exception), finished[0]
+    yield tab
+    tab.controls.stop()
+    for v in tab.views.values():
+        v.close_view()
+    tab.close()
+
+
+def test_demo_run_matches_cli_summary(analysed, cli_run):
+    tab = analysed
+    proc, summary_path = cli_run
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    cli = json.loads(summary_path.read_text())
+    assert cli["n_spindles"] == N_SPINDLES == len(tab.result.spindles)
+    shown = tab.synchrony.table_values()
+    for key in ("eeg_within_r", "meg_within_r", "meeg_within_r", "between_r",
+                "coherence_welch", "coherence_mvdr"):
+        assert shown[key] == pytest.approx(cli[key], rel=1e-9, abs=1e-12), key
+    row = [r for r in range(tab.synchrony.table.rowCount())
+           if tab.synchrony.table.item(r, 0).text().startswith("EEG within")][0]
+    assert tab.synchrony.table.item(row, 1).text().startswith(f"{cli['eeg_within_r']:.3f}")
+    assert tab.synchrony.table.item(row, 2).text() == "0.64"
+    # per-spindle figures too, and the workspace stored the summary in the session
+    for key in ("between_r", "coherence_mvdr"):
+        np.testing.assert_allclose(tab.result.summary()[key + "_per_spindle"],
+                                   cli[key + "_per_spindle"], rtol=1e-9)
+    assert tab.session.results["sources"]["eeg_within_r"] == pytest.approx(
+        cli["eeg_within_r"])
+    # one spindle's figures
+    tab.synchrony.selector.setCurrentIndex(2)
+    assert tab.synchrony.table_values()["coherence_welch"] == pytest.approx(
+        cli["coherence_welch_per_spindle"][1], rel=1e-9)
+    tab.synchrony.selector.setCurrentIndex(0)
+    # the worker is gone, the panel says so
+    assert QThreadPool.globalInstance().waitForDone(5000)
+    assert not tab.running and tab.panel.progress.value() == 100
+    assert "2 spindles analysed" in tab.panel.status.text()
+
+
+def test_results_kept_until_inputs_change(analysed, qtbot):
+    tab = analysed
+    result = tab.result
+    tab.panel.snr.setValue(2.0)
+    assert tab.apply_inputs()
+    assert tab.ws.sources is None and tab.result is None
+    assert tab.synchrony.table_values()["eeg_within_r"] is None
+    tab.panel.snr.setValue(3.0)
+    with qtbot.waitSignal(tab.run_finished, timeout=1000):
+        tab.run()  # cached: no worker
+    assert tab.worker.done and tab.result is result
+    assert "up to date" in tab.panel.status.text()
+
+
+def test_play_30_movie_frames(analysed, qtbot):
+    tab = analysed
+    tab.controls.set_spindles(tab.result.spindles)
+    sp = tab.result.spindles[0]
+    frames = []
+    tab.controls.frame_changed.connect(frames.append)
+    before = tab.views["meg"].image()
+    tab.controls.start()
+    qtbot.waitUntil(lambda: len(frames) >= 30, timeout=60_000)
+    tab.controls.stop()
+    assert not tab.controls.timer.isActive()
+    assert frames[:30] == sorted(frames[:30]) and len(set(frames[:30])) == 30
+    f = tab.controls.frame
+    for mod in ("eeg", "meg"):
+        np.testing.assert_allclose(tab.views[mod].values, sp.stcs[mod].data[:, f])
+        # the surface scalars are the sources' values (nearest-source map)
+        surf = tab.views[mod].surface
+        idx = np.concatenate([h[2] for h in surf.hemis])
+        vv = tab.views[mod].vertex_values()
+        lo, hi = tab._clims[mod]
+        keep = ~np.isnan(vv)
+        np.testing.assert_allclose(vv[keep], sp.stcs[mod].data[idx, f][keep])
+    assert np.abs(tab.views["meg"].image().astype(int) - before).mean() > 0.05
+
+
+def test_click_vertex_shows_time_courses(analysed, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    tab = analysed
+    tab.controls.set_spindles(tab.result.spindles)
+    tab.controls.spindle.setCurrentIndex(1)
+    sp = tab.result.spindles[1]
+    view = tab.views["eeg"]
+    label = view.label
+    with qtbot.waitSignal(view.vertex_picked, timeout=5000) as blocker:
+        qtbot.mouseClick(label, Qt.MouseButton.LeftButton, pos=QPoint(
+            label.width() // 2, label.height() // 2))
+    source = blocker.args[0]
+    assert tab.timecourse.source == source
+    for mod in ("eeg", "meg", "meeg"):
+        t, y = tab.timecourse.values(mod)
+        np.testing.assert_allclose(y, sp.stcs[mod].data[source])
+        np.testing.assert_allclose(t, sp.stcs[mod].times)
+    # the pick lands on the source under the cursor: it projects back there
+    x, yd = view.source_display_position(source)
+    w, h = view.plotter.window_size
+    assert abs(x - w / 2) < 0.1 * w and abs(yd - h / 2) < 0.1 * h
+
+
+def test_brain_screenshots_non_blank_and_different(analysed):
+    tab = analysed
+    tab.controls.spindle.setCurrentIndex(0)
+    tab.controls.set_frame(tab.controls.n_frames // 2)
+    eeg, meg = tab.views["eeg"].image(), tab.views["meg"].image()
+    assert eeg.shape == meg.shape and eeg.ndim == 3
+    for img in (eeg, meg):
+        assert img.std() > 10  # not blank
+        assert (np.abs(img.astype(int) - 255).sum(axis=2) > 30).mean() > 0.1  # a brain
+    assert np.abs(eeg.astype(int) - meg).mean() > 1.0
+    # linked cameras: the same view of the same surface in both
+    assert tab.views["eeg"].camera is tab.views["meg"].camera
+    full = tab.grab().toImage()
+    assert full.width() > 800
+
+
+def test_display_maps_threshold_and_views(analysed):
+    tab = analysed
+    c = tab.controls
+    c.display.setCurrentText("EEG–MEG correlation map")
+    c.spindle.setCurrentIndex(c.spindle.count() - 1)  # mean over spindles
+    np.testing.assert_allclose(tab.views["eeg"].values,
+                               tab.result.mean_map("between_r_map"))
+    c.display.setCurrentText("dSPM movie")
+    c.spindle.setCurrentIndex(0)
+    c.threshold.setValue(50.0)
+    lo, hi = tab._clims["eeg"]
+    vv = tab.views["eeg"].vertex_values()
+    assert np.isnan(vv).any() and np.nanmin(vv) >= lo + 0.5 * (hi - lo) - 1e-12
+    c.threshold.setValue(0.0)
+    lateral = tab.views["eeg"].image()
+    c.view.setCurrentText("dorsal")
+    assert tab.views["meg"].view == "dorsal"  # linked
+    assert np.abs(tab.views["eeg"].image().astype(int) - lateral).mean() > 1.0
+    c.surface.setCurrentText("inflated")
+    assert tab.views["eeg"].surface.surface == "inflated"
+    c.surface.setCurrentText("pial")
+    c.view.setCurrentText("lateral")
+    c.third.setChecked(True)
+    assert tab.views["meeg"].isVisible()
+    np.testing.assert_allclose(tab.views["meeg"].values, tab.frame_values("meeg"))
+    c.third.setChecked(False)
+
+
+def test_exports(analysed, tmp_path):
+    from PIL import Image
+
+    tab = analysed
+    tab.controls.spindle.setCurrentIndex(0)
+    snap = tab.snapshot(tmp_path / "brains.png")
+    img = np.asarray(Image.open(snap))
+    assert img.shape[1] == sum(v.image().shape[1] for v in tab.visible_views())
+    tab.controls.speed.setCurrentText("1×")  # 8 samples per frame at 200 Hz
+    gif = tab.export_movie(tmp_path / "movie.gif")
+    n = tab.controls.n_frames
+    assert Image.open(gif).n_frames == len(range(0, n, 8))
+    mp4 = tab.export_movie(tmp_path / "movie.mp4")
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(mp4))
+    meta = next(reader)
+    assert sum(1 for _ in reader) == len(range(0, n, 8)) and meta["size"][0] > 100
+    files = tab.synchrony.export(tmp_path / "sync")
+    names = {f.name for f in files}
+    assert {"synchrony_pooled.csv", "within_pooled.png", "coherence_pooled.svg"} <= names
+    rows = (tmp_path / "sync" / "synchrony_pooled.csv").read_text().splitlines()
+    vals = tab.synchrony.table_values()
+    got = {r.split(",")[0]: r.split(",")[1] for r in rows[1:]}
+    assert float(got["between_r"]) == vals["between_r"]
+    assert "<svg" in (tmp_path / "sync" / "coherence_pooled.svg").read_text()[:500]
+
+
+def test_cancel_midway(qtbot, demo):
+    from core.session import Session
+    from gui.sources_tab import SourcesTab, prepare_demo
+
+    session = Session()
+    prepare_demo(session, max_spindles=3)
+    tab = SourcesTab(session)
+    qtbot.addWidget(tab)
+    tab.show()
+    seen = []
+    tab.run()
+    tab.worker.progress.connect(lambda p: seen.append(p.message))
+    qtbot.waitUntil(lambda: any(m.startswith("Inverse operator") for m in seen),
+                    timeout=120_000)
+    with qtbot.waitSignal(tab.run_cancelled, timeout=120_000):
+        tab.cancel()
+        assert "Cancelling" in tab.panel.status.text()
+    assert QThreadPool.globalInstance().waitForDone(2000)
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    assert not any(m.startswith("Spindle 3") for m in seen)  # stopped early
+    assert tab.result is None and tab.ws.sources is None and not tab.views
+    assert "sources" not in session.results
+    assert "Cancelled" in tab.panel.status.text()
+    assert tab.panel.run.isEnabled() and not tab.panel.cancel.isEnabled()
+    # responsive: the event loop runs a timer promptly
+    with qtbot.waitSignal(tab.controls.timer.timeout, timeout=1000):
+        tab.controls.timer.start(10)
+    tab.controls.timer.stop()
+
+
+def test_errors_are_shown_not_raised(qtbot):
+    from core.session import Session
+    from gui.sources_tab import SourcesTab
+
+    tab = SourcesTab(Session())
+    qtbot.addWidget(tab)
+    with qtbot.waitSignal(tab.run_failed, timeout=10_000) as blocker:
+        tab.run()
+    assert "Open a recording first" in blocker.args[0]
+    assert "Open a recording first" in tab.panel.status.text()
+    tab.panel.head.setCurrentIndex(1)  # forward file, none chosen
+    tab.run()
+    assert "forward-solution file" in tab.panel.status.text() and not tab.running
+
+
+QT_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
+app = QApplication([])
+from gui.brain_view import BrainView, cortex_surface
+surf = cortex_surface([np.arange(2562), np.arange(2562)], "fsaverage", "pial")
+w = QWidget(); lay = QHBoxLayout(w)
+a = BrainView(surf, "EEG"); b = BrainView(surf, "MEG", camera=a.camera)
+a.link(b); b.link(a)
+lay.addWidget(a); lay.addWidget(b); w.resize(800, 400); w.show()
+for _ in range(5): app.processEvents()
+rng = np.random.default_rng(0)
+base = rng.random(5124)
+t0 = time.perf_counter()
+for i in range(30):
+    a.set_values(np.roll(base, i)); b.set_values(np.roll(base, -i) ** 3)
+    app.processEvents()
+fps = 30 / (time.perf_counter() - t0)
+ia, ib = a.image(), b.image()
+x, y = a.source_display_position(int(np.argmax(base)))
+picked = []
+a.vertex_picked.connect(picked.append)
+a.pick_display(x, y)
+print(json.dumps({"backend": a.backend, "fps": fps, "std": [float(ia.std()), float(ib.std())],
+                  "diff": float(np.abs(ia.astype(int) - ib).mean()), "picked": picked,
+                  "same_camera": a.camera is b.camera, "n_vertices": surf.n_vertices}))
+"""
+
+
+def test_qt_interactor_views_under_x(tmp_path):
+    """pyvistaqt's QtInteractor renders two linked views on an X server."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X server (DISPLAY unset): run under pytest-xvfb")
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+    script = tmp_path / "qt_views.py"
+    script.write_text(QT_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(REPO)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] == "qt" and out["same_camera"]
+    assert out["n_vertices"] == 20484
+    assert min(out["std"]) > 10 and out["diff"] > 1.0
+    assert len(out["picked"]) == 1 and 0 <= out["picked"][0] < 5124
+    assert out["fps"] > 1.0
