@@ -47,6 +47,17 @@ def crashed(folder: Path) -> bool:
     return not _pid_alive(pid)
 
 
+def _has_work(folder) -> bool:
+    """Whether the journal holds any mark or scored epoch (else nothing to offer)."""
+    from core.autosave import Autosaver
+
+    got = Autosaver.recover(folder)
+    if not got:
+        return False
+    spindles, hyp = got
+    return len(spindles) > 0 or (hyp is not None and any(s != "?" for s in hyp.stages))
+
+
 def pending_recoveries() -> list[tuple[Path, str]]:
     """(folder, recording path) of crashed sessions that have a journal."""
     root = cache_dir() / "autosave"
@@ -61,7 +72,7 @@ def pending_recoveries() -> list[tuple[Path, str]]:
         if not folder.is_dir() or not crashed(folder):
             continue
         try:
-            if not Autosaver.has_recovery(folder):
+            if not Autosaver.has_recovery(folder) or not _has_work(folder):
                 continue
             rec = json.loads((folder / "recording.json").read_text())["recording"]
         except Exception as exc:  # a damaged folder must not block start-up
@@ -135,7 +146,7 @@ class AutosaveController:
         try:
             from core.autosave import Autosaver
 
-            if not Autosaver.has_recovery(folder):
+            if not Autosaver.has_recovery(folder) or not _has_work(folder):
                 return False
         except Exception as exc:
             logger.warning("Cannot check for recovery data: %s", exc)

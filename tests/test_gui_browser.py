@@ -279,3 +279,18 @@ def test_placeholder_tabs_say_later(window):
     window.set_workspace_tab("Sources", QLabel("real sources"))
     assert window.tabs.tabText(1) == "Sources"
     assert window.tabs.widget(1).text() == "real sources" and window.tabs.count() == 3
+
+
+def test_untouched_crashed_session_is_not_offered(qtbot, gui_env, small_fif):
+    from core.settings import Settings
+    from gui.main_window import MainWindow
+    from gui.recovery import pending_recoveries
+
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    w._open_recording(small_fif)
+    folder = w.autosave.folder
+    w.autosave.saver = None  # crash before any edit
+    (folder / "session.lock").write_text('{"pid": 999999999}')
+    assert pending_recoveries() == []
+    assert not w.autosave.offer(folder) and gui_env["asked"] == []
