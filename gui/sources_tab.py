@@ -514,12 +514,13 @@ class SourcesTab(QWidget):
 
         return snapshot(self.visible_views(), path)
 
-    def export_movie(self, path, fps=10.0, progress=None):
-        """Write the current spindle's movie (MP4 or GIF); blocking."""
+    def export_movie(self, path, fps=10.0, progress=None, max_frames=None):
+        """Write the current spindle's movie (MP4 or GIF) at the playback
+        speed (one movie frame per timer tick); blocking."""
         from .movie_export import iter_export_movie
 
         frames = range(0, max(1, self.controls.n_frames), max(1, int(round(
-            self.controls.step))))
+            self.controls.step))))[:max_frames]
         return run_with_progress(iter_export_movie(
             self.visible_views(), self.controls.set_frame, frames, path, fps),
             progress)
