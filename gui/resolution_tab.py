@@ -207,6 +207,17 @@ class ResolutionTab(QWidget):
         if self.running:
             self.worker.cancel()
 
+    def shutdown(self, msecs: int = 60000) -> bool:
+        """Cancel a run, wait for the workers, release the render windows."""
+        from PySide6.QtCore import QThreadPool
+
+        self.cancel()
+        ok = QThreadPool.globalInstance().waitForDone(msecs)
+        for v in (self.map_view, self.func_view):
+            if v is not None:
+                v.close_view()
+        return ok
+
     def _on_progress(self, prog):
         if prog.total:
             self.progress.setValue(int(100 * min(prog.done, prog.total) / prog.total))
@@ -411,7 +422,11 @@ def run_for_screenshot(tab: ResolutionTab, demo=True, methods=("MNE", "dSPM", "s
         tab.ws.store_resolution(key, res)
     tab.function.setCurrentText("PSF")
     tab.metric_box.setCurrentIndex(1)  # spatial deviation
-    src = int(np.nanargmin(tab.shown))
+    w, h = tab.map_view.plotter.window_size
+    tab.map_view.blockSignals(True)  # the PSF is computed here, blocking
+    src = tab.map_view.pick_display(w / 2, h / 2)
+    tab.map_view.blockSignals(False)
+    src = int(np.nanargmin(tab.shown)) if src is None else src
     tab._picked = src
     R = tab.ws.resolution_matrix(tab.method.currentText(), tab.sensor.currentData(),
                                  sel["snr"])

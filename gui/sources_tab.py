@@ -75,7 +75,8 @@ class InversePanel(QGroupBox):
             for label, w in rows:
                 f.addRow(label, w)
             self.head_pages.addWidget(page)
-        self.head.currentIndexChanged.connect(self.head_pages.setCurrentIndex)
+        self.head.currentIndexChanged.connect(self._on_head_kind)
+        self._on_head_kind(0)
         self.noise = QComboBox()
         self.noise.addItems(["spindle-free N2 (auto)", "diagonal", "file"])
         self.noise_file = _file_row("-cov.fif, empty-room or baseline")
@@ -122,6 +123,18 @@ class InversePanel(QGroupBox):
         form.addRow(self.progress)
         form.addRow(self.status)
         self._on_snr(self.snr.value())
+
+    def _on_head_kind(self, index):
+        """Show the page of the head-model kind, sized to its own rows."""
+        from PySide6.QtWidgets import QSizePolicy
+
+        for i in range(self.head_pages.count()):
+            page = self.head_pages.widget(i)
+            page.setSizePolicy(QSizePolicy.Policy.Preferred,
+                               QSizePolicy.Policy.Preferred if i == index
+                               else QSizePolicy.Policy.Ignored)
+        self.head_pages.setCurrentIndex(index)
+        self.head_pages.adjustSize()
 
     def _on_snr(self, snr):
         self.lambda_label.setText(f"λ² = 1/SNR² = {1.0 / snr ** 2:.4f}")
@@ -337,6 +350,16 @@ class SourcesTab(QWidget):
     def _set_status(self, text, error=False):
         self.panel.status.setStyleSheet("color: #b00020;" if error else "")
         self.panel.status.setText(text)
+
+    def shutdown(self, msecs: int = 60000) -> bool:
+        """Stop playback, cancel a run, wait for it and release the render
+        windows (call from the main window's closeEvent)."""
+        self.controls.stop()
+        self.cancel()
+        ok = self.wait(msecs)
+        for v in self.views.values():
+            v.close_view()
+        return ok
 
     def wait(self, msecs: int = 60000) -> bool:
         """Wait for the worker threads (e.g. before closing)."""
@@ -580,11 +603,15 @@ def run_for_screenshot(tab: SourcesTab, demo=True, max_spindles=None, progress=N
         tab.ws.store_sources(key, result)
     result = tab.ws.sources
     tab.controls.third.setChecked(False)
-    tab.controls.threshold.setValue(40.0)
-    tab.controls.set_frame(tab.controls.n_frames // 2)
-    vals = tab.frame_values("eeg")
-    if vals is not None and "eeg" in tab.views:
-        tab.views["eeg"].pick_source(int(np.nanargmax(vals)))
+    tab.controls.threshold.setValue(30.0)
+    tab.controls.spindle.setCurrentIndex(0)
+    sp = result.spindles[0]
+    if "eeg" in sp.stcs:  # the frame of the EEG peak, the strongest left source
+        eeg = sp.stcs["eeg"].data
+        tab.controls.set_frame(int(np.argmax(eeg.mean(axis=0))))
+        n_lh = len(result.vertices[0])
+        if "eeg" in tab.views:
+            tab.views["eeg"].pick_source(int(np.argmax(eeg[:n_lh, tab.controls.frame])))
     tab.panel.progress.setValue(100)
     tab._set_status(f"{len(result.spindles)} spindles analysed.")
     for _ in range(3):
