@@ -86,6 +86,18 @@ def ask(parent, title: str, question: str, default_yes: bool = True) -> bool:
     return ans == yes
 
 
+def ask_save_changes(parent, what: str = "this session") -> str:
+    """Ask whether to save unsaved work: ``"save"``, ``"discard"`` or ``"cancel"``.
+
+    Blocking; tests replace this function.
+    """
+    B = QMessageBox.StandardButton
+    ans = QMessageBox.question(parent, "Unsaved changes",
+                               f"Save the changes to {what} before going on?",
+                               B.Save | B.Discard | B.Cancel, B.Save)
+    return {B.Save: "save", B.Discard: "discard"}.get(ans, "cancel")
+
+
 def versions() -> dict:
     """Versions of the app and of the libraries it stands on."""
     from PySide6 import QtCore

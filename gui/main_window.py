@@ -285,9 +285,23 @@ class MainWindow(QMainWindow):
         ok = self._guard("Opening the recording", self._open_recording, path)
         return bool(ok)
 
+    def maybe_save(self) -> bool:
+        """Offer to save unsaved work; False when the user cancels."""
+        if self.session.recording is None or not self.session.dirty:
+            return True
+        name = self.session.path.name if self.session.path else "this session"
+        answer = dialogs.ask_save_changes(self, name)
+        if answer == "cancel":
+            return False
+        if answer == "save":
+            return self.save_session()
+        return True
+
     def _open_recording(self, path, hypnogram=None, spindles=None):
         from core.recording import open_recording
 
+        if not self.maybe_save():
+            return False
         self.autosave.stop()
         rec = open_recording(path)
         self.session.path = None
@@ -324,6 +338,8 @@ class MainWindow(QMainWindow):
         return True
 
     def open_session(self, path) -> bool:
+        if not self.maybe_save():
+            return False
         self.autosave.stop()
         session = self._guard("Opening the session", Session.load, path, settings=self.settings)
         if session is None:
@@ -524,6 +540,9 @@ class MainWindow(QMainWindow):
 
     # -- closing ---------------------------------------------------------------------
     def closeEvent(self, ev):
+        if not self.maybe_save():
+            ev.ignore()
+            return
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         try:
             self.settings.validate().save()

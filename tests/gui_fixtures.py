@@ -93,7 +93,14 @@ def gui_env(tmp_path, monkeypatch):
         return True
 
     monkeypatch.setattr(gui.dialogs, "ask", fake_ask)
-    return {"config": cfg, "cache": cache, "asked": asked}
+    save_answers = []  # "save" / "discard" / "cancel" to give, in order
+
+    def fake_save_changes(parent, what="this session"):
+        asked.append("Unsaved changes")
+        return save_answers.pop(0) if save_answers else "discard"
+
+    monkeypatch.setattr(gui.dialogs, "ask_save_changes", fake_save_changes)
+    return {"config": cfg, "cache": cache, "asked": asked, "save_answers": save_answers}
 
 
 @pytest.fixture

@@ -294,3 +294,18 @@ def test_untouched_crashed_session_is_not_offered(qtbot, gui_env, small_fif):
     (folder / "session.lock").write_text('{"pid": 999999999}')
     assert pending_recoveries() == []
     assert not w.autosave.offer(folder) and gui_env["asked"] == []
+
+
+def test_unsaved_work_is_offered_for_saving(window, small_fif, gui_env, tmp_path):
+    w = window
+    w._open_recording(small_fif)
+    w.browser.mark_spindle(10.0, 1.0)
+    assert w.session.dirty
+    gui_env["save_answers"].append("cancel")
+    assert not w._open_recording(small_fif)           # cancel keeps the session
+    assert len(w.session.spindles) == 1
+    w.session.path = tmp_path / "kept.spindlescope.json"
+    gui_env["save_answers"].append("save")
+    assert w._open_recording(small_fif)               # saved, then reopened fresh
+    assert (tmp_path / "kept.spindles.tsv").exists() and len(w.session.spindles) == 0
+    assert gui_env["asked"].count("Unsaved changes") == 2
