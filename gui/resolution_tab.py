@@ -76,6 +76,9 @@ class ResolutionTab(QWidget):
         self.results = None
         self.worker = None
         self.psf_worker = None
+        self._busy = False
+        self._psf_busy = False
+        self._psf_pending = None
         self.map_view = self.func_view = None
         self.shown = None  # values on the map view
         self._picked = None  # source whose PSF/CTF is shown
@@ -170,7 +173,7 @@ class ResolutionTab(QWidget):
 
     @property
     def running(self) -> bool:
-        return self.worker is not None and not self.worker.done
+        return self._busy
 
     def compute(self):
         """Compute the study on a worker (or show the cached one)."""
@@ -198,6 +201,7 @@ class ResolutionTab(QWidget):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
+        self._busy = True
         self.compute_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.progress.setValue(0)
@@ -224,6 +228,7 @@ class ResolutionTab(QWidget):
         self._status(prog.message)
 
     def _done(self):
+        self._busy = False
         self.compute_btn.setEnabled(True)
         self.cancel_btn.setEnabled(False)
 
@@ -362,7 +367,10 @@ class ResolutionTab(QWidget):
 
         self._picked = int(source)
         method, sensors = self.method.currentText(), self.sensor.currentData()
-        if not method or (self.psf_worker is not None and not self.psf_worker.done):
+        if not method:
+            return
+        if self._psf_busy:  # shown when the current one is done
+            self._psf_pending = int(source)
             return
         snr = self.results.params.get("snr", 3.0) if self.results else 3.0
         func = self.function.currentText()
@@ -375,14 +383,30 @@ class ResolutionTab(QWidget):
             get = R.get_psf if func == "PSF" else R.get_ctf
             return source, func, method, sensors, np.abs(get(source, norm=True)[:, 0])
 
+        self._psf_busy = True
         self.psf_worker = ProgressWorker(gen)
         self.psf_worker.finished.connect(self._on_function)
-        self.psf_worker.failed.connect(self._on_failed)
+        self.psf_worker.failed.connect(self._on_psf_failed)
         self._status(f"Computing the {func} of source {source}…")
         self.psf_worker.start()
 
+    def _on_psf_failed(self, exc, details):
+        self._psf_busy = False
+        self._psf_pending = None
+        self._status(f"The {self.function.currentText()} could not be computed: "
+                     f"{exc}", True)
+
     def _on_function(self, value):
+        self._psf_busy = False
         source, func, method, sensors, vals = value
+        if self._psf_pending is not None or (func, method, sensors) != (
+                self.function.currentText(), self.method.currentText(),
+                self.sensor.currentData()):
+            # the choice changed meanwhile: compute what is asked now
+            pending = self._psf_pending if self._psf_pending is not None else source
+            self._psf_pending = None
+            self.show_function(pending)
+            return
         v = self.func_view
         v.set_cmap("hot")
         v.set_clim(0.0, 1.0)

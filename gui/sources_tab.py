@@ -206,6 +206,7 @@ class SourcesTab(QWidget):
         self.ws = workspace_for(session)
         self.backend = backend
         self.worker = None
+        self._busy = False
         self.result = None
         self.views: dict = {}
         self._surface_kind = "pial"
@@ -268,7 +269,7 @@ class SourcesTab(QWidget):
     # -- running ------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.worker is not None and not self.worker.done
+        return self._busy
 
     def apply_inputs(self) -> bool:
         """Send the panel's inputs to the workspace; False (and a message) on
@@ -298,6 +299,7 @@ class SourcesTab(QWidget):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
+        self._busy = True
         self.panel.run.setEnabled(False)
         self.panel.cancel.setEnabled(True)
         self.panel.progress.setValue(0)
@@ -310,6 +312,7 @@ class SourcesTab(QWidget):
             self._set_status("Cancelling (after the current step)…")
 
     def _end_run(self):
+        self._busy = False
         self.panel.run.setEnabled(True)
         self.panel.cancel.setEnabled(False)
 
