@@ -29,7 +29,7 @@ from core.recording import GROUPS
 from core.settings import DEFAULT_SCALINGS
 
 from .spindle_items import SpindleItem, TracesItem, TraceViewBox
-from .trace_loader import PageLoader, PageRequest
+from .trace_loader import PageLoader, PageRequest, limit_heap_growth
 
 #: Display unit and factor from SI per group.
 UNITS = {"eeg": ("µV", 1e6), "eog": ("µV", 1e6), "mag": ("fT", 1e15),
@@ -133,6 +133,7 @@ class TraceBrowser(QWidget):
         self.cursor.hide()
         self.vb.addItem(self.cursor, ignoreBounds=True)
 
+        limit_heap_growth()
         self.loader = PageLoader(self)
         # neighbours are computed once the user pauses (not while jumping around)
         self._prefetch_timer = QTimer(self)

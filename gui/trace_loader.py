@@ -25,6 +25,31 @@ from core.utils import logger
 FILTER_PAD = 2.0
 
 _read_lock = threading.Lock()  # MNE readers are not meant for concurrent use
+_HEAP_TUNED = False
+
+
+def limit_heap_growth() -> None:
+    """Return big page buffers to the OS (glibc only; once per process).
+
+    Pages are tens of MB each and are allocated from two threads; glibc's
+    adaptive mmap threshold would keep freed pages in per-thread heaps and
+    let the resident memory of a long browsing session creep up. A fixed
+    1-MB threshold gives them back on free.
+    """
+    global _HEAP_TUNED
+    if _HEAP_TUNED:
+        return
+    _HEAP_TUNED = True
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # musl or another libc: nothing to tune
+        pass
 
 
 @dataclass(frozen=True)

@@ -196,3 +196,14 @@ def test_open_missing_file_shows_error_dialog(window, qtbot, tmp_path):
     assert "Traceback" in box.detailedText()  # the details are folded away
     assert window.session.recording is None
     box.close()
+
+
+def test_open_demo_from_the_menu_runs_on_a_worker(window, demo_recording, qtbot):
+    if not demo_recording.is_demo:
+        pytest.skip("the demo recording cannot be built on this machine")
+    window.open_demo()  # File → Open demo recording (cached: returns quickly)
+    qtbot.waitUntil(lambda: window.session.recording is not None, timeout=60000)
+    rec = window.session.recording
+    assert rec.path == demo_recording.raw
+    assert set(window.session.hypnogram.stages) <= {"W", "N1", "N2", "N3", "R"}
+    assert rec.has("eeg") and rec.has("mag") and rec.has("grad")
