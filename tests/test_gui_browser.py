@@ -309,3 +309,24 @@ def test_unsaved_work_is_offered_for_saving(window, small_fif, gui_env, tmp_path
     assert w._open_recording(small_fif)               # saved, then reopened fresh
     assert (tmp_path / "kept.spindles.tsv").exists() and len(w.session.spindles) == 0
     assert gui_env["asked"].count("Unsaved changes") == 2
+
+
+def test_real_dreams_psg_is_browsable(window, dreams_dir, qtbot):
+    """Real data: the DREAMS excerpt-3 PSG (50 Hz, units written "UV")."""
+    w = window
+    assert w.open_path(dreams_dir / "excerpt3.edf")
+    b = w.browser
+    rec = w.session.recording
+    assert rec.sfreq == 50.0 and rec.duration == 1800.0
+    names = b.visible_names()
+    assert names[:3] == rec.groups["eeg"][:3]  # EEG first, then EOG...
+    page = b._page
+    eeg = page.data[: len(rec.groups["eeg"])]
+    # µV-range EEG after the unit repair (not 1e6 too large), band-passed
+    amp = np.median(np.ptp(eeg, axis=1))
+    assert 5e-6 < amp < 1e-3
+    assert page.times[-1] < 30.0 and page.data.shape[1] <= 2 * page.request.n_px + 2
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=5000):
+        b.set_time(900.0)
+    assert b._page.request.t0 == 900.0
+    assert w.hypnogram_lane._hyp.n_epochs == 60
