@@ -22,7 +22,6 @@ Sources are mapped to surface vertices by nearest source (per hemisphere) so a
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -125,17 +124,20 @@ def _nearest_source(rr, vert):
     return idx
 
 
-@lru_cache(maxsize=8)
-def _cached_surface(key, surface):
-    vertices, subject = key
-    return CortexSurface([np.frombuffer(v, dtype=np.int64) for v in vertices],
-                         subject, surface)
+_SURFACES: dict = {}
 
 
-def cortex_surface(vertices, subject="fsaverage", surface="pial") -> CortexSurface:
-    """A cached :class:`CortexSurface` of template/subject surfaces."""
-    key = (tuple(np.asarray(v, np.int64).tobytes() for v in vertices), subject)
-    return _cached_surface(key, surface)
+def cortex_surface(vertices, subject="fsaverage", surface="pial", subjects_dir=None,
+                   src=None) -> CortexSurface:
+    """A cached :class:`CortexSurface` (see there for the parameters)."""
+    key = (tuple(np.asarray(v, np.int64).tobytes() for v in vertices), subject,
+           surface, None if subjects_dir is None else str(subjects_dir),
+           None if src is None else id(src))
+    if key not in _SURFACES:
+        if len(_SURFACES) >= 8:
+            _SURFACES.pop(next(iter(_SURFACES)))
+        _SURFACES[key] = CortexSurface(vertices, subject, surface, subjects_dir, src)
+    return _SURFACES[key]
 
 
 class _ImageLabel(QLabel):

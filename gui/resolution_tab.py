@@ -290,7 +290,10 @@ class ResolutionTab(QWidget):
             if v is not None:
                 v.close_view()
                 v.setParent(None)
-        surf = cortex_surface(res.vertices, res.subject or "fsaverage", "pial")
+        ws = self.ws
+        surf = cortex_surface(res.vertices, res.subject or "fsaverage", "pial",
+                              subjects_dir=ws.head.subjects_dir if ws.head.kind ==
+                              "subject" else None, src=ws.source_space())
         self.placeholder.setVisible(False)
         self.map_view = BrainView(surf, "metric map", backend=self.backend)
         self.func_view = BrainView(surf, "click a source on the map",

@@ -21,7 +21,7 @@ from core.inverse import METHODS
 from core.utils import run_with_progress
 from core.workspace import workspace_for
 
-from .brain_view import BrainView, cortex_surface
+from .brain_view import BrainView
 from .movie_controls import MovieControls
 from .synchrony_panels import SynchronyPanels
 from .timecourse_panel import LABELS, TimecoursePanel
@@ -384,9 +384,14 @@ class SourcesTab(QWidget):
         self.synchrony.set_result(result)
         self.controls.set_spindles(result.spindles)
 
+    def _surface(self, result, kind):
+        ws = self.ws
+        sd = ws.head.subjects_dir if ws.head.kind == "subject" else None
+        return cortex_surface(result.vertices, result.subject or "fsaverage", kind,
+                              subjects_dir=sd, src=ws.source_space())
+
     def _ensure_views(self, result):
-        surf = cortex_surface(result.vertices, result.subject or "fsaverage",
-                              self._surface_kind)
+        surf = self._surface(result, self._surface_kind)
         same = all(v.surface.n_sources == surf.n_sources and
                    v.surface.vertices[0].shape == surf.vertices[0].shape and
                    np.array_equal(v.surface.vertices[0], surf.vertices[0])
@@ -510,8 +515,7 @@ class SourcesTab(QWidget):
         self._surface_kind = kind
         if not self.views or self.result is None:
             return
-        surf = cortex_surface(self.result.vertices, self.result.subject or "fsaverage",
-                              kind)
+        surf = self._surface(self.result, kind)
         for view in self.views.values():
             view.set_surface(surf)
 

@@ -346,3 +346,22 @@ def test_qt_interactor_views_under_x(tmp_path):
     assert min(out["std"]) > 10 and out["diff"] > 1.0
     assert len(out["picked"]) == 1 and 0 <= out["picked"][0] < 5124
     assert out["fps"] > 1.0
+
+
+def test_surface_of_a_subject_without_surface_files():
+    """A subject's forward file without FreeSurfer surfaces: the source
+    space's own white surface is drawn; sources map to their vertices."""
+    from gui.brain_view import CortexSurface
+
+    rr = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], float) * 0.01
+    tris = np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3], [1, 2, 4]])
+    src = [{"rr": rr, "tris": tris}, {"rr": rr + [0.05, 0, 0], "tris": tris}]
+    surf = CortexSurface([np.array([0, 4]), np.array([1])], subject="nobody",
+                         surface="pial", src=src)
+    assert surf.n_sources == 3 and surf.n_vertices == 10
+    np.testing.assert_array_equal(surf.hemis[0][2], [0, 0, 0, 0, 1])  # nearest source
+    np.testing.assert_array_equal(surf.hemis[1][2], [2] * 5)
+    np.testing.assert_allclose(surf.hemis[0][0], rr * 1000)  # mm
+    assert surf.vertex_of_source(1) == (0, 4) and surf.vertex_of_source(2) == (1, 1)
+    with pytest.raises(FileNotFoundError, match="no source space"):
+        CortexSurface([np.array([0])] * 2, subject="nobody")
