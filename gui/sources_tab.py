@@ -21,7 +21,7 @@ from core.inverse import METHODS
 from core.utils import run_with_progress
 from core.workspace import workspace_for
 
-from .brain_view import BrainView
+from .brain_view import BrainView, cortex_surface
 from .movie_controls import MovieControls
 from .synchrony_panels import SynchronyPanels
 from .timecourse_panel import LABELS, TimecoursePanel
