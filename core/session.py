@@ -89,6 +89,115 @@ def autosave_folder(recording_path) -> Path:
     return folder
 
 
+class EditHistory:
+    """One undo / redo order across spindle marks and sleep stages.
+
+    Spindle edits are undone through the spindle set's own history; stage
+    edits are recorded here from a copy of the stages (whatever made them:
+    keys, menus, scripts). Replacing the marks or the hypnogram starts a new
+    history.
+
+    Parameters
+    ----------
+    session : Session
+        Observed.
+    """
+
+    changed = Signal()
+
+    def __init__(self, session):
+        self.session = session
+        self._undo: list = []
+        self._redo: list = []
+        self._busy = False
+        self._sp = self._hyp = None
+        self._stages: list = []
+        session.spindles_changed.connect(self._on_models_replaced)
+        session.hypnogram_changed.connect(self._on_models_replaced)
+        self._on_models_replaced()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _on_models_replaced(self, *args):
+        if self._sp is not None:
+            self._sp.changed.disconnect(self._on_spindles_edited)
+        if self._hyp is not None:
+            self._hyp.changed.disconnect(self._on_stages_edited)
+        self._sp, self._hyp = self.session.spindles, self.session.hypnogram
+        if self._sp is not None:
+            self._sp.changed.connect(self._on_spindles_edited)
+        if self._hyp is not None:
+            self._hyp.changed.connect(self._on_stages_edited)
+        self._stages = list(self._hyp.stages) if self._hyp is not None else []
+        self._undo.clear()
+        self._redo.clear()
+        self.changed.emit()
+
+    def _push(self, entry):
+        self._undo.append(entry)
+        self._redo.clear()
+        self.changed.emit()
+
+    def _on_spindles_edited(self, change):
+        if self._busy:
+            return
+        if getattr(change, "kind", "") == "reset":  # not undoable in the set
+            self._undo = [e for e in self._undo if e != "sp"]
+            self._redo = [e for e in self._redo if e != "sp"]
+            self.changed.emit()
+            return
+        self._push("sp")
+
+    def _on_stages_edited(self, which):
+        hyp = self._hyp
+        idx = (list(range(*which.indices(hyp.n_epochs))) if isinstance(which, slice)
+               else [int(which)])
+        old = [self._stages[i] for i in idx]
+        new = [hyp.stages[i] for i in idx]
+        for i, st in zip(idx, new):
+            self._stages[i] = st
+        if not self._busy and old != new:
+            self._push(("st", idx, old, new))
+
+    def _apply(self, entry, undo: bool):
+        self._busy = True
+        try:
+            if entry == "sp":
+                (self._sp.undo if undo else self._sp.redo)()
+            else:
+                _, idx, old, new = entry
+                for i, st in zip(idx, old if undo else new):
+                    self._hyp.set_stage(i, st)
+        finally:
+            self._busy = False
+
+    def undo(self) -> bool:
+        """Undo the last edit of marks or stages; False when there is none."""
+        if not self._undo:
+            return False
+        entry = self._undo.pop()
+        self._apply(entry, undo=True)
+        self._redo.append(entry)
+        self.changed.emit()
+        return True
+
+    def redo(self) -> bool:
+        """Redo the last undone edit; False when there is none."""
+        if not self._redo:
+            return False
+        entry = self._redo.pop()
+        self._apply(entry, undo=False)
+        self._undo.append(entry)
+        self.changed.emit()
+        return True
+
+
 class Session:
     """Everything one scoring session holds.
 
@@ -113,6 +222,8 @@ class Session:
         Viewer state saved with the session (e.g. ``{"t0": 120.0}``).
     path : Path | None
         Where the session was last saved or loaded.
+    history : EditHistory
+        Undo / redo across marks and stages.
     dirty : bool
         Unsaved changes exist.
     """
@@ -136,6 +247,7 @@ class Session:
         self.view: dict = {}
         self.path: Path | None = None
         self._dirty = False
+        self.history = EditHistory(self)
 
     # -- state ------------------------------------------------------------
     @property

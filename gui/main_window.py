@@ -112,9 +112,8 @@ class MainWindow(QMainWindow):
         self.session.recording_changed.connect(self._on_recording_changed)
         self.session.dirty_changed.connect(self._on_dirty_changed)
         self.session.path_changed.connect(lambda *_: self._update_title())
-        self.session.spindles_changed.connect(self._on_spindles_replaced)
-        self._undo_set = None
-        self._on_spindles_replaced(self.session.spindles)
+        self.session.history.changed.connect(self._update_undo)
+        self._update_undo()
         _warm_up_imports()
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(
@@ -228,20 +227,10 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.compare.clear()
 
-    def _on_spindles_replaced(self, spindles):
-        if self._undo_set is not None:
-            try:
-                self._undo_set.changed.disconnect(self._update_undo)
-            except Exception:
-                pass
-        self._undo_set = spindles
-        spindles.changed.connect(self._update_undo)
-        self._update_undo()
-
     def _update_undo(self, *args):
-        sp = self.session.spindles
-        self.act_undo.setEnabled(sp.can_undo)
-        self.act_redo.setEnabled(sp.can_redo)
+        h = self.session.history
+        self.act_undo.setEnabled(h.can_undo)
+        self.act_redo.setEnabled(h.can_redo)
 
     def _on_dirty_changed(self, dirty):
         self._update_title()
@@ -425,10 +414,12 @@ class MainWindow(QMainWindow):
 
     # -- edit ------------------------------------------------------------------------
     def undo(self):
-        self.session.spindles.undo()
+        """Undo the last edit of marks or stages (Ctrl+Z)."""
+        self.session.history.undo()
 
     def redo(self):
-        self.session.spindles.redo()
+        """Redo (Ctrl+Shift+Z)."""
+        self.session.history.redo()
 
     # -- view ------------------------------------------------------------------------
     def filters_dialog(self):

@@ -8,6 +8,7 @@ the session or the widgets. Cancel closes the generator between steps
 
 from __future__ import annotations
 
+import time
 import traceback
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
@@ -50,6 +51,7 @@ class ProgressWorker(QObject):
         super().__init__(parent)
         self.make_gen = make_gen
         self._cancel = False
+        self._last_report = -1.0
         self.done = False
 
     def start(self, pool: QThreadPool | None = None):
@@ -66,11 +68,18 @@ class ProgressWorker(QObject):
         self.done = True
         _ACTIVE.discard(self)
 
+    #: Seconds between progress reports sent to the GUI thread (a fast
+    #: generator must not flood the event queue).
+    REPORT_INTERVAL = 0.05
+
     def _callback(self, prog: Progress):
-        try:
-            self.progress.emit(prog)
-        except RuntimeError:  # the receiver is gone (app closing): stop
-            return False
+        now = time.monotonic()
+        if now - self._last_report >= self.REPORT_INTERVAL or prog.done >= prog.total:
+            self._last_report = now
+            try:
+                self.progress.emit(prog)
+            except RuntimeError:  # the receiver is gone (app closing): stop
+                return False
         return not self._cancel
 
     def _emit(self, signal, *args):

@@ -207,3 +207,20 @@ def test_open_demo_from_the_menu_runs_on_a_worker(window, demo_recording, qtbot)
     assert rec.path == demo_recording.raw
     assert set(window.session.hypnogram.stages) <= {"W", "N1", "N2", "N3", "R"}
     assert rec.has("eeg") and rec.has("mag") and rec.has("grad")
+
+
+def test_ctrl_z_undoes_stages_and_marks_in_order(demo_window, qtbot):
+    w, b = demo_window, demo_window.browser
+    hyp, sp = w.session.hypnogram, w.session.spindles
+    before = list(hyp.stages)
+    qtbot.keyClick(b, Qt.Key.Key_3)               # stage epoch 1, go to epoch 2
+    uid = b.mark_spindle(40.0, 1.0)
+    qtbot.keyClick(b, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(sp) == 0 and hyp.stages[0] == "N3"
+    qtbot.keyClick(b, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert hyp.stages == before
+    qtbot.keyClick(b, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert hyp.stages[0] == "N3" and len(sp) == 0
+    w.redo()
+    assert sp.get(uid).onset == 40.0

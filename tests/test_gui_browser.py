@@ -246,8 +246,10 @@ def test_progress_dialog_cancel_stops_the_task(window, qtbot):
 
     worker = run_task(window, "Endless", endless, done.append,
                       on_cancel=lambda: cancelled.append(True))
-    with qtbot.waitSignal(worker.progress, timeout=5000):
-        pass
+    seen = []
+    worker.progress.connect(seen.append)
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=5000)
+    assert worker.dialog.maximum() == 10**6 and "step" in worker.dialog.labelText()
     from PySide6.QtWidgets import QPushButton
 
     button = worker.dialog.findChild(QPushButton)

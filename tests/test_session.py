@@ -105,3 +105,27 @@ def test_autosave_folder_is_stable_per_recording(session, tmp_path):
     assert a != autosave_folder(tmp_path / "other.fif")
     assert json.loads((a / "recording.json").read_text())["recording"] == str(
         session.recording.path.resolve())
+
+
+def test_one_history_for_marks_and_stages(session):
+    h = session.history
+    assert not h.can_undo
+    session.hypnogram.set_stage(0, "N2")
+    uid = session.spindles.add(Spindle(5.0, 1.0))[0]
+    session.hypnogram.set_stage(slice(1, 3), "N3")
+    session.spindles.edit(uid, visibility="eeg")
+    assert h.undo() and session.spindles.get(uid).visibility == ""
+    assert h.undo() and session.hypnogram.stages[:4] == ["N2", "?", "?", "?"]
+    assert h.undo() and len(session.spindles) == 0
+    assert h.undo() and session.hypnogram.stages[0] == "?"
+    assert not h.undo()
+    assert h.redo() and h.redo() and session.hypnogram.stages[0] == "N2"
+    assert len(session.spindles) == 1
+    # a new edit drops the redo branch
+    session.hypnogram.set_stage(5, "R")
+    assert not h.can_redo
+    # replacing the marks starts over
+    from core.spindles import SpindleSet
+
+    session.set_spindles(SpindleSet())
+    assert not h.can_undo
