@@ -577,7 +577,11 @@ def prepare_demo(session, max_spindles=None):
     from core.staging import read_hypnogram
 
     paths = demo_paths()
-    if session.recording is None or session.recording.path != paths.raw:
+    from pathlib import Path
+
+    rec = session.recording
+    if rec is None or rec.path is None or \
+            Path(rec.path).resolve() != Path(paths.raw).resolve():
         rec = session.open_recording(paths.raw)
         session.set_hypnogram(read_hypnogram(paths.hypnogram,
                                              recording_duration=rec.duration))
