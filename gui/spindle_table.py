@@ -88,13 +88,21 @@ class SpindleFilter(QSortFilterProxyModel):
         self.text = ""
         self.setSortRole(SORT_ROLE)
 
+    def _refilter(self, change):
+        # Qt >= 6.9 replaces invalidateFilter() by begin/endFilterChange()
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:  # pragma: no cover - older Qt
+            change()
+            self.invalidateFilter()
+
     def set_status(self, status):
-        self.status = status
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "status", status))
 
     def set_text(self, text):
-        self.text = text.strip().lower()
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "text", text.strip().lower()))
 
     def filterAcceptsRow(self, row, parent):
         sp = self.sourceModel().spindle(row)

@@ -332,3 +332,40 @@ def test_real_dreams_psg_is_browsable(window, dreams_dir, qtbot):
         b.set_time(900.0)
     assert b._page.request.t0 == 900.0
     assert w.hypnogram_lane._hyp.n_epochs == 60
+
+
+def test_spindle_table_sorts_filters_and_jumps(window, small_fif, qtbot):
+    w = window
+    w._open_recording(small_fif)
+    sp = w.session.spindles
+    sp.add([Spindle(200.0, 0.5, status="candidate", origin="a7", scorer="det"),
+            Spindle(20.0, 1.5, scorer="ab"),
+            Spindle(120.0, 0.9, channels=("EEG003",), scorer="ab")])
+    t = w.table
+    assert t.model.rowCount() == 3 and t.proxy.rowCount() == 3
+    onsets = [float(t.proxy.index(r, 0).data()) for r in range(3)]
+    assert onsets == sorted(onsets)
+    t.view.sortByColumn(1, Qt.SortOrder.DescendingOrder)  # by duration
+    assert [float(t.proxy.index(r, 1).data()) for r in range(3)] == [1.5, 0.9, 0.5]
+    t.status.setCurrentText("candidate")
+    assert t.proxy.rowCount() == 1
+    t.status.setCurrentText("all")
+    t.search.setText("EEG003")
+    assert t.proxy.rowCount() == 1
+    qtbot.waitUntil(lambda: t.count.text() == "1 / 3", timeout=2000)
+    idx = t.proxy.index(0, 0)
+    with qtbot.waitSignal(t.sigJump):
+        t.view.clicked.emit(idx)
+    b = w.browser
+    assert b.t0 <= 120.0 <= b.t1 and sp.get(b.selected_uid).onset == 120.0
+
+
+def test_screenshot_of_a_saved_session(window, small_fif, tmp_path, qapp):
+    from gui.app import main
+
+    window._open_recording(small_fif)
+    window.browser.mark_spindle(25.0, 1.0)
+    path = window.session.save(tmp_path / "s.spindlescope.json")
+    out = tmp_path / "s.png"
+    assert main([str(path), "--screenshot", str(out), "--time", "10"]) == 0
+    assert out.stat().st_size > 10_000
