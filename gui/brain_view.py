@@ -180,6 +180,7 @@ class BrainView(QWidget):
         import pyvista as pv
 
         self.backend = backend or default_backend()
+        self._closed = False
         self.surface = surface
         self.title = title
         self._linked: list = []
@@ -334,6 +335,8 @@ class BrainView(QWidget):
         """Ask for a repaint: ``update()`` for the Qt back end (the paint
         event renders once, coalescing requests); a render into the label for
         the image back end."""
+        if self._closed:
+            return
         if self.backend == "qt":
             self.plotter.update()
         else:
@@ -361,7 +364,9 @@ class BrainView(QWidget):
         return np.asarray(self.plotter.screenshot(return_img=True))[..., :3].copy()
 
     def close_view(self):
-        """Release the render window (call before the widget goes away)."""
+        """Release the render window (call before the widget goes away);
+        later updates are ignored."""
+        self._closed = True
         try:
             self.plotter.close()
         except Exception:  # pragma: no cover - already closed

@@ -43,9 +43,8 @@ def computed(qapp, request):
     QtBot(request).waitUntil(lambda: bool(done), timeout=300_000)
     assert not isinstance(done[0], Exception), done[0]
     yield tab
-    for v in (tab.map_view, tab.func_view):
-        if v is not None:
-            v.close_view()
+    assert tab.shutdown(60_000)
+    QtBot(request).wait(10)  # deliver queued results (ignored by closed views)
     tab.close()
 
 

@@ -83,9 +83,7 @@ def analysed(qapp, demo, cli_run, request):
     QtBot(request).waitUntil(lambda: bool(finished), timeout=deadline)
     assert not isinstance(finished[0], Exception), finished[0]
     yield tab
-    tab.controls.stop()
-    for v in tab.views.values():
-        v.close_view()
+    assert tab.shutdown(60_000)
     tab.close()
 
 
