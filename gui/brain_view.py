@@ -440,11 +440,15 @@ class BrainView(QWidget):
             return
         self.pick_display(px * w / pix.width(), h - 1 - py * h / pix.height())
 
+    def _event_position(self):
+        # pyvista passes the interactor *style* as ``obj``: ask the interactor
+        return self.plotter.iren.interactor.GetEventPosition()
+
     def _vtk_press(self, obj, event):
-        self._press = obj.GetEventPosition()
+        self._press = self._event_position()
 
     def _vtk_release(self, obj, event):
-        pos = obj.GetEventPosition()
+        pos = self._event_position()
         if self._press is not None and abs(pos[0] - self._press[0]) + abs(
                 pos[1] - self._press[1]) <= 3:
             self.pick_display(*pos)

@@ -363,3 +363,88 @@ def test_surface_of_a_subject_without_surface_files():
     assert surf.vertex_of_source(1) == (0, 4) and surf.vertex_of_source(2) == (1, 1)
     with pytest.raises(FileNotFoundError, match="no source space"):
         CortexSurface([np.array([0])] * 2, subject="nobody")
+
+
+TAB_SCRIPT = r"""
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+import mne
+from core.session import Session
+from core.sources import AnalysisConfig, AnalysisResult, SpindleSources
+from gui.sources_tab import SourcesTab
+
+rng = np.random.default_rng(1)
+verts = [np.arange(2562), np.arange(2562)]
+spindles = []
+for k in range(2):
+    n = 60
+    stcs = {m: mne.SourceEstimate(rng.random((5124, n)) * (3 if m == "eeg" else 1),
+                                  [v.copy() for v in verts], tmin=10.0 * (k + 1),
+                                  tstep=1 / 200, subject="fsaverage")
+            for m in ("eeg", "meg", "meeg")}
+    figs = {"eeg_within_r": 0.6, "meg_within_r": 0.1, "meeg_within_r": 0.2,
+            "between_r": 0.05, "coherence_welch": 0.5, "coherence_mvdr": 0.4}
+    maps = {"between_r_map": rng.random(5124), "coherence_welch_map": rng.random(5124),
+            "coherence_mvdr_map": rng.random(5124)}
+    f = np.arange(0.0, 61.0)
+    spectra = {"welch_freqs": f, "welch_spectrum": rng.random(61),
+               "mvdr_freqs": f, "mvdr_spectrum": rng.random(61)}
+    sample = {m: rng.uniform(-1, 1, 500) for m in ("eeg", "meg", "meeg")}
+    spindles.append(SpindleSources(k, 10.0 * (k + 1), 0.3, stcs, figs, maps, spectra,
+                                   sample))
+result = AnalysisResult(AnalysisConfig(), spindles, 200.0, verts, "fsaverage")
+tab = SourcesTab(Session())
+tab.resize(1300, 800)
+tab.show()
+QTest.qWaitForWindowExposed(tab)
+tab._on_sources_changed(result)
+app.processEvents()
+frames = []
+tab.controls.frame_changed.connect(frames.append)
+tab.controls.speed.setCurrentText("1×")
+tab.controls.start()
+while len(frames) < 30:
+    app.processEvents()
+tab.controls.stop()
+views = tab.views
+backend = views["eeg"].backend
+ok_values = bool(np.allclose(views["meg"].values,
+                             spindles[0].stcs["meg"].data[:, tab.controls.frame]))
+eeg, meg = views["eeg"].image(), views["meg"].image()
+inter = views["eeg"].plotter.interactor
+c = QPoint(inter.width() // 2, inter.height() // 2)
+QTest.mouseClick(inter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c)
+for _ in range(5):
+    app.processEvents()
+src = tab.timecourse.source
+tc_ok = src is not None and bool(np.allclose(tab.timecourse.values("eeg")[1],
+                                             spindles[0].stcs["eeg"].data[src]))
+img = tab.grab().toImage()
+print(json.dumps({"backend": backend, "frames": len(frames), "values": ok_values,
+                  "std": [float(eeg.std()), float(meg.std())],
+                  "diff": float(np.abs(eeg.astype(int) - meg).mean()),
+                  "picked": src, "timecourse": tc_ok, "grab": [img.width(), img.height()]}))
+tab.shutdown()
+"""
+
+
+def test_sources_tab_with_qt_interactor_under_x(tmp_path):
+    """The tab itself with QtInteractor views: plays, picks by a real click."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X server (DISPLAY unset): run under pytest-xvfb")
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+    script = tmp_path / "qt_tab.py"
+    script.write_text(TAB_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(REPO)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] == "qt" and out["frames"] >= 30 and out["values"]
+    assert min(out["std"]) > 10 and out["diff"] > 1.0
+    assert out["picked"] is not None and out["timecourse"]
+    assert out["grab"][0] >= 1000
