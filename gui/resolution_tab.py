@@ -164,6 +164,8 @@ class ResolutionTab(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(outer)
         self.ws.resolution_changed.connect(self._on_results_changed)
+        # never widen the main window: squeeze (the splitters keep it usable)
+        self.setMinimumSize(480, 360)
 
     # -- computing ---------------------------------------------------------------
     def selection(self) -> dict:

@@ -265,6 +265,8 @@ class SourcesTab(QWidget):
         self.controls.third_view_toggled.connect(self._on_third_view)
         self.ws.sources_changed.connect(self._on_sources_changed)
         self._on_sources_changed(self.ws.sources)
+        # never widen the main window: squeeze (the splitters keep it usable)
+        self.setMinimumSize(480, 360)
 
     # -- running ------------------------------------------------------------------
     @property
