@@ -440,10 +440,16 @@ class SourcesTab(QWidget):
                                      stc.tmin if stc is not None else sp.onset)
         else:
             self.controls.set_timing(1, self.result.sfreq, 0.0)
-        self._clims = self._compute_clims()
+        self._apply_clims()
         if self.timecourse.source is not None:
             self._on_vertex_picked(self.timecourse.source, mark=False)
         self._draw()
+
+    def _apply_clims(self):
+        """Colour ranges of the spindle (or map) shown, one per view."""
+        self._clims = self._compute_clims()
+        for mod, view in self.views.items():
+            view.set_clim(*self._clims.get(mod, (0.0, 1.0)))
 
     def _compute_clims(self):
         sp, _ = self._current()
@@ -499,11 +505,10 @@ class SourcesTab(QWidget):
     def _on_appearance_changed(self):
         if not self.views or self.result is None:
             return
-        self._clims = self._compute_clims()
+        self._apply_clims()
         key = self.controls.map_key
         for mod, view in self.views.items():
             view.set_cmap(self.controls.cmap.currentText())
-            view.set_clim(*self._clims.get(mod, (0.0, 1.0)))
             title = view.title if key is None else self.controls.display.currentText()
             view._title_actor.SetText(2, title) if hasattr(
                 view._title_actor, "SetText") else None

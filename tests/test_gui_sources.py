@@ -153,6 +153,8 @@ def test_play_30_movie_frames(analysed, qtbot):
         idx = np.concatenate([h[2] for h in surf.hemis])
         vv = tab.views[mod].vertex_values()
         lo, hi = tab._clims[mod]
+        assert tab.views[mod].clim == pytest.approx((lo, hi))  # the spindle's range
+        assert hi == pytest.approx(np.percentile(sp.stcs[mod].data, 99.5))
         keep = ~np.isnan(vv)
         np.testing.assert_allclose(vv[keep], sp.stcs[mod].data[idx, f][keep])
     assert np.abs(tab.views["meg"].image().astype(int) - before).mean() > 0.05
