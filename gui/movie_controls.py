@@ -171,9 +171,12 @@ class MovieControls(QWidget):
             self.timer.stop()
 
     def _tick(self):
+        # slow speeds advance one sample every few ticks, fast ones several
         self._carry += self.step
-        adv = max(1, int(self._carry))
-        self._carry -= adv if self._carry >= 1 else self._carry
+        adv = int(self._carry)
+        if adv == 0:
+            return
+        self._carry -= adv
         self.set_frame(self.frame + adv)
 
     def _on_slider(self, value: int):
