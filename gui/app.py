@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render the window off-screen, save it as an image and exit")
     p.add_argument("--size", default="1600x1000", metavar="WxH",
                    help="window size for --screenshot (default 1600x1000)")
+    p.add_argument("--tab", choices=("traces", "sources", "resolution"),
+                   default="traces", help="tab shown (with --screenshot and --demo "
+                   "the sources/resolution computation runs first)")
     p.add_argument("--time", type=float, default=None, metavar="SECONDS",
                    help="start of the page shown first")
     p.add_argument("--version", action="version", version=f"SpindleScope {__version__}")
@@ -65,6 +68,27 @@ def _render(app, window, out: str) -> int:
         return 2
     print(f"screenshot saved to {out} ({img.width()}x{img.height()})")
     return 0
+
+
+def _show_tab(window, tab: str, compute: bool):
+    """Select a tab; for a screenshot run what the workspace tabs show."""
+    from core.cli import TerminalProgress
+
+    demo = getattr(window, "demo_paths", None) is not None
+    if tab == "sources":
+        from .sources_tab import run_for_screenshot
+
+        window.tabs.setCurrentWidget(window.sources_tab)
+        if compute:
+            run_for_screenshot(window.sources_tab, demo=demo,
+                               progress=TerminalProgress())
+    elif tab == "resolution":
+        from .resolution_tab import run_for_screenshot
+
+        window.tabs.setCurrentWidget(window.resolution_tab)
+        if compute:
+            run_for_screenshot(window.resolution_tab, demo=demo,
+                               progress=TerminalProgress())
 
 
 def main(argv=None) -> int:
@@ -118,7 +142,14 @@ def main(argv=None) -> int:
             return 2
         if args.time is not None:
             window.browser.set_time(args.time)
+        try:
+            _show_tab(window, args.tab, compute=args.demo or bool(args.file))
+        except SpindleScopeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         code = _render(app, window, args.screenshot)
+        window.sources_tab.shutdown(5000)
+        window.resolution_tab.shutdown(5000)
         window.autosave.stop(clean=True)
         window.browser.loader.wait(5000)
         window.deleteLater()
@@ -137,4 +168,5 @@ def main(argv=None) -> int:
             window.open_path(rec)  # opening offers to restore
     if args.time is not None:
         window.browser.set_time(args.time)
+    _show_tab(window, args.tab, compute=False)
     return app.exec()

@@ -22,7 +22,8 @@ from . import dialogs
 from .compare_panel import ComparePanel
 from .hypnogram_lane import HypnogramLane
 from .overview_bar import OverviewBar
-from .placeholders import LaterTab
+from .resolution_tab import ResolutionTab
+from .sources_tab import SourcesTab
 from .recovery import AutosaveController
 from .review_panel import ReviewPanel
 from .spindle_table import SpindleTable
@@ -65,14 +66,14 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.overview)
         lay.addWidget(self.hypnogram_lane)
         lay.addWidget(self.browser, 1)
+        # the source workspace: cheap to build, its 3D views appear with the
+        # first result
+        self.sources_tab = SourcesTab(self.session)
+        self.resolution_tab = ResolutionTab(self.session)
         self.tabs = QTabWidget()
         self.tabs.addTab(traces, "Traces")
-        self.tabs.addTab(LaterTab(
-            "Sources", "Per-spindle dSPM source estimates from EEG, MEG and both, "
-            "side by side, with their synchrony."), "Sources")
-        self.tabs.addTab(LaterTab(
-            "Resolution", "Point-spread and cross-talk functions and resolution "
-            "metrics of the linear inverse methods."), "Resolution")
+        self.tabs.addTab(self.sources_tab, "Sources")
+        self.tabs.addTab(self.resolution_tab, "Resolution")
         self.setCentralWidget(self.tabs)
 
         # docks
@@ -118,21 +119,6 @@ class MainWindow(QMainWindow):
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(
                 self.settings.window_geometry.encode("ascii")))
-
-    def set_workspace_tab(self, name: str, widget) -> None:
-        """Put ``widget`` in place of the tab ``name`` ("Sources", "Resolution").
-
-        The source-workspace views (built on the same session) replace the
-        "computed in a later version" placeholders through this.
-        """
-        for i in range(self.tabs.count()):
-            if self.tabs.tabText(i) == name:
-                old = self.tabs.widget(i)
-                self.tabs.removeTab(i)
-                self.tabs.insertTab(i, widget, name)
-                old.deleteLater()
-                return
-        self.tabs.addTab(widget, name)
 
     # -- menus ------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, checkable=False, checked=False):
@@ -542,6 +528,8 @@ class MainWindow(QMainWindow):
 
             logger.warning("Could not save settings: %s", exc)
         self.browser.loader.wait(5000)
+        self.sources_tab.shutdown(5000)
+        self.resolution_tab.shutdown(5000)
         self.autosave.stop(clean=True)
         super().closeEvent(ev)
 

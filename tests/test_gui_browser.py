@@ -270,17 +270,15 @@ def test_about_lists_versions():
     assert "VTK" in about_text()
 
 
-def test_placeholder_tabs_say_later(window):
+def test_workspace_tabs_are_the_real_ones(window):
+    from gui.resolution_tab import ResolutionTab
+    from gui.sources_tab import SourcesTab
+
     labels = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert labels == ["Traces", "Sources", "Resolution"]
-    for i in (1, 2):
-        text = window.tabs.widget(i).label.text()
-        assert "later version" in text
-    from PySide6.QtWidgets import QLabel
-
-    window.set_workspace_tab("Sources", QLabel("real sources"))
-    assert window.tabs.tabText(1) == "Sources"
-    assert window.tabs.widget(1).text() == "real sources" and window.tabs.count() == 3
+    assert isinstance(window.tabs.widget(1), SourcesTab)
+    assert isinstance(window.tabs.widget(2), ResolutionTab)
+    assert window.tabs.widget(1) is window.sources_tab
 
 
 def test_untouched_crashed_session_is_not_offered(qtbot, gui_env, small_fif):
