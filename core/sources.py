@@ -153,7 +153,7 @@ def _bandpass(data, sfreq, band):
 
 
 def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None = None,
-                  keep_stcs: bool = True):
+                  keep_stcs: bool = True, stc_dtype=np.float64):
     """Per-spindle dSPM sources per modality and their synchrony.
 
     Parameters
@@ -166,6 +166,10 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
     config : AnalysisConfig
     keep_stcs : bool
         Keep the per-spindle SourceEstimates (needed to write them).
+    stc_dtype : dtype
+        Precision the kept estimates are stored in as each spindle finishes
+        (the figures are always computed in double precision); float32 halves
+        the memory the movies of a whole night's spindles take.
 
     Yields
     ------
@@ -226,7 +230,8 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
                               else normals[mod].apply(data[rows[mod]]))
             if keep_stcs:
                 stcs[mod] = mne.SourceEstimate(
-                    tcs[mod], [v.copy() for v in kern.vertices], tmin=s0 / sfreq,
+                    tcs[mod].astype(stc_dtype, copy=False),
+                    [v.copy() for v in kern.vertices], tmin=s0 / sfreq,
                     tstep=1.0 / sfreq, subject=kern.subject)
         figures, maps, spectra = {}, {}, {}
         if "eeg" in tcs and "meg" in tcs:

@@ -396,13 +396,12 @@ class SourceWorkspace:
         fwd = yield from self._iter_forward()
         yield Progress(0, 1, "Noise covariance")
         cov = self._noise_cov(spindles, config.band)
-        result = yield from iter_analysis(rec, spindles, fwd, cov, config)
         # the movies need every spindle's time courses: keep them in single
-        # precision (the figures were computed in double); 26 demo spindles x
-        # 3 modalities x 5,124 sources x ~300 samples = 0.5 GB instead of 1 GB
-        for sp in result.spindles:
-            for stc in sp.stcs.values():
-                stc.data = stc.data.astype(np.float32)
+        # precision as each spindle finishes (the figures are computed in
+        # double); 26 demo spindles x 3 modalities x 5,124 sources x ~300
+        # samples = 0.5 GB instead of 1 GB
+        result = yield from iter_analysis(rec, spindles, fwd, cov, config,
+                                          stc_dtype=np.float32)
         return key, result
 
     def iter_resolution(self, methods=("MNE", "dSPM"), sensors=("meeg", "meg"),
