@@ -247,7 +247,9 @@ def template_source_space(spacing: str = "ico4"):
                                  add_dist=False, verbose="error")
     mne.write_source_spaces(path, src, overwrite=True, verbose="error")
     _write_manifest(path, key)
-    return src
+    # read back: FreeSurfer geometry comes in big-endian integers, which MNE's
+    # numba kernels reject; the FIF round trip gives native arrays
+    return mne.read_source_spaces(path, verbose="error")
 
 
 def iter_template_bem():
@@ -276,7 +278,8 @@ def iter_template_bem():
     mne.write_bem_solution(path, bem, overwrite=True, verbose="error")
     _write_manifest(path, key)
     yield Progress(2, 2, "Template head: BEM ready")
-    return bem
+    # read back for native byte order (see template_source_space)
+    return mne.read_bem_solution(path, verbose="error")
 
 
 def template_bem():

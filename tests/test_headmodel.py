@@ -88,8 +88,11 @@ def test_stale_cache_is_rebuilt(tmp_path, monkeypatch):
     assert json.loads(man.read_text())["recipe"] == headmodel.TEMPLATE_RECIPE
     assert [s["nuse"] for s in src2] == [s["nuse"] for s in src]
     path.unlink()  # a missing file is rebuilt too
-    headmodel.template_source_space("ico4")
+    fresh = headmodel.template_source_space("ico4")
     assert path.exists()
+    # freshly built objects have native byte order (MNE's numba kernels reject
+    # the big-endian integers FreeSurfer files are read into)
+    assert all(s["tris"].dtype.isnative for s in fresh)
 
 
 def test_subject_forward(sample_dir):
