@@ -106,7 +106,7 @@ EOF
   chmod 755 "$PKG/DEBIAN/$script"
 done
 DEB="$DIST/spindlescope_${VERSION}_${ARCH_DEB}.deb"
-dpkg-deb --root-owner-group -Zgzip --build "$PKG" "$DEB" >/dev/null
+dpkg-deb --root-owner-group -Zgzip -z6 --build "$PKG" "$DEB" >/dev/null
 rm -rf "$PKG"
 t_end=$(date +%s)
 

@@ -4,7 +4,8 @@
 #   1. clone the repository's committed HEAD into a temporary folder (a clean
 #      clone) and run installer/build_linux.sh there;
 #   2. run the frozen app's --version and `--demo --screenshot out.png` under
-#      Xvfb (xvfb-run -a); check exit 0 and a non-blank image;
+#      Xvfb (xvfb-run -a); check exit 0 and a non-blank image; the same for
+#      `--demo --tab sources` (PyVista/VTK in the bundle);
 #   3. install the .deb with dpkg -i, run the installed `spindlescope` the
 #      same way, then remove it with dpkg -r;
 #   4. print bundle size, build time and the frozen app's first-run time.
@@ -101,6 +102,13 @@ run_app frozen "$BUNDLE/spindlescope"
 first_run=$LAST_DT
 run_app frozen-again "$BUNDLE/spindlescope"
 second_run=$LAST_DT
+# the Sources tab: PyVista/VTK brains in the bundle (26 spindles, ~1.5 min)
+t=$(date +%s)
+(cd "$RUN" && xvfb-run -a "$BUNDLE/spindlescope" --demo --tab sources \
+  --screenshot "$RUN/frozen-sources.png" >/dev/null) || fail "frozen --tab sources exited $?"
+check_image "$RUN/frozen-sources.png" || fail "frozen Sources screenshot is blank"
+sources_run=$(( $(date +%s) - t ))
+echo "  frozen --demo --tab sources --screenshot: exit 0 in ${sources_run} s"
 
 echo "== .deb: dpkg -i $(basename "$DEB")"
 $SUDO dpkg -i "$DEB" >/dev/null || fail "dpkg -i failed"
@@ -121,6 +129,6 @@ echo "tar.gz size:      $(du -m "$TGZ" | cut -f1) MB"
 echo ".deb size:        $(du -m "$DEB" | cut -f1) MB (installed $((installed_size / 1024)) MB)"
 echo "build time:       ${t_build} s (build_linux.sh, PyInstaller + tar.gz + .deb)"
 echo "first run:        ${first_run} s (--demo --screenshot, builds the template head model and the demo)"
-echo "later runs:       ${second_run} s"
+echo "later runs:       ${second_run} s (Sources tab with 26 spindles: ${sources_run} s)"
 echo "template cache:   $(du -sm "$SPINDLESCOPE_CACHE_DIR" 2>/dev/null | cut -f1) MB in $SPINDLESCOPE_CACHE_DIR"
 echo "glibc (oldest):   $(ldd --version | head -n1 | grep -oE '[0-9]+\.[0-9]+$')"
