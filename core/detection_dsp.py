@@ -134,6 +134,23 @@ def _window_sums(c, starts, L):
     return c[:, starts + L] - c[:, starts]
 
 
+
+def _window_cov_corr(sig, brd, starts, L):
+    """Sliding-window covariance and correlation of two signals (cumulative sums).
+
+    Returns the cumulative sum of ``sig**2`` (reused for window powers), the
+    covariance and the correlation of ``brd`` and ``sig`` in each window.
+    """
+    c_ss = _cumsum0(sig * sig)
+    sb = _window_sums(_cumsum0(brd), starts, L)
+    ss = _window_sums(_cumsum0(sig), starts, L)
+    cov = (_window_sums(_cumsum0(brd * sig), starts, L) - sb * ss / L) / (L - 1)
+    var_b = (_window_sums(_cumsum0(brd * brd), starts, L) - sb * sb / L) / (L - 1)
+    var_s = (_window_sums(c_ss, starts, L) - ss * ss / L) / (L - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.sqrt(np.clip(var_b, 0, None) * np.clip(var_s, 0, None))
+    return c_ss, cov, np.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
+
 def _cumsum0(a):
     out = np.empty((a.shape[0], a.shape[1] + 1))
     out[:, 0] = 0
@@ -186,20 +203,8 @@ def _a7_chunk_features(x, sfreq, starts, p, is_eeg):
     nyq = sfreq / 2
     sig, brd = _fft_filter(x, sfreq, [_sigma_band(p, sfreq), _broad_band(p, sfreq)],
                            p.filter_order)
-    c_ss = _cumsum0(sig * sig)
+    c_ss, cov, corr = _window_cov_corr(sig, brd, starts, L)
     abs_ms = _window_sums(c_ss, starts, L) / L
-    c_b = _cumsum0(brd)
-    c_s = _cumsum0(sig)
-    c_bs = _cumsum0(brd * sig)
-    c_bb = _cumsum0(brd * brd)
-    sb = _window_sums(c_b, starts, L)
-    ss = _window_sums(c_s, starts, L)
-    cov = (_window_sums(c_bs, starts, L) - sb * ss / L) / (L - 1)
-    var_b = (_window_sums(c_bb, starts, L) - sb * sb / L) / (L - 1)
-    var_s = (_window_sums(c_ss, starts, L) - ss * ss / L) / (L - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = cov / np.sqrt(np.clip(var_b, 0, None) * np.clip(var_s, 0, None))
-    corr = np.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
     total = (p.total[0], min(p.total[1], nyq))
     n_fft = int(round(p.zero_pad * sfreq))
     p_sig, p_tot, p_low, p_high = _band_powers(
@@ -217,19 +222,7 @@ def _yasa_chunk_features(x, sfreq, starts, p, is_eeg):
     nyq = sfreq / 2
     sig, brd = _fft_filter(x, sfreq, [_sigma_band(p, sfreq), _broad_band(p, sfreq)],
                            p.filter_order)
-    c_ss = _cumsum0(sig * sig)
-    c_b = _cumsum0(brd)
-    c_s = _cumsum0(sig)
-    c_bs = _cumsum0(brd * sig)
-    c_bb = _cumsum0(brd * brd)
-    sb = _window_sums(c_b, starts, L)
-    ss = _window_sums(c_s, starts, L)
-    cov = (_window_sums(c_bs, starts, L) - sb * ss / L) / (L - 1)
-    var_b = (_window_sums(c_bb, starts, L) - sb * sb / L) / (L - 1)
-    var_s = (_window_sums(c_ss, starts, L) - ss * ss / L) / (L - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = cov / np.sqrt(np.clip(var_b, 0, None) * np.clip(var_s, 0, None))
-    corr = np.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
+    c_ss, cov, corr = _window_cov_corr(sig, brd, starts, L)
     rms = np.sqrt(np.clip(_window_sums(c_ss, starts, L) / L, 0, None))
     # relative power on 2-s windows centred on each short window
     Lr = int(round(p.rel_window * sfreq))

@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .utils import SpindleScopeError, check_option, check_range, logger
+from .utils import SpindleScopeError, check_option, check_range, logger, user_dir
 
 #: Version of the JSON layout; bump when a field changes meaning.
 SCHEMA_VERSION = 1
@@ -29,15 +29,7 @@ _MAX_RECENT = 10
 
 def config_dir() -> Path:
     """Folder of the settings file (``SPINDLESCOPE_CONFIG_DIR`` overrides)."""
-    env = os.environ.get("SPINDLESCOPE_CONFIG_DIR")
-    if env:
-        path = Path(env)
-    else:
-        import platformdirs
-
-        path = Path(platformdirs.user_config_dir("spindlescope", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return user_dir("config")
 
 
 def settings_path() -> Path:

@@ -124,20 +124,27 @@ def check_range(name: str, value: float, low: float | None = None,
     return value
 
 
-def cache_dir() -> Path:
-    """Folder for built artefacts (template head model, demo recording).
+def user_dir(kind: str) -> Path:
+    """The platform's per-user folder of ``kind`` ('cache' or 'config'), created.
 
-    ``SPINDLESCOPE_CACHE_DIR`` overrides the platform's user cache folder.
+    ``SPINDLESCOPE_CACHE_DIR`` / ``SPINDLESCOPE_CONFIG_DIR`` override it.
     """
-    env = os.environ.get("SPINDLESCOPE_CACHE_DIR")
+    check_option("kind", kind, ("cache", "config"))
+    env = os.environ.get(f"SPINDLESCOPE_{kind.upper()}_DIR")
     if env:
         path = Path(env)
     else:
         import platformdirs
 
-        path = Path(platformdirs.user_cache_dir("spindlescope", appauthor=False))
+        finder = getattr(platformdirs, f"user_{kind}_dir")
+        path = Path(finder("spindlescope", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_dir() -> Path:
+    """Folder for built artefacts (template head model, demo recording)."""
+    return user_dir("cache")
 
 
 def resources_dir() -> Path:
