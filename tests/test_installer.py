@@ -95,6 +95,10 @@ def test_version_comes_from_core():
     assert out.returncode == 0
     assert out.stdout.strip() == f"SpindleScope {core.__version__}"
     assert callable(main)
+    pytest.importorskip("PySide6")
+    from gui.dialogs import versions
+
+    assert versions()["SpindleScope"] == core.__version__  # Help > About
     for script in (INSTALLER / "build_linux.sh", INSTALLER / "smoke_test.sh",
                    INSTALLER / "windows" / "build_windows.ps1"):
         text = script.read_text(encoding="utf-8")
