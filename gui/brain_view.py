@@ -385,9 +385,10 @@ class BrainView(QWidget):
 
     def pick_display(self, x: float, y: float) -> int | None:
         """Pick at VTK display coordinates (origin bottom-left); emits."""
-        import vtk
+        # the one VTK class needed; `import vtk` would load all of VTK
+        from vtkmodules.vtkRenderingCore import vtkCellPicker
 
-        picker = vtk.vtkCellPicker()
+        picker = vtkCellPicker()
         picker.SetTolerance(0.0005)
         if not picker.Pick(float(x), float(y), 0.0, self.plotter.renderer):
             return None
