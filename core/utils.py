@@ -87,6 +87,30 @@ def run_with_progress(
         return stop.value
 
 
+def relink(old, new, slot):
+    """Move ``slot`` from ``old.changed`` to ``new.changed``; either may be None.
+
+    Views and models watch a model that the session can replace (a new
+    spindle set or hypnogram); this keeps exactly one connection to the
+    current one.
+
+    Returns
+    -------
+    new : object
+        The model now watched.
+    """
+    if old is new:
+        return new
+    if old is not None:
+        try:
+            old.changed.disconnect(slot)
+        except Exception:  # noqa: BLE001 - was not connected
+            pass
+    if new is not None:
+        new.changed.connect(slot)
+    return new
+
+
 def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     """Check that ``value`` is one of ``allowed`` (MNE-style message)."""
     allowed = list(allowed)

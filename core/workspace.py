@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from psygnal import Signal
 
-from .utils import Progress, SpindleScopeError, check_option, logger
+from .utils import Progress, SpindleScopeError, check_option, logger, relink
 
 HEAD_KINDS = ("template", "forward", "subject")
 NOISE_KINDS = ("auto", "diagonal", "file")
@@ -202,14 +202,7 @@ class SourceWorkspace:
         self._on_inputs_changed()
 
     def _on_spindle_set_changed(self, spindles):
-        if self._watched is not None:
-            try:
-                self._watched.changed.disconnect(self._on_inputs_changed)
-            except Exception:  # pragma: no cover - not connected
-                pass
-        self._watched = spindles
-        if spindles is not None:
-            spindles.changed.connect(self._on_inputs_changed)
+        self._watched = relink(self._watched, spindles, self._on_inputs_changed)
         self._on_inputs_changed()
 
     def _on_inputs_changed(self, *args):

@@ -10,6 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
+from core.utils import relink
+
 from .overview_bar import ClickViewBox
 
 #: Row of each stage (unscored has none).
@@ -55,14 +57,7 @@ class HypnogramLane(pg.PlotWidget):
         self._on_hypnogram_changed(session.hypnogram)
 
     def _on_hypnogram_changed(self, hyp):
-        if self._hyp is not None:
-            try:
-                self._hyp.changed.disconnect(self._on_stages_edited)
-            except Exception:
-                pass
-        self._hyp = hyp
-        if hyp is not None:
-            hyp.changed.connect(self._on_stages_edited)
+        self._hyp = relink(self._hyp, hyp, self._on_stages_edited)
         self._on_stages_edited()
 
     def _on_stages_edited(self, *args):

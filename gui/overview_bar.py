@@ -10,6 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 
+from core.utils import relink
+
 #: Colour of each stage in overview strips.
 STAGE_COLORS = {"W": (240, 200, 60), "N1": (150, 210, 240), "N2": (60, 130, 220),
                 "N3": (20, 50, 140), "R": (220, 80, 90), "?": (225, 225, 225)}
@@ -99,18 +101,8 @@ class OverviewBar(pg.PlotWidget):
 
     def _on_models_changed(self, *args):
         old_sp, old_hyp = self._models
-        for m, slot in ((old_sp, self._on_spindles_edited), (old_hyp, self._on_stages_edited)):
-            if m is not None:
-                try:
-                    m.changed.disconnect(slot)
-                except Exception:
-                    pass
-        sp, hyp = self.session.spindles, self.session.hypnogram
-        if sp is not None:
-            sp.changed.connect(self._on_spindles_edited)
-        if hyp is not None:
-            hyp.changed.connect(self._on_stages_edited)
-        self._models = (sp, hyp)
+        self._models = (relink(old_sp, self.session.spindles, self._on_spindles_edited),
+                        relink(old_hyp, self.session.hypnogram, self._on_stages_edited))
         self._update_stages()
         self._update_density()
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
 
+from core.utils import relink
+
 STEP = 0.1  # seconds per adjustment key press
 KEYS = {Qt.Key.Key_A: "accept", Qt.Key.Key_X: "reject", Qt.Key.Key_N: "next",
         Qt.Key.Key_P: "previous", Qt.Key.Key_BracketLeft: "shrink",
@@ -57,13 +59,7 @@ class ReviewPanel(QWidget):
 
     # -- model ----------------------------------------------------------------
     def _on_spindles_changed(self, spindles):
-        if self._set is not None:
-            try:
-                self._set.changed.disconnect(self._on_set_edited)
-            except Exception:
-                pass
-        self._set = spindles
-        spindles.changed.connect(self._on_set_edited)
+        self._set = relink(self._set, spindles, self._on_set_edited)
         self.current_uid = None
         self._update_info()
 

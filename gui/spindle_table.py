@@ -7,6 +7,8 @@ from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyMo
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget)
 
+from core.utils import relink
+
 COLUMNS = ("onset", "duration", "channels", "visibility", "status", "origin",
            "scorer", "frequency")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -23,14 +25,7 @@ class SpindleTableModel(QAbstractTableModel):
         self.set_spindles(spindles)
 
     def set_spindles(self, spindles):
-        if self._set is not None:
-            try:
-                self._set.changed.disconnect(self._on_spindles_changed)
-            except Exception:
-                pass
-        self._set = spindles
-        if spindles is not None:
-            spindles.changed.connect(self._on_spindles_changed)
+        self._set = relink(self._set, spindles, self._on_spindles_changed)
         self._on_spindles_changed()
 
     def _on_spindles_changed(self, *args):

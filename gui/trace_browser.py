@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QVBoxLayout, QWidget
 
 from core.recording import GROUPS
 from core.settings import DEFAULT_SCALINGS
+from core.utils import relink
 
 from .spindle_items import SpindleItem, TracesItem, TraceViewBox
 from .trace_loader import PageLoader, PageRequest, limit_heap_growth
@@ -156,19 +157,8 @@ class TraceBrowser(QWidget):
     # -- model wiring ---------------------------------------------------------
     def _connect_models(self):
         old_sp, old_hyp = self._models
-        for model, slot in ((old_sp, self._on_spindle_set_edited),
-                            (old_hyp, self._on_stages_edited)):
-            if model is not None:
-                try:
-                    model.changed.disconnect(slot)
-                except Exception:
-                    pass
-        sp, hyp = self.session.spindles, self.session.hypnogram
-        if sp is not None:
-            sp.changed.connect(self._on_spindle_set_edited)
-        if hyp is not None:
-            hyp.changed.connect(self._on_stages_edited)
-        self._models = (sp, hyp)
+        self._models = (relink(old_sp, self.session.spindles, self._on_spindle_set_edited),
+                        relink(old_hyp, self.session.hypnogram, self._on_stages_edited))
 
     def _on_recording_changed(self, recording):
         self.loader.cache.clear()
