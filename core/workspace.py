@@ -228,10 +228,15 @@ class SourceWorkspace:
             d.pop("spacing")
         return d
 
-    def _base_key(self) -> dict:
+    def _recording(self):
+        """The session's recording, or a clear error when none is open."""
         rec = self.session.recording
         if rec is None:
             raise SpindleScopeError("Open a recording first.")
+        return rec
+
+    def _base_key(self) -> dict:
+        rec = self._recording()
         hyp = self.session.hypnogram
         noise = asdict(self.noise)
         if noise["path"]:
@@ -375,9 +380,7 @@ class SourceWorkspace:
         from .inverse import check_modality
         from .sources import iter_analysis
 
-        rec = self.session.recording
-        if rec is None:
-            raise SpindleScopeError("Open a recording first.")
+        rec = self._recording()
         key = self.sources_key()
         config = self.config
         spindles = self.spindles()
@@ -409,9 +412,7 @@ class SourceWorkspace:
         """
         from .resolution import iter_resolution_study
 
-        rec = self.session.recording
-        if rec is None:
-            raise SpindleScopeError("Open a recording first.")
+        rec = self._recording()
         key = self.resolution_key(methods, sensors, snr, functions, metrics)
         fwd = yield from self._iter_forward()
         yield Progress(0, 1, "Noise covariance")

@@ -144,6 +144,15 @@ def _freq_spin(value, maximum=1000.0):
     return spin
 
 
+def _ok_cancel(dialog: QDialog) -> QDialogButtonBox:
+    """OK / Cancel buttons wired to the dialog's accept and reject."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class FilterDialog(QDialog):
     """Display filters: band-pass, notch and the sigma overlay."""
 
@@ -163,10 +172,7 @@ class FilterDialog(QDialog):
         form.addRow("Notch (Hz)", self.notch)
         form.addRow(self.sigma)
         form.addRow(QLabel("Filters change the display only, never the data."))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = _ok_cancel(self)
         form.addRow(buttons)
 
     def values(self):
@@ -194,10 +200,7 @@ class ChannelDialog(QDialog):
                 it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 it.setCheckState(0, Qt.CheckState.Unchecked if n in excluded
                                  else Qt.CheckState.Checked)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = _ok_cancel(self)
         lay = QVBoxLayout(self)
         lay.addWidget(self.tree)
         lay.addWidget(buttons)
@@ -231,10 +234,7 @@ class DetectionDialog(QDialog):
         form.addRow("Detector", self.method)
         form.addRow("Channels", self.group)
         form.addRow(self.n2_only)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = _ok_cancel(self)
         form.addRow(buttons)
 
     def values(self):
