@@ -126,6 +126,71 @@ class YasaParams:
 
 DETECTORS = {"a7": A7Params, "yasa": YasaParams}
 
+#: Label and meaning of every detector parameter (the app's parameter form
+#: and ``detect --set`` help use them). Units: Hz, s, z (SD from the
+#: baseline mean), r (Pearson correlation).
+PARAM_HELP = {
+    "abs_pow": ("Absolute sigma power", "log10 µV²: mean square of the sigma-filtered EEG "
+                "above which a window can hold a spindle (A7; EEG only)"),
+    "abs_pow_z": ("Adaptive absolute power", "z: the absolute criterion against the "
+                  "channel's own baseline, used for MEG and in adaptive mode"),
+    "abs_mode": ("Absolute criterion", "'absolute' (published µV² threshold, EEG), "
+                 "'adaptive' (z-score per channel) or 'auto' (absolute for EEG "
+                 "alone, adaptive when MEG is analysed)"),
+    "rel_pow": ("Relative sigma power", "A7: z of log10(sigma / total power); "
+                "YASA: sigma share of the broadband power (0-1)"),
+    "cov": ("Sigma covariance", "z of log10(1 + covariance of the broadband and "
+            "sigma signals)"),
+    "corr": ("Sigma correlation", "r between the broadband and sigma signals"),
+    "rms": ("Sigma RMS", "SD: moving RMS of the sigma signal above mean + this "
+            "many trimmed SDs"),
+    "sigma": ("Sigma band", "Hz (low, high)"),
+    "broad": ("Broadband", "Hz (low, high) of the 'raw' signal; 0 = no edge"),
+    "total": ("Total band", "Hz (low, high): denominator of the relative power"),
+    "transition": ("Sigma filter transition", "Hz added to both sigma edges "
+                   "(YASA's FIR -6 dB points)"),
+    "filter_order": ("Filter order", "order of the zero-phase Butterworth filters"),
+    "window": ("Window", "s: length of the sliding feature window"),
+    "step": ("Step", "s: step of the sliding window"),
+    "rel_window": ("Relative-power window", "s: window of the relative power"),
+    "zero_pad": ("Zero padding", "s: spectrum length of the relative power"),
+    "context": ("Baseline context", "s of valid windows around each window for "
+                "the z-scores"),
+    "percentiles": ("Baseline percentiles", "(low, high): baseline values kept "
+                    "for the z-scores"),
+    "duration": ("Duration", "s (min, max) of a spindle"),
+    "min_gap": ("Merge gap", "s: detections closer than this are merged"),
+    "context_classifier": ("Context classifier", "drop detections outside a "
+                           "NREM spectral context (A7 slow ratio)"),
+    "slow_low": ("Slow-ratio low band", "Hz (low, high): numerator of the slow ratio"),
+    "slow_high": ("Slow-ratio high band", "Hz (low, high): denominator of the slow ratio"),
+    "slow_ratio": ("Slow-ratio threshold", "log10(1 + low/high power) of the "
+                   "30-s context above which a detection is in NREM context"),
+}
+
+
+def param_overrides(params) -> dict:
+    """The fields of ``params`` that differ from its detector's defaults.
+
+    Parameters
+    ----------
+    params : A7Params | YasaParams
+
+    Returns
+    -------
+    overrides : dict
+        JSON-friendly (tuples as lists); ``make_params(method, **overrides)``
+        rebuilds ``params``.
+    """
+    from dataclasses import asdict
+
+    default = asdict(type(params)())
+    out = {}
+    for k, v in asdict(params).items():
+        if v != default[k]:
+            out[k] = list(v) if isinstance(v, tuple) else v
+    return out
+
 
 def make_params(method="a7", **overrides):
     """Parameters of a detector with some defaults changed.
@@ -149,9 +214,45 @@ def make_params(method="a7", **overrides):
         raise SpindleScopeError(
             f"Unknown parameter(s) {', '.join(map(repr, bad))} for the "
             f"{method!r} detector. Allowed are: {', '.join(sorted(names))}.")
-    params = cls(**overrides)
+    defaults = cls()
+    fixed = {}
+    for k, v in overrides.items():
+        if k == "broad" and v is None:
+            pass  # the unfiltered signal
+        elif isinstance(getattr(defaults, k), tuple) or k == "broad":
+            if not isinstance(v, (list, tuple)) or len(v) != 2:
+                raise SpindleScopeError(
+                    f"Invalid value for the detector parameter {k!r}: expected "
+                    f"two numbers (low, high), got {v!r}.")
+            try:
+                v = tuple(None if x is None else float(x) for x in v)
+            except (TypeError, ValueError):
+                raise SpindleScopeError(
+                    f"Invalid value for the detector parameter {k!r}: expected "
+                    f"two numbers (low, high), got {v!r}.") from None
+        fixed[k] = v
+    params = cls(**fixed)
+    _check_types(params)
     _check_params(params)
     return params
+
+
+def _check_types(p):
+    """Numbers where numbers belong (settings files can hold anything)."""
+    for name, default in vars(type(p)()).items():
+        v = getattr(p, name)
+        if isinstance(default, bool):
+            if not isinstance(v, bool):
+                raise SpindleScopeError(
+                    f"Invalid value for the detector parameter {name!r}: "
+                    f"expected true or false, got {v!r}.")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            if name == "abs_pow" and v is None:  # no published threshold: adaptive
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise SpindleScopeError(
+                    f"Invalid value for the detector parameter {name!r}: "
+                    f"expected a finite number, got {v!r}.")
 
 
 def _check_params(p):

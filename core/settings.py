@@ -37,6 +37,31 @@ def settings_path() -> Path:
     return config_dir() / "settings.json"
 
 
+def _valid_detector_params(value) -> dict:
+    """Keep the detectors' parameter overrides that a detector accepts.
+
+    A hand-edited or outdated entry is dropped with a warning naming it (the
+    detector then runs with its published defaults) rather than making the
+    whole settings file unreadable.
+    """
+    from .detection import make_params, param_overrides
+
+    if not isinstance(value, dict):
+        logger.warning("Ignoring detector_params in the settings: expected an "
+                       "object, got %s.", type(value).__name__)
+        return {}
+    out = {}
+    for method, over in value.items():
+        try:
+            if not isinstance(over, dict):
+                raise SpindleScopeError(f"expected an object, got {over!r}")
+            out[str(method)] = param_overrides(make_params(str(method), **over))
+        except SpindleScopeError as exc:
+            logger.warning("Ignoring the saved %r detector parameters (%s); "
+                           "using its published defaults.", method, exc)
+    return out
+
+
 @dataclass
 class Settings:
     """Persisted preferences of the app.
@@ -65,6 +90,9 @@ class Settings:
         Visibility of new marks (``'eeg'``, ``'meg'``, ``'both'`` or ``''``).
     detector : str
         Last detector used from the Analysis menu.
+    detector_params : dict
+        Detector name → the parameters changed from its published defaults
+        (as :func:`core.detection.param_overrides` gives them).
     recent_files : list of str
         Most recent first.
     autosave : bool
@@ -85,6 +113,7 @@ class Settings:
     scorer: str = ""
     default_visibility: str = ""
     detector: str = ""
+    detector_params: dict = field(default_factory=dict)
     recent_files: list = field(default_factory=list)
     autosave: bool = True
     window_geometry: str = ""
@@ -114,6 +143,7 @@ class Settings:
         for key, val in self.scalings.items():
             check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
         self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]
+        self.detector_params = _valid_detector_params(self.detector_params)
         return self
 
     # -- recent files -----------------------------------------------------

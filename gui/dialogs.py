@@ -217,11 +217,17 @@ class ChannelDialog(QDialog):
 
 
 class DetectionDialog(QDialog):
-    """Choose a detector, the channel group and the stages searched."""
+    """Choose a detector, the channel group, the stages searched and the
+    detector's parameters (published defaults unless changed)."""
 
-    def __init__(self, detectors, groups, last="", parent=None):
+    def __init__(self, detectors, groups, last="", params=None, parent=None):
+        from PySide6.QtWidgets import QPushButton, QScrollArea
+
+        from .detector_params import ParamForm
+
         super().__init__(parent)
         self.setWindowTitle("Detect spindles")
+        self._saved = {k: dict(v) for k, v in (params or {}).items()}
         self.method = QComboBox()
         self.method.addItems(list(detectors))
         if last in detectors:
@@ -230,12 +236,52 @@ class DetectionDialog(QDialog):
         self.group.addItems(list(groups))
         self.n2_only = QCheckBox("Only in N2/N3 epochs (when staged)")
         self.n2_only.setChecked(True)
+        method = self.method.currentText()
+        self.form = ParamForm(method, self._saved.get(method), self)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        scroll.setMinimumHeight(260)
+        self.defaults_button = QPushButton("Restore published defaults")
+        self.defaults_button.clicked.connect(self.form.restore_defaults)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020")
+        self.method.currentTextChanged.connect(self._switch_method)
+        self.form.changed.connect(lambda: self.error.setText(""))
         form = QFormLayout(self)
         form.addRow("Detector", self.method)
         form.addRow("Channels", self.group)
         form.addRow(self.n2_only)
+        form.addRow(QLabel("Parameters (bold: changed from the published defaults)"))
+        form.addRow(scroll)
+        form.addRow(self.defaults_button)
+        form.addRow(self.error)
         buttons = _ok_cancel(self)
         form.addRow(buttons)
 
+    def _switch_method(self, method):
+        # keep what was typed for the other detector while the dialog is open
+        self._saved[self.form.method] = self.form.overrides()
+        self.form.set_method(method, self._saved.get(method))
+        self.error.setText("")
+
+    def accept(self):
+        """Close only with parameters the detector accepts."""
+        try:
+            self.form.params()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        super().accept()
+
+    def params(self) -> dict:
+        """Overrides of every detector touched (method -> changed fields)."""
+        out = dict(self._saved)
+        out[self.form.method] = self.form.overrides()
+        return {k: v for k, v in out.items() if v}
+
     def values(self):
-        return self.method.currentText(), self.group.currentText(), self.n2_only.isChecked()
+        """(method, channel group, N2/N3 only, parameter overrides)."""
+        return (self.method.currentText(), self.group.currentText(),
+                self.n2_only.isChecked(), self.form.overrides())

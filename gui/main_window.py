@@ -457,22 +457,36 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "This recording has no EEG or MEG channel to "
                                      "detect spindles on.")
             return None
-        dlg = dialogs.DetectionDialog(list(DETECTORS), groups, self.settings.detector, self)
-        dlg.accepted.connect(lambda: self.run_detection(*dlg.values()))
+        dlg = dialogs.DetectionDialog(list(DETECTORS), groups, self.settings.detector,
+                                      self.settings.detector_params, self)
+
+        def accepted():
+            self.settings.detector_params = dlg.params()
+            self.run_detection(*dlg.values())
+
+        dlg.accepted.connect(accepted)
         dlg.open()
         return dlg
 
-    def run_detection(self, method="a7", modality="eeg", staged_only=True):
-        """Run a detector on a worker; its events join the set as candidates."""
-        from core.detection import iter_detect
+    def run_detection(self, method="a7", modality="eeg", staged_only=True, params=None):
+        """Run a detector on a worker; its events join the set as candidates.
+
+        ``params``: parameters changed from the detector's published defaults.
+        """
+        from core.detection import iter_detect, make_params
 
         rec, hyp = self.session.recording, self.session.hypnogram
         use_hyp = hyp if staged_only and hyp is not None and any(
             s in ("N2", "N3") for s in hyp.stages) else None
+        p = self._guard("Checking the detector parameters", make_params, method,
+                        **(params or {}))
+        if p is None:
+            return None
         self.settings.detector = method
 
         def make():
-            return iter_detect(rec, method=method, modality=modality, hypnogram=use_hyp)
+            return iter_detect(rec, method=method, modality=modality, hypnogram=use_hyp,
+                               params=p)
 
         def done(result):
             # main thread: the only place the session changes

@@ -55,6 +55,13 @@ def test_detect_options(fif, tmp_path, capsys):
     assert det and all(30 <= s.onset and s.end <= 90 for s in det)
     assert all(len(s.channels) == 1 and s.channels[0].startswith("EEG") for s in det)
     capsys.readouterr()
+    # words and pairs: the adaptive absolute criterion, a longer minimum duration
+    out2 = tmp_path / "adaptive.tsv"
+    assert main(["detect", str(path), "--modality", "eeg", "--set", "abs_mode=adaptive",
+                 "--set", "duration=0.6,2.5", "--out", str(out2)]) == 0
+    det2 = read_spindles(out2)
+    assert det2 and all(s.duration >= 0.6 - 1e-9 for s in det2)
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize("argv, msg", [
@@ -62,6 +69,9 @@ def test_detect_options(fif, tmp_path, capsys):
     (["--set", "nonsense=1"], "Unknown parameter"),
     (["--set", "rel_pow"], "NAME=VALUE"),
     (["--picks", "NOPE"], "Channel 'NOPE' is not in the recording"),
+    (["--set", "abs_mode=weird"], "Allowed values are 'auto', 'absolute' and 'adaptive'"),
+    (["--set", "duration=2,1"], "Invalid duration range"),
+    (["--set", "corr=high"], "expected a finite number"),
 ])
 def test_detect_errors(fif, tmp_path, capsys, argv, msg):
     path, _ = fif

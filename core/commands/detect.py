@@ -16,6 +16,14 @@ HELP = ("Detect sleep spindles (A7 or YASA-style) on EEG and/or MEG channels "
         "and write them as a BIDS events TSV.")
 
 
+def _names(method):
+    from dataclasses import fields
+
+    from core.detection import DETECTORS
+
+    return [f.name for f in fields(DETECTORS[method])]
+
+
 def add_arguments(parser):
     parser.add_argument("recording", help="recording file (FIF, EDF, BDF, ...)")
     parser.add_argument("--picks", default=None,
@@ -34,8 +42,10 @@ def add_arguments(parser):
     parser.add_argument("--method", default="a7", choices=["a7", "yasa"],
                         help="detector (default: %(default)s)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="change a detector parameter, e.g. --set rel_pow=1.8 "
-                             "(repeatable)")
+                        help="change a detector parameter, e.g. --set rel_pow=1.8, "
+                             "--set duration=0.5,2 or --set abs_mode=adaptive "
+                             "(repeatable). A7: " + ", ".join(_names("a7")) +
+                             ". YASA: " + ", ".join(_names("yasa")) + ".")
     parser.add_argument("--min-channels", type=int, default=1,
                         help="channels of a modality needed to call an event "
                              "visible in it (default: %(default)s)")
@@ -57,9 +67,7 @@ def _parse_value(text):
     try:
         return float(text)
     except ValueError:
-        raise SpindleScopeError(
-            f"Cannot read the parameter value {text!r}: give a number, a "
-            f"comma-separated pair, true/false or none.") from None
+        return text  # a word (abs_mode=adaptive); the detector checks it
 
 
 def run(args) -> int:
@@ -78,6 +86,9 @@ def run(args) -> int:
                 f"--set expects NAME=VALUE, got {item!r} (e.g. --set rel_pow=1.8).")
         k, v = item.split("=", 1)
         params[k.strip()] = _parse_value(v)
+    from core.detection import make_params
+
+    params = make_params(args.method, **params)  # nonsense settings: say so first
     rec = open_recording(args.recording)
     hyp = None
     stages = None
