@@ -257,7 +257,7 @@ class Autosaver:
 def _replay(rec, spindles, hyp):
     if rec.get("t") == "sp":
         kind = rec.get("k")
-        if kind == "reset":
+        if kind in ("reset", "replace"):  # the record lists the whole content
             spindles.clear()
         for uid in rec.get("r", []):
             spindles.pop(uid, None)

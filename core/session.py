@@ -94,8 +94,10 @@ class EditHistory:
 
     Spindle edits are undone through the spindle set's own history; stage
     edits are recorded here from a copy of the stages (whatever made them:
-    keys, menus, scripts). Replacing the marks or the hypnogram starts a new
-    history.
+    keys, menus, scripts). Importing marks or stages
+    (:meth:`Session.replace_spindles`, :meth:`Session.replace_hypnogram`) is
+    one step of this history; starting over (:meth:`Session.set_spindles`,
+    :meth:`Session.set_hypnogram`, a new recording or session) clears it.
 
     Parameters
     ----------
@@ -110,6 +112,7 @@ class EditHistory:
         self._undo: list = []
         self._redo: list = []
         self._busy = False
+        self._keep = False   # a recorded hypnogram swap: keep the history
         self._sp = self._hyp = None
         self._stages: list = []
         session.spindles_changed.connect(self._on_models_replaced)
@@ -135,6 +138,8 @@ class EditHistory:
         if self._hyp is not None:
             self._hyp.changed.connect(self._on_stages_edited)
         self._stages = list(self._hyp.stages) if self._hyp is not None else []
+        if self._keep:
+            return
         self._undo.clear()
         self._redo.clear()
         self.changed.emit()
@@ -165,15 +170,42 @@ class EditHistory:
         if not self._busy and old != new:
             self._push(("st", idx, old, new))
 
+    def _install_hypnogram(self, hypnogram):
+        self._keep = True
+        try:
+            self.session._install_hypnogram(hypnogram)
+        finally:
+            self._keep = False
+
+    def swap_hypnogram(self, hypnogram):
+        """Put ``hypnogram`` in the session's place as one undoable step.
+
+        For a hypnogram that cannot take the new stages in place (another
+        epoch length or count): undo puts the previous object back, with
+        the stages it had, and the stage edits before it stay undoable.
+        """
+        old = self.session.hypnogram
+        if hypnogram is old:
+            return
+        self._install_hypnogram(hypnogram)
+        self._push(("hyp", old, hypnogram))
+
     def _apply(self, entry, undo: bool):
         self._busy = True
         try:
             if entry == "sp":
                 (self._sp.undo if undo else self._sp.redo)()
+            elif entry[0] == "hyp":
+                _, old, new = entry
+                self._install_hypnogram(old if undo else new)
             else:
                 _, idx, old, new = entry
-                for i, st in zip(idx, old if undo else new):
-                    self._hyp.set_stage(i, st)
+                values = old if undo else new
+                if len(idx) > 1 and idx == list(range(idx[0], idx[0] + len(idx))):
+                    self._hyp.set_stages(values, start=idx[0])  # one notification
+                else:
+                    for i, st in zip(idx, values):
+                        self._hyp.set_stage(i, st)
         finally:
             self._busy = False
 
@@ -297,8 +329,7 @@ class Session:
         self.recording_changed.emit(recording)
         self._set_dirty(False)
 
-    def set_hypnogram(self, hypnogram):
-        """Replace the hypnogram (checked against the recording's length)."""
+    def _check_hypnogram(self, hypnogram):
         if hypnogram is not None and self.recording is not None:
             need = self.recording.duration
             have = hypnogram.n_epochs * hypnogram.epoch_length
@@ -307,6 +338,17 @@ class Session:
                     f"The hypnogram covers {have:.0f} s ({hypnogram.n_epochs} "
                     f"epochs of {hypnogram.epoch_length:g} s) but the recording "
                     f"lasts {need:.0f} s. Pick the hypnogram of this recording.")
+
+    def set_hypnogram(self, hypnogram):
+        """Replace the hypnogram (checked against the recording's length).
+
+        This starts a new undo history; to import stages as an undoable
+        step use :meth:`replace_hypnogram`.
+        """
+        self._check_hypnogram(hypnogram)
+        self._install_hypnogram(hypnogram)
+
+    def _install_hypnogram(self, hypnogram):
         old = self.hypnogram
         if old is not None:
             try:
@@ -319,8 +361,62 @@ class Session:
         self.hypnogram_changed.emit(hypnogram)
         self._set_dirty(True)
 
+    def replace_hypnogram(self, hypnogram):
+        """Import stages as one undoable step of :attr:`history`.
+
+        When the epoch length and count match, the current hypnogram takes
+        the new stages in place (one recorded stage edit; autosave and views
+        follow its ``changed`` signal). Otherwise ``hypnogram`` replaces it,
+        and undo puts the previous hypnogram back.
+
+        Parameters
+        ----------
+        hypnogram : core.staging.Hypnogram
+            The imported stages (checked against the recording's length).
+
+        Returns
+        -------
+        hypnogram : core.staging.Hypnogram
+            The session's hypnogram now (the previous object when updated in
+            place).
+        """
+        from .staging import Hypnogram
+
+        if not isinstance(hypnogram, Hypnogram):
+            raise SpindleScopeError(
+                f"Expected a Hypnogram, got {type(hypnogram).__name__}.")
+        self._check_hypnogram(hypnogram)
+        cur = self.hypnogram
+        if (cur is not None and cur.epoch_length == hypnogram.epoch_length
+                and cur.n_epochs == hypnogram.n_epochs):
+            cur.set_stages(hypnogram.stages)
+        else:
+            self.history.swap_hypnogram(hypnogram)
+        return self.hypnogram
+
+    def replace_spindles(self, spindles) -> list[int]:
+        """Import marks in place of all current ones, as one undoable step.
+
+        The session keeps its :class:`~core.spindles.SpindleSet`, which
+        records the replacement (:meth:`~core.spindles.SpindleSet.replace_all`):
+        undo brings back the previous marks with their uids, and autosave and
+        views follow its ``changed`` signal.
+
+        Parameters
+        ----------
+        spindles : iterable of Spindle
+            The imported marks (e.g. from :func:`core.spindles.read_spindles`).
+
+        Returns
+        -------
+        uids : list of int
+            The uids the imported marks got.
+        """
+        return self.spindles.replace_all(spindles)
+
     def set_spindles(self, spindles):
-        """Replace the spindle set."""
+        """Replace the spindle set (this starts a new undo history; to import
+        marks as an undoable step use :meth:`replace_spindles`)."""
         try:
             self.spindles.changed.disconnect(self._on_model_edited)
         except Exception:  # pragma: no cover

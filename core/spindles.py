@@ -97,12 +97,16 @@ class SpindleChange:
     Attributes
     ----------
     kind : str
-        ``"add"``, ``"edit"``, ``"delete"``, ``"merge"`` or ``"reset"``.
+        ``"add"``, ``"edit"``, ``"delete"``, ``"merge"``, ``"replace"`` (the
+        whole content replaced as one undoable step, or such a step undone or
+        redone) or ``"reset"`` (replaced without history).
     spindles : tuple of Spindle
         The spindles as they are now (for ``"delete"``: those removed; for
-        ``"merge"``: the merged spindle; for ``"reset"``: all).
+        ``"merge"``: the merged spindle; for ``"replace"`` and ``"reset"``:
+        all).
     removed : tuple of int
-        Uids that no longer exist (``"merge"``, ``"delete"``, ``"reset"``).
+        Uids that no longer exist (``"merge"``, ``"delete"``, ``"replace"``,
+        ``"reset"``).
     """
 
     kind: str
@@ -267,6 +271,47 @@ class SpindleSet:
         self._emit("merge", [replace(new)], [s.uid for s in old])
         return new.uid
 
+    def replace_all(self, spindles) -> list[int]:
+        """Replace the whole content by ``spindles`` as one undoable change.
+
+        Undo brings back exactly the previous spindles (same uids and
+        fields); redo brings back the replacing ones with the uids they got
+        here. Unlike :meth:`reset`, the history is kept.
+
+        Parameters
+        ----------
+        spindles : iterable of Spindle
+            The new content (e.g. a :class:`SpindleSet` read from a file).
+            Each gets a fresh uid, never one this set has used before.
+
+        Returns
+        -------
+        uids : list of int
+            The uids of the new spindles, in the order given.
+        """
+        incoming = list(spindles)
+        for s in incoming:
+            if not isinstance(s, Spindle):
+                raise SpindleScopeError(
+                    f"Expected a Spindle, got {type(s).__name__}.")
+        if not incoming and not self._items:
+            return []
+        old = [replace(s) for s in self._items]
+        new = []
+        for s in incoming:
+            s = replace(s)  # own copy (validated again)
+            s.uid = self._next_uid
+            self._next_uid += 1
+            new.append(s)
+        self._items, self._keys, self._by_uid = [], [], {}
+        self._max_dur = 0.0
+        for s in new:
+            self._insert(s)
+        self._record("replace", old, [replace(s) for s in new])
+        self._emit("replace", [replace(s) for s in self._items],
+                   [s.uid for s in old])
+        return [s.uid for s in new]
+
     def clear(self):
         """Remove everything (undoable)."""
         if self._items:
@@ -314,7 +359,9 @@ class SpindleSet:
     def _emit_inverse(self, kind, now_present, now_gone):
         # now_present: spindles that exist after the step; now_gone: removed
         gone_uids = {s.uid for s in now_gone} - {s.uid for s in now_present}
-        if kind == "edit":
+        if kind == "replace":
+            self._emit("replace", [replace(s) for s in self._items], sorted(gone_uids))
+        elif kind == "edit":
             self._emit("edit", [replace(s) for s in now_present])
         elif not now_gone:
             self._emit("add", [replace(s) for s in now_present])

@@ -151,6 +151,30 @@ class Hypnogram:
         self.stages[epoch] = stage
         self.changed.emit(epoch)
 
+    def set_stages(self, stages, start=0):
+        """Set consecutive epochs from ``start`` to the given stages at once.
+
+        One change notification (``changed`` with a slice) covers them all,
+        so an undo history records one step and an autosave journal one line.
+
+        Parameters
+        ----------
+        stages : sequence of str
+            One stage per epoch (any label :func:`normalize_stage` reads).
+        start : int
+            First epoch to set.
+        """
+        new = [normalize_stage(s) for s in stages]
+        start = int(start)
+        if start < 0 or start + len(new) > self.n_epochs:
+            raise SpindleScopeError(
+                f"Cannot set {len(new)} stages from epoch {start}: the "
+                f"hypnogram has {self.n_epochs} epochs.")
+        if not new:
+            return
+        self.stages[start:start + len(new)] = new
+        self.changed.emit(slice(start, start + len(new)))
+
     # -- masks -----------------------------------------------------------------
     def _good(self, stages):
         stages = [normalize_stage(s) for s in ([stages] if isinstance(stages, str)

@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         self._action(f, "Save session &as…", self.save_session_as, QKeySequence("Ctrl+Shift+S"))
         f.addSeparator()
         self._action(f, "Import spindles…", self.import_spindles_dialog)
+        self._action(f, "Replace spindles with file…",
+                     lambda: self.import_spindles_dialog(replace=True))
         self._action(f, "Export spindles…", self.export_spindles_dialog)
         self._action(f, "Import hypnogram…", self.import_hypnogram_dialog)
         self._action(f, "Export hypnogram…", self.export_hypnogram_dialog)
@@ -154,6 +156,7 @@ class MainWindow(QMainWindow):
         e = mb.addMenu("&Edit")
         self.act_undo = self._action(e, "&Undo", self.undo, QKeySequence("Ctrl+Z"))
         self.act_redo = self._action(e, "&Redo", self.redo, QKeySequence("Ctrl+Shift+Z"))
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         e.addSeparator()
         self._action(e, "Delete selected mark (Del)", self.browser.delete_selected)
         vis = e.addMenu("Selected mark visible in")
@@ -350,22 +353,28 @@ class MainWindow(QMainWindow):
         return self.save_session(path) if path else False
 
     def import_spindles(self, path, replace=False):
+        """Add the marks of ``path`` (or, with ``replace``, put them in place
+        of all current marks); either way one step that Ctrl+Z undoes."""
         from core.spindles import read_spindles
 
         rec = self.session.recording
         new = read_spindles(path, sfreq=rec.sfreq if rec else None)
         if replace:
-            self.session.set_spindles(new)
+            self.session.replace_spindles(new)
         else:
             self.session.spindles.add(list(new))
         return len(new)
 
-    def import_spindles_dialog(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Import spindles", "", MARKS_FILTER)
+    def import_spindles_dialog(self, replace=False):
+        """Add the marks of a file (or replace all marks: one undoable step)."""
+        title = "Replace spindles with file" if replace else "Import spindles"
+        path, _ = QFileDialog.getOpenFileName(self, title, "", MARKS_FILTER)
         if path:
-            n = self._guard("Importing spindles", self.import_spindles, path)
+            n = self._guard("Importing spindles", self.import_spindles, path, replace)
             if n is not None:
-                self.statusBar().showMessage(f"Imported {n} marks from {path}", 5000)
+                verb = "Replaced the marks by" if replace else "Imported"
+                self.statusBar().showMessage(
+                    f"{verb} {n} marks from {path} (Ctrl+Z undoes)", 5000)
 
     def export_spindles_dialog(self):
         from core.spindles import write_spindles
@@ -375,11 +384,13 @@ class MainWindow(QMainWindow):
             self._guard("Exporting spindles", write_spindles, self.session.spindles, path)
 
     def import_hypnogram(self, path):
+        """Put the stages of ``path`` in place of all stages; one step that
+        Ctrl+Z undoes. Returns the session's hypnogram."""
         from core.staging import read_hypnogram
 
         rec = self.session.recording
         hyp = read_hypnogram(path, recording_duration=rec.duration if rec else None)
-        self.session.set_hypnogram(hyp)
+        hyp = self.session.replace_hypnogram(hyp)
         self.autosave.start(offer_recovery=False)
         return hyp
 
@@ -404,7 +415,7 @@ class MainWindow(QMainWindow):
         self.session.history.undo()
 
     def redo(self):
-        """Redo (Ctrl+Shift+Z)."""
+        """Redo (Ctrl+Shift+Z or Ctrl+Y)."""
         self.session.history.redo()
 
     # -- view ------------------------------------------------------------------------
