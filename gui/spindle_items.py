@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 
 #: Fill colours: candidates orange, rejected grey, accepted by visibility.
 STATUS_COLORS = {
@@ -32,31 +32,62 @@ def spindle_color(spindle) -> QColor:
 
 
 class SpindleItem(pg.GraphicsObject):
-    """A spindle mark: a rectangle in (time, row) coordinates.
+    """A spindle mark: one or more rectangles in (time, row) coordinates.
+
+    A whole-recording mark is one rectangle over all rows. A channel-specific
+    mark is one rectangle per contiguous run of visible rows of its channels
+    (rows of other channels in between stay uncovered), or a thin strip in the
+    plot's margin when none of its channels is on the page (see
+    :meth:`TraceBrowser._mark_spans <gui.trace_browser.TraceBrowser._mark_spans>`).
+    All rectangles share the mark's time span and belong to one item: they are
+    selected, moved and resized together.
 
     Click selects; dragging the body moves it; dragging within a few pixels of
     the left or right edge resizes it. The browser turns the finished drag into
-    one ``SpindleSet.edit`` (so it is undoable).
+    one ``SpindleSet.edit`` (so it is undoable). Only the rectangles take the
+    mouse (:meth:`shape`); the gaps between them belong to the traces.
     """
 
     def __init__(self, browser):
         super().__init__()
         self.browser = browser
         self.uid = None
-        self._rect = QRectF()
+        self.off_page = False
+        self._left = 0.0
+        self._right = 0.0
+        self._spans: list[tuple[float, float]] = []
         self._brush = QBrush(QColor(0, 0, 0, 0))
         self._pen = QPen(Qt.PenStyle.NoPen)
         self._selected = False
         self._drag = None
+        self._tip = ""
         self.setZValue(-5)
         self.setAcceptHoverEvents(True)
 
     # -- content ------------------------------------------------------------
-    def set_spindle(self, spindle, y0: float, y1: float, selected: bool):
+    def set_spindle(self, spindle, spans, selected: bool, off_page: bool = False,
+                    tooltip: str = ""):
+        """Show ``spindle`` on the rows ``spans``.
+
+        Parameters
+        ----------
+        spindle : core.spindles.Spindle
+            The mark (its onset, duration, status and visibility are used).
+        spans : sequence of (float, float)
+            ``(y0, y1)`` in row coordinates of each rectangle, top to bottom.
+        selected : bool
+            Draw the selection outline.
+        off_page : bool
+            The spans are an indicator of channels not on the page.
+        tooltip : str
+            Tool tip of the item ("" for none).
+        """
         self.prepareGeometryChange()
         self.uid = spindle.uid
-        self._rect = QRectF(QPointF(spindle.onset, y0),
-                            QPointF(spindle.onset + spindle.duration, y1))
+        self._left = float(spindle.onset)
+        self._right = float(spindle.onset + spindle.duration)
+        self._spans = [(float(min(a, b)), float(max(a, b))) for a, b in spans]
+        self.off_page = bool(off_page)
         color = spindle_color(spindle)
         self._brush = QBrush(color)
         self._selected = selected
@@ -68,19 +99,37 @@ class SpindleItem(pg.GraphicsObject):
             pen.setWidth(1)
         pen.setCosmetic(True)
         self._pen = pen
+        if tooltip != self._tip:
+            self._tip = tooltip
+            self.setToolTip(tooltip)
         self.setVisible(True)
         self.update()
 
     def time_range(self):
-        return self._rect.left(), self._rect.right()
+        return self._left, self._right
+
+    def rects(self) -> list[QRectF]:
+        """The rectangles drawn, in view (time, row) coordinates, top to bottom."""
+        return [QRectF(QPointF(self._left, y0), QPointF(self._right, y1))
+                for y0, y1 in self._spans]
 
     def boundingRect(self):
-        return self._rect.normalized()
+        rect = QRectF()
+        for r in self.rects():
+            rect = rect.united(r.normalized())
+        return rect
+
+    def shape(self):
+        path = QPainterPath()
+        for r in self.rects():
+            path.addRect(r.normalized())
+        return path
 
     def paint(self, p, *args):
         p.setBrush(self._brush)
         p.setPen(self._pen)
-        p.drawRect(self._rect)
+        for r in self.rects():
+            p.drawRect(r)
 
     # -- mouse --------------------------------------------------------------
     def _edge_at(self, x: float):
@@ -89,9 +138,9 @@ class SpindleItem(pg.GraphicsObject):
             return "body"
         px = vb.viewPixelSize()[0]
         tol = EDGE_PX * px
-        if abs(x - self._rect.left()) <= tol:
+        if abs(x - self._left) <= tol:
             return "left"
-        if abs(x - self._rect.right()) <= tol:
+        if abs(x - self._right) <= tol:
             return "right"
         return "body"
 
@@ -122,7 +171,7 @@ class SpindleItem(pg.GraphicsObject):
         ev.accept()
         if ev.isStart():
             x0 = ev.buttonDownPos().x()
-            self._drag = (self._edge_at(x0), x0, self._rect.left(), self._rect.right())
+            self._drag = (self._edge_at(x0), x0, self._left, self._right)
             self.browser.select_spindle(self.uid)
         if self._drag is None:
             return
@@ -136,8 +185,7 @@ class SpindleItem(pg.GraphicsObject):
         else:
             right = max(right + dx, left + min_w)
         self.prepareGeometryChange()
-        self._rect.setLeft(left)
-        self._rect.setRight(right)
+        self._left, self._right = left, right
         self.update()
         if ev.isFinish():
             self._drag = None

@@ -382,15 +382,71 @@ class TraceBrowser(QWidget):
         self.refresh()
 
     # -- spindles -------------------------------------------------------------
-    def _row_span(self, channels):
-        """(y0, y1) of a mark: the rows of its channels, or all rows."""
+    def _mark_spans(self, channels, row_of, pos_of):
+        """Where a mark is drawn on the current page of rows.
+
+        Parameters
+        ----------
+        channels : tuple of str
+            The mark's channels (empty: a whole-recording mark).
+        row_of : dict
+            Row on the page of each visible channel name.
+        pos_of : dict
+            Position in the full channel order of each shown channel name.
+
+        Returns
+        -------
+        spans : list of (float, float)
+            ``(y0, y1)`` of each rectangle, top to bottom. A whole-recording
+            mark spans all rows. A channel-specific mark gets one rectangle per
+            contiguous run of its visible rows, so a mark on two channels far
+            apart never covers the rows between them.
+        off_page : bool
+            True when none of the mark's channels is on the page. The mark is a thin
+            strip in the 0.2-row margin :meth:`refresh` leaves at the edge of
+            the plot the scorer would scroll towards: the bottom margin when
+            all its shown channels lie below the page, the top margin otherwise
+            (channels above the page, hidden or excluded, or not in the
+            recording). A strip rather than nothing, so the mark stays
+            discoverable, selectable, movable and deletable from any page of
+            rows, and at the page edge like the scroll it asks for; a tool tip
+            names the channels.
+        """
         if not channels:
-            return -0.5, self.n_rows - 0.5
-        names = self.visible_names()
-        rows = [names.index(c) for c in channels if c in names]
+            return [(-0.5, self.n_rows - 0.5)], False
+        rows = sorted({row_of[c] for c in channels if c in row_of})
         if not rows:
-            return -0.7, -0.5  # off-screen channels: a thin tab at the top
-        return min(rows) - 0.5, max(rows) + 0.5
+            pos = [pos_of[c] for c in channels if c in pos_of]
+            if pos and min(pos) >= self.first_row + self.n_rows:
+                return [(self.n_rows - 0.5, self.n_rows - 0.3)], True
+            return [(-0.7, -0.5)], True
+        spans = []
+        start = prev = rows[0]
+        for r in rows[1:]:
+            if r != prev + 1:
+                spans.append((start - 0.5, prev + 0.5))
+                start = r
+            prev = r
+        spans.append((start - 0.5, prev + 0.5))
+        return spans, False
+
+    def _mark_tooltip(self, channels, row_of, pos_of, off_page) -> str:
+        """Tool tip of a channel-specific mark: its channels (and where)."""
+        if not channels:
+            return ""
+        text = "Spindle on " + ", ".join(channels)
+        if off_page:
+            pos = [pos_of[c] for c in channels if c in pos_of]
+            if not pos:
+                where = "not shown"
+            elif min(pos) >= self.first_row + self.n_rows:
+                where = "below this page of channels"
+            elif max(pos) < self.first_row:
+                where = "above this page of channels"
+            else:
+                where = "off this page of channels"
+            text += f" ({where})"
+        return text
 
     def _draw_spindles(self):
         if self.recording is None:
@@ -402,13 +458,22 @@ class TraceBrowser(QWidget):
             item = SpindleItem(self)
             self.vb.addItem(item, ignoreBounds=True)
             self._spindle_pool.append(item)
+        names = self.recording.ch_names
+        row_of = {n: r for r, n in enumerate(self.visible_names())}
+        pos_of = {names[ci]: k for k, ci in enumerate(self.order)}
         for item, sp in zip(self._spindle_pool, visible):
-            y0, y1 = self._row_span(sp.channels)
-            item.set_spindle(sp, y0, y1, sp.uid == self.selected_uid)
+            spans, off_page = self._mark_spans(sp.channels, row_of, pos_of)
+            tip = self._mark_tooltip(sp.channels, row_of, pos_of, off_page)
+            item.set_spindle(sp, spans, sp.uid == self.selected_uid, off_page, tip)
         for item in self._spindle_pool[len(visible):]:
             if item.isVisible():
                 item.hide()
                 item.uid = None
+
+    def spindle_items(self, uid=None) -> list[SpindleItem]:
+        """The mark items drawn (of mark ``uid`` only, if given)."""
+        return [it for it in self._spindle_pool if it.isVisible()
+                and (uid is None or it.uid == uid)]
 
     def n_drawn_spindles(self) -> int:
         return sum(1 for it in self._spindle_pool if it.isVisible())
