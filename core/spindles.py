@@ -303,10 +303,7 @@ class SpindleSet:
             s.uid = self._next_uid
             self._next_uid += 1
             new.append(s)
-        self._items, self._keys, self._by_uid = [], [], {}
-        self._max_dur = 0.0
-        for s in new:
-            self._insert(s)
+        self._fill(new)
         self._record("replace", old, [replace(s) for s in new])
         self._emit("replace", [replace(s) for s in self._items],
                    [s.uid for s in old])
@@ -319,13 +316,17 @@ class SpindleSet:
 
     def reset(self, spindles=()):
         """Replace the content without history (e.g. after loading)."""
-        self._items, self._keys, self._by_uid = [], [], {}
-        self._max_dur = 0.0
         self._undo.clear()
         self._redo.clear()
-        for s in spindles:
-            self._insert(self._assign(s))
+        self._fill(self._assign(s) for s in spindles)
         self._emit("reset", [replace(s) for s in self._items])
+
+    def _fill(self, spindles):
+        """Empty the index, then insert ``spindles`` (uids already set)."""
+        self._items, self._keys, self._by_uid = [], [], {}
+        self._max_dur = 0.0
+        for s in spindles:
+            self._insert(s)
 
     # -- history --------------------------------------------------------------
     @property

@@ -130,20 +130,9 @@ class ParamForm(QWidget):
 
     def overrides(self) -> dict:
         """The fields that differ from the published defaults (unchecked)."""
-        out = {}
-        for k, v in self.raw_values().items():
-            d = getattr(self._defaults, k)
-            if isinstance(d, float) and isinstance(v, float):
-                same = abs(v - d) < 1e-9
-            elif isinstance(d, tuple) and isinstance(v, tuple):
-                same = all((a is None and b is None) or (a is not None and b is not None
-                                                         and abs(a - b) < 1e-9)
-                           for a, b in zip(v, d))
-            else:
-                same = v == d
-            if not same:
-                out[k] = list(v) if isinstance(v, tuple) else v
-        return out
+        from core.detection import param_overrides
+
+        return param_overrides(type(self._defaults)(**self.raw_values()))
 
     def params(self):
         """The checked parameter object; raises SpindleScopeError if invalid."""
