@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import tempfile
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,3 +176,71 @@ def cache_dir() -> Path:
 def resources_dir() -> Path:
     """The app's ``resources/`` folder (shipped data, parameters, icons)."""
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+def fsync_dir(folder) -> None:
+    """Flush a folder's entries to disk (after a rename); a no-op where unsupported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode: str = "w", encoding: str | None = "utf-8",
+                newline: str | None = None):
+    """Open a temporary file beside ``path`` that replaces it atomically on success.
+
+    The one writer for every file the app writes: the data go to a uniquely
+    named temporary file in the same folder, are flushed and fsync'd, then
+    moved over ``path`` with :func:`os.replace`, and the folder is fsync'd.
+    If the block raises, ``path`` is left as it was and the temporary file
+    is removed. A reader therefore sees either the old or the new file,
+    never a truncated one, whatever kills the process.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to (re)write; its folder must exist.
+    mode : str
+        ``"w"`` (text) or ``"wb"`` (bytes).
+    encoding, newline : str | None
+        As for :func:`open` (text mode only).
+    """
+    check_option("mode", mode, ("w", "wb"))
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                               dir=path.parent)
+    binary = mode == "wb"
+    try:
+        with os.fdopen(fd, mode, **({} if binary else
+                                    {"encoding": encoding, "newline": newline})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, "w", encoding=encoding) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
