@@ -18,7 +18,11 @@ WORK="${SPINDLESCOPE_BUILD:-$ROOT/build}"
 VERSION="$("$PYTHON" -c 'import core; print(core.__version__)')"
 ARCH_DEB=amd64
 NAME="SpindleScope-${VERSION}-linux-x86_64"
-GLIBC="$(ldd --version | head -n1 | grep -oE '[0-9]+\.[0-9]+$')"
+# Read ldd's whole output first: `ldd --version | head -n1` lets head close the
+# pipe early, ldd then dies of SIGPIPE and pipefail ends the build (exit 141).
+LDD_OUT="$(ldd --version 2>&1 || true)"
+GLIBC="$(printf '%s\n' "$LDD_OUT" | sed -n '1s/.* \([0-9][0-9]*\.[0-9][0-9]*\)$/\1/p')"
+GLIBC="${GLIBC:-unknown}"
 t0=$(date +%s)
 
 echo "== SpindleScope ${VERSION}: PyInstaller bundle (glibc ${GLIBC})"
