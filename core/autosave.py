@@ -3,15 +3,20 @@
 An :class:`Autosaver` listens to a :class:`~core.spindles.SpindleSet` and a
 :class:`~core.staging.Hypnogram` and writes every change *immediately* as one
 line of an append-only journal (``journal-<generation>.jsonl``), flushed and
-fsync'd before the change handler returns. Every so often it writes a full
-snapshot (``snapshot.json``) to a temporary file, fsyncs it and moves it over
-the old one with :func:`os.replace` (atomic), then starts a new journal
-generation. A process killed at any moment (SIGKILL included) therefore
-leaves either the old or the new snapshot plus a journal whose complete
-lines replay every change; a half-written last line is ignored, and a
-half-written snapshot never replaces a good one.
+fsync'd before the change handler returns. Every so often it starts a new
+journal generation: the full state goes to ``snapshot.json`` (through
+:func:`core.utils.atomic_write_text`) *and* as the first ("base") line of the
+new journal, so each journal can be replayed on its own.
 
-:func:`Autosaver.recover` rebuilds the marks and stages from a folder.
+A process killed at any moment (SIGKILL included) therefore leaves a
+snapshot and a journal whose complete lines replay every change. Recovery
+(:meth:`Autosaver.recover`) survives its own damage: a half-written last line
+is ignored; a damaged or unexpected line in the middle is skipped and
+counted, and the lines after it are still replayed; a damaged snapshot is
+replaced by the base line of the newest journal. Nothing is ever deleted
+that holds unrecovered work: a new :class:`Autosaver` moves what an unclean
+session left in its folder (damaged files included) into a ``kept-<time>``
+subfolder.
 """
 
 from __future__ import annotations
@@ -19,16 +24,21 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .spindles import Spindle, SpindleSet
-from .staging import Hypnogram
-from .utils import SpindleScopeError, logger
+from .staging import STAGES, Hypnogram
+from .utils import SpindleScopeError, atomic_write_text, fsync_dir, logger
 
 SNAPSHOT = "snapshot.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_JOURNAL_RE = re.compile(r"^journal-(\d+)\.jsonl$")
+_SP_KINDS = ("add", "edit", "delete", "merge", "replace", "reset")
+_SP_KEYS = {"onset", "duration", "channels", "visibility", "scorer", "origin",
+            "status", "properties", "uid"}
 
 
 def _jsonable(o):
@@ -60,23 +70,110 @@ def _sp_dict(s: Spindle) -> dict:
     return d
 
 
-def _sp_from(d: dict) -> Spindle:
+class _Damaged(Exception):
+    """A journal record or snapshot whose content is not what we write."""
+
+
+def _sp_from(d) -> Spindle:
+    if not isinstance(d, dict) or not {"onset", "duration", "uid"} <= set(d) \
+            or set(d) - _SP_KEYS:
+        raise _Damaged(f"not a spindle: {str(d)[:80]!r}")
     d = dict(d)
-    d["channels"] = tuple(d.get("channels", ()))
-    return Spindle(**d)
+    if not isinstance(d.get("uid"), int) or isinstance(d["uid"], bool) or d["uid"] <= 0:
+        raise _Damaged(f"bad spindle uid {d.get('uid')!r}")
+    chans = d.get("channels", ())
+    if not isinstance(chans, (list, tuple)) or not all(isinstance(c, str) for c in chans):
+        raise _Damaged(f"bad channels {chans!r}")
+    d["channels"] = tuple(chans)
+    if not isinstance(d.get("properties", {}), dict):
+        raise _Damaged("bad properties")
+    for key in ("onset", "duration"):
+        if isinstance(d[key], bool) or not isinstance(d[key], (int, float)):
+            raise _Damaged(f"bad {key} {d[key]!r}")
+    for key in ("visibility", "scorer", "origin", "status"):
+        if key in d and not isinstance(d[key], str):
+            raise _Damaged(f"bad {key} {d[key]!r}")
+    try:
+        return Spindle(**d)
+    except (SpindleScopeError, TypeError, ValueError) as exc:
+        raise _Damaged(str(exc)) from None
 
 
-def _fsync_dir(folder: Path):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+def _stage(v) -> str:
+    if not isinstance(v, str) or v not in STAGES:
+        raise _Damaged(f"unknown stage {v!r}")
+    return v
+
+
+def _state_of(rec) -> tuple[dict, Hypnogram | None, bool]:
+    """(uid -> Spindle, hypnogram, edited) of a snapshot or base record."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("spindles"), list):
+        raise _Damaged("no spindle list")
+    spindles = {}
+    for d in rec["spindles"]:
+        s = _sp_from(d)
+        spindles[s.uid] = s
+    h = rec.get("hypnogram")
+    hyp = None
+    if h is not None:
+        if not isinstance(h, dict) or not isinstance(h.get("stages"), list):
+            raise _Damaged("bad hypnogram")
+        el = h.get("epoch_length")
+        if isinstance(el, bool) or not isinstance(el, (int, float)) or \
+                not math.isfinite(el) or el <= 0:
+            raise _Damaged(f"bad epoch length {el!r}")
+        hyp = Hypnogram([_stage(v) for v in h["stages"]], float(el))
+    return spindles, hyp, bool(rec.get("edited", True))
+
+
+@dataclass
+class Recovered:
+    """What an autosave folder holds (see :meth:`Autosaver.recover`).
+
+    Unpacks as ``(spindles, hypnogram)``.
+
+    Attributes
+    ----------
+    spindles : SpindleSet
+        The marks, uids as they were.
+    hypnogram : Hypnogram | None
+        The stages.
+    n_entries : int
+        Journal lines replayed.
+    n_damaged : int
+        Damaged or unexpected lines (and snapshots) skipped.
+    edited : bool
+        Whether the journalled session holds edits of its user (a session
+        that was only opened has nothing worth offering).
+    clean : bool
+        The session was closed normally.
+    """
+
+    spindles: SpindleSet
+    hypnogram: Hypnogram | None
+    n_entries: int = 0
+    n_damaged: int = 0
+    edited: bool = False
+    clean: bool = False
+    problems: list = field(default_factory=list)
+
+    def __iter__(self):
+        return iter((self.spindles, self.hypnogram))
+
+    def __getitem__(self, i):
+        return (self.spindles, self.hypnogram)[i]
+
+    def __len__(self):
+        return 2
+
+
+def _journals(folder: Path) -> dict[int, Path]:
+    out = {}
+    for p in folder.glob("journal-*.jsonl"):
+        m = _JOURNAL_RE.match(p.name)
+        if m:
+            out[int(m.group(1))] = p
+    return out
 
 
 class Autosaver:
@@ -85,8 +182,10 @@ class Autosaver:
     Parameters
     ----------
     folder : path-like
-        Session folder (created). An existing journal there is replaced:
-        call :meth:`recover` first to keep it.
+        Session folder (created). Whatever an unclean session left there
+        that holds edits or damage is moved into a ``kept-<time>`` subfolder
+        (call :meth:`recover` first to restore it); a clean or unedited one
+        is replaced.
     spindles : SpindleSet
         Marks to watch.
     hypnogram : Hypnogram | None
@@ -95,24 +194,33 @@ class Autosaver:
         Journal lines after which a fresh snapshot is written.
     snapshot_interval : float
         Seconds after which the next change triggers a snapshot.
+    edited : bool
+        The watched state already holds unsaved edits (e.g. restored work),
+        so a crash before the next edit must still offer it.
+    on_error : callable | None
+        Called with the exception when a change cannot be journalled; the
+        autosaver is then off (:attr:`error` holds the cause) and the
+        editing that triggered it goes on unharmed.
     """
 
     def __init__(self, folder, spindles: SpindleSet, hypnogram: Hypnogram | None = None,
-                 *, snapshot_every: int = 500, snapshot_interval: float = 60.0):
+                 *, snapshot_every: int = 500, snapshot_interval: float = 60.0,
+                 edited: bool = False, on_error=None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.spindles = spindles
         self.hypnogram = hypnogram
         self.snapshot_every = int(snapshot_every)
         self.snapshot_interval = float(snapshot_interval)
+        self.edited = bool(edited)
+        self.on_error = on_error
+        self.error: BaseException | None = None
+        self.kept_aside: Path | None = None
         self._fh = None
-        self._generation = 0
         self._lines = 0
         self._last_snapshot = 0.0
         self.n_writes = 0
-        old = _read_snapshot(self.folder)
-        if old is not None:
-            self._generation = int(old.get("generation", 0))
+        self._generation = self._clear_folder()
         self.snapshot()
 
         # plain functions are held strongly by psygnal (bound methods are
@@ -128,23 +236,94 @@ class Autosaver:
         if hypnogram is not None:
             hypnogram.changed.connect(on_stages)
 
+    # -- set-up -------------------------------------------------------------------
+    def _clear_folder(self) -> int:
+        """Keep aside what an unclean session left; return the last generation."""
+        folder = self.folder
+        journals = _journals(folder)
+        snap = folder / SNAPSHOT
+        gen = max(journals, default=0)
+        if not journals and not snap.exists():
+            return gen
+        try:
+            state = json.loads(snap.read_text(encoding="utf-8")) if snap.exists() else None
+            if state is not None:
+                gen = max(gen, int(state.get("generation", 0)))
+        except (OSError, ValueError, TypeError, AttributeError):
+            state = None
+        try:
+            got = Autosaver.recover(folder)
+        except OSError:  # pragma: no cover - unreadable: keep it all
+            got = None
+        keep = got is None or (not got.clean and (got.edited or got.n_damaged))
+        files = list(journals.values()) + ([snap] if snap.exists() else [])
+        if keep:
+            dest = folder / time.strftime("kept-%Y%m%d-%H%M%S")
+            n = 1
+            while dest.exists():
+                n += 1
+                dest = folder / time.strftime(f"kept-%Y%m%d-%H%M%S-{n}")
+            dest.mkdir()
+            for p in files:
+                os.replace(p, dest / p.name)
+            fsync_dir(folder)
+            self.kept_aside = dest
+            logger.warning("Autosave: the previous unsaved session of this "
+                           "recording was kept in %s.", dest)
+        else:
+            for p in files:
+                try:
+                    p.unlink()
+                except OSError:  # pragma: no cover
+                    pass
+        return gen
+
     # -- writing --------------------------------------------------------------
     def _journal_path(self, gen=None) -> Path:
         return self.folder / f"journal-{self._generation if gen is None else gen}.jsonl"
 
+    def _state(self, clean=False) -> dict:
+        return {
+            "version": FORMAT_VERSION,
+            "generation": self._generation,
+            "time": time.time(),
+            "clean": clean,
+            "edited": self.edited,
+            "spindles": [_sp_dict(s) for s in self.spindles],
+            "hypnogram": None if self.hypnogram is None else {
+                "epoch_length": self.hypnogram.epoch_length,
+                "stages": list(self.hypnogram.stages)},
+        }
+
+    def _fail(self, exc: BaseException):
+        self.error = exc
+        logger.error("Autosave failed and is off: %s", exc)
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
+        if self.on_error is not None:
+            self.on_error(exc)
+
     def _append(self, record: dict):
         if self._fh is None:
-            raise SpindleScopeError("The autosaver is closed.")
-        line = json.dumps(record, default=_jsonable, separators=(",", ":"),
-                          allow_nan=False)
-        self._fh.write(line + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._lines += 1
-        self.n_writes += 1
-        if (self._lines >= self.snapshot_every or
-                time.monotonic() - self._last_snapshot >= self.snapshot_interval):
-            self.snapshot()
+            return  # closed or failed (already reported)
+        try:
+            line = json.dumps(record, default=_jsonable, separators=(",", ":"),
+                              allow_nan=False)
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self.edited = True
+            self._lines += 1
+            self.n_writes += 1
+            if (self._lines >= self.snapshot_every or
+                    time.monotonic() - self._last_snapshot >= self.snapshot_interval):
+                self.snapshot()
+        except (OSError, ValueError, TypeError) as exc:
+            self._fail(exc)
 
     def _on_spindles_changed(self, change):
         self._append({"t": "sp", "k": change.kind,
@@ -159,33 +338,36 @@ class Autosaver:
             idx = [int(which)]
         self._append({"t": "st", "i": idx, "v": [hyp.stages[i] for i in idx]})
 
-    def snapshot(self):
-        """Write the full state atomically and start a new journal generation."""
-        gen = self._generation + 1
-        state = {
-            "version": FORMAT_VERSION,
-            "generation": gen,
-            "time": time.time(),
-            "clean": False,
-            "spindles": [_sp_dict(s) for s in self.spindles],
-            "hypnogram": None if self.hypnogram is None else {
-                "epoch_length": self.hypnogram.epoch_length,
-                "stages": list(self.hypnogram.stages)},
-        }
-        _write_atomic(self.folder / SNAPSHOT, state)
-        old_fh, old_gen = self._fh, self._generation
-        self._generation = gen
-        self._fh = open(self._journal_path(), "a", encoding="utf-8")
-        _fsync_dir(self.folder)
+    def snapshot(self, clean: bool = False):
+        """Write the full state atomically and start a new journal generation.
+
+        The state goes to ``snapshot.json`` and, as a base line, to the new
+        journal, which is created afresh (never appended to).
+        """
+        self._generation += 1
+        state = self._state(clean)
+        text = json.dumps(state, default=_jsonable, allow_nan=False)
+        path = self._journal_path()
+        fh = open(path, "x", encoding="utf-8")
+        try:
+            fh.write(json.dumps({"t": "base", **state}, default=_jsonable,
+                                separators=(",", ":"), allow_nan=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            fsync_dir(self.folder)
+            atomic_write_text(self.folder / SNAPSHOT, text)
+        except BaseException:
+            fh.close()
+            raise
+        old_fh, self._fh = self._fh, fh
         if old_fh is not None:
             old_fh.close()
-        for p in self.folder.glob("journal-*.jsonl"):
-            if p != self._journal_path():
+        for gen, p in _journals(self.folder).items():
+            if gen < self._generation:
                 try:
                     p.unlink()
                 except OSError:  # pragma: no cover
                     pass
-        del old_gen
         self._lines = 0
         self._last_snapshot = time.monotonic()
 
@@ -202,96 +384,140 @@ class Autosaver:
                 pass
         if self._fh is None:
             return
-        self.snapshot()
-        if clean:
-            state = _read_snapshot(self.folder)
-            state["clean"] = True
-            _write_atomic(self.folder / SNAPSHOT, state)
-        self._fh.close()
-        self._fh = None
+        try:
+            self.snapshot(clean=clean)
+        finally:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
 
     # -- reading ------------------------------------------------------------------
     @staticmethod
     def has_recovery(folder) -> bool:
-        """Whether ``folder`` holds work that was not closed cleanly."""
-        state = _read_snapshot(Path(folder))
-        return state is not None and not state.get("clean", False)
+        """Whether ``folder`` holds edits that were not closed cleanly."""
+        got = Autosaver.recover(folder)
+        return got is not None and not got.clean and (got.edited or got.n_damaged > 0)
 
     @staticmethod
-    def recover(folder):
-        """Rebuild marks and stages from a session folder.
+    def recover(folder) -> Recovered | None:
+        """Rebuild marks and stages from a session folder (read only).
 
         Returns
         -------
-        result : (SpindleSet, Hypnogram | None) | None
-            None when the folder holds no snapshot.
+        result : Recovered | None
+            Unpacks as ``(spindles, hypnogram)``; None when the folder holds
+            neither a readable snapshot nor a journal with a base line.
         """
         folder = Path(folder)
-        state = _read_snapshot(folder)
-        if state is None:
+        if not folder.is_dir():
             return None
-        spindles = {d["uid"]: _sp_from(d) for d in state.get("spindles", [])}
-        h = state.get("hypnogram")
-        hyp = Hypnogram(h["stages"], h["epoch_length"]) if h else None
-        journal = folder / f"journal-{state.get('generation', 0)}.jsonl"
+        problems = []
+        journals = _journals(folder)
+        snap = folder / SNAPSHOT
+        base = None   # (spindles, hyp, edited, clean, generation)
+        if snap.exists():
+            try:
+                state = json.loads(snap.read_text(encoding="utf-8"))
+                sp, hyp, edited = _state_of(state)
+                gen = state.get("generation", 0)
+                if not isinstance(gen, int):
+                    raise _Damaged(f"bad generation {gen!r}")
+                base = (sp, hyp, edited, bool(state.get("clean", False)), gen)
+            except (OSError, ValueError, _Damaged) as exc:
+                problems.append(f"{SNAPSHOT}: {exc}")
+        snap_gen = base[4] if base is not None else -1
+        # a kill between starting journal N+1 and writing its snapshot leaves
+        # the snapshot of N: the newest complete base line wins
+        for gen in sorted(journals, reverse=True):
+            if base is not None and gen <= snap_gen:
+                break
+            try:
+                with open(journals[gen], encoding="utf-8") as fh:
+                    first = fh.readline()
+                if not first.endswith("\n"):
+                    continue  # half-written base line: that generation never began
+                rec = json.loads(first)
+                if not isinstance(rec, dict) or rec.get("t") != "base":
+                    raise _Damaged("no base line")
+                sp, hyp, edited = _state_of(rec)
+                base = (sp, hyp, edited, False, gen)
+                break
+            except (OSError, ValueError, _Damaged) as exc:
+                problems.append(f"{journals[gen].name}: {exc}")
+        skip_base = True
+        if base is None:
+            if problems:
+                logger.warning("Autosave folder %s holds nothing usable: %s",
+                               folder, "; ".join(problems))
+            return None
+        spindles, hyp, edited, clean, gen = base
+        n_damaged = len(problems)
         n_rec = 0
-        if journal.exists():
-            with open(journal, encoding="utf-8") as fh:
-                for line in fh:
-                    if not line.endswith("\n"):
-                        break  # half-written last line
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        logger.warning("Autosave journal %s: ignoring a damaged "
-                                       "line after %d good ones.", journal.name, n_rec)
-                        break
-                    _replay(rec, spindles, hyp)
-                    n_rec += 1
+        journal = journals.get(gen)
+        if journal is not None:
+            with open(journal, encoding="utf-8", errors="replace") as fh:
+                lines = fh.readlines()
+            for n, line in enumerate(lines, start=1):
+                if n == 1 and skip_base and '"t":"base"' in line[:20]:
+                    continue
+                if not line.endswith("\n"):
+                    logger.info("Autosave journal %s: ignoring a half-written "
+                                "last line.", journal.name)
+                    break
+                try:
+                    _replay(json.loads(line), spindles, hyp)
+                except (ValueError, _Damaged) as exc:
+                    n_damaged += 1
+                    problems.append(f"{journal.name}, line {n}: {exc}")
+                    continue
+                n_rec += 1
+        if n_damaged:
+            logger.warning("Autosave %s: skipped %d damaged entries (%s).", folder,
+                           n_damaged, "; ".join(problems[:5]))
         sset = SpindleSet(sorted(spindles.values(), key=lambda s: (s.onset, s.uid)))
         logger.info("Recovered %d spindles (%d journal entries) from %s",
                     len(sset), n_rec, folder)
-        return sset, hyp
+        return Recovered(sset, hyp, n_rec, n_damaged, edited or n_rec > 0, clean,
+                         problems)
 
 
 def _replay(rec, spindles, hyp):
-    if rec.get("t") == "sp":
-        kind = rec.get("k")
-        if kind in ("reset", "replace"):  # the record lists the whole content
+    """Apply one journal record, all or nothing (raises :class:`_Damaged`)."""
+    if not isinstance(rec, dict):
+        raise _Damaged(f"not a record: {str(rec)[:60]!r}")
+    kind = rec.get("t")
+    if kind == "sp":
+        k = rec.get("k")
+        if k not in _SP_KINDS:
+            raise _Damaged(f"unknown change {k!r}")
+        items, removed = rec.get("s", []), rec.get("r", [])
+        if not isinstance(items, list) or not isinstance(removed, list) or not all(
+                isinstance(u, int) and not isinstance(u, bool) for u in removed):
+            raise _Damaged("bad spindle lists")
+        new = [_sp_from(d) for d in items]
+        if k in ("reset", "replace"):  # the record lists the whole content
             spindles.clear()
-        for uid in rec.get("r", []):
+        for uid in removed:
             spindles.pop(uid, None)
-        if kind == "delete":
-            for d in rec.get("s", []):
-                spindles.pop(d["uid"], None)
+        if k == "delete":
+            for s in new:
+                spindles.pop(s.uid, None)
         else:
-            for d in rec.get("s", []):
-                spindles[d["uid"]] = _sp_from(d)
-    elif rec.get("t") == "st" and hyp is not None:
-        for i, v in zip(rec.get("i", []), rec.get("v", [])):
-            if 0 <= i < hyp.n_epochs:
-                hyp.stages[i] = v
+            for s in new:
+                spindles[s.uid] = s
+    elif kind == "st":
+        idx, vals = rec.get("i"), rec.get("v")
+        if hyp is None:
+            raise _Damaged("a stage change without a hypnogram")
+        if not isinstance(idx, list) or not isinstance(vals, list) or \
+                len(idx) != len(vals):
+            raise _Damaged("bad stage lists")
+        vals = [_stage(v) for v in vals]
+        for i in idx:
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < hyp.n_epochs:
+                raise _Damaged(f"epoch {i!r} out of range")
+        for i, v in zip(idx, vals):
+            hyp.stages[i] = v
+    else:
+        raise _Damaged(f"unknown record type {kind!r}")
 
-
-def _write_atomic(path: Path, state: dict):
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    data = json.dumps(state, default=_jsonable, allow_nan=False)
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _read_snapshot(folder: Path):
-    path = folder / SNAPSHOT
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SpindleScopeError(
-            f"The autosave snapshot {path} is damaged ({exc}); it was not "
-            f"written by SpindleScope's atomic writer. Move it away to start "
-            f"afresh.") from exc

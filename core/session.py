@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
 from psygnal import Signal
 
 from .settings import Settings
-from .utils import SpindleScopeError, cache_dir, logger
+from .utils import SpindleScopeError, atomic_write_text, cache_dir, logger
 
 #: Version of the session JSON layout.
 SESSION_SCHEMA_VERSION = 1
@@ -57,13 +58,26 @@ def _resolve(ref, base: Path) -> Path | None:
         ref = {"path": ref}
     cands = []
     if ref.get("relative"):
-        cands.append((base / ref["relative"]).resolve())
+        try:
+            cands.append((base / ref["relative"]).resolve())
+        except (OSError, ValueError):
+            pass
     if ref.get("path"):
         cands.append(Path(ref["path"]))
     for c in cands:
-        if c.exists():
-            return c
+        try:
+            if c.exists():
+                return c
+        except (OSError, ValueError):  # e.g. a NUL byte or a too-long name
+            continue
     return cands[0] if cands else None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def autosave_folder(recording_path) -> Path:
@@ -85,7 +99,7 @@ def autosave_folder(recording_path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     meta = folder / "recording.json"
     if not meta.exists():
-        meta.write_text(json.dumps({"recording": key}), encoding="utf-8")
+        atomic_write_text(meta, json.dumps({"recording": key}))
     return folder
 
 
@@ -475,19 +489,25 @@ class Session:
             path = path.with_name(_stem(path) + SESSION_SUFFIX)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = self.to_dict(path)
+        try:
+            json.dumps(data, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise SpindleScopeError(
+                f"The session cannot be saved: a result is not JSON-serialisable "
+                f"({exc}).") from exc
         base, stem = path.parent, _stem(path)
         write_spindles(self.spindles, base / f"{stem}.spindles.tsv")
         if self.hypnogram is not None:
             write_hypnogram(self.hypnogram, base / f"{stem}.hypnogram.tsv")
-        tmp = path.with_name(path.name + ".tmp")
         try:
             text = json.dumps(data, indent=2, default=_json_default)
         except (TypeError, ValueError) as exc:
             raise SpindleScopeError(
                 f"The session cannot be saved: a result is not JSON-serialisable "
                 f"({exc}).") from exc
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        # every file through the one atomic writer: a kill at any moment
+        # leaves the old or the new file, never a truncated one
+        atomic_write_text(path, text)
         self.path = path
         self.path_changed.emit(path)
         self._set_dirty(False)
@@ -515,46 +535,33 @@ class Session:
         from .staging import read_hypnogram
 
         path = Path(path)
-        if not path.exists():
-            raise SpindleScopeError(f"The session file {str(path)!r} does not exist.")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SpindleScopeError(
-                f"Cannot read the session {path.name!r}: it is not valid JSON "
-                f"({exc}).") from exc
-        if not isinstance(data, dict) or "schema_version" not in data:
-            raise SpindleScopeError(
-                f"{path.name!r} is not a SpindleScope session file.")
-        if data["schema_version"] > SESSION_SCHEMA_VERSION:
-            raise SpindleScopeError(
-                f"The session {path.name!r} was written by a newer SpindleScope "
-                f"(schema {data['schema_version']}); update the app.")
+        data = _read_session_json(path)
         base = path.parent
         session = cls(settings=settings)
         rec = None
         rec_path = _resolve(data.get("recording"), base)
         if rec_path is not None:
-            if not rec_path.exists():
+            if not _exists(rec_path):
                 raise SpindleScopeError(
                     f"The session's recording {str(rec_path)!r} is missing. Move "
                     f"it back (or beside the session file) and load again.")
             rec = open_recording(rec_path)
         sp_path = _resolve(data.get("spindles"), base)
-        spindles = (read_spindles(sp_path, sfreq=rec.sfreq if rec else None)
-                    if sp_path is not None and sp_path.exists() else SpindleSet())
+        spindles = (read_spindles(sp_path, sfreq=rec.sfreq if rec else None,
+                                  duration=rec.duration if rec else None)
+                    if sp_path is not None and _exists(sp_path) else SpindleSet())
         hyp = None
         hyp_path = _resolve(data.get("hypnogram"), base)
-        if hyp_path is not None and hyp_path.exists():
-            hyp = read_hypnogram(hyp_path, epoch_length=data.get("epoch_length"),
+        if hyp_path is not None and _exists(hyp_path):
+            hyp = read_hypnogram(hyp_path, epoch_length=data["epoch_length"],
                                  recording_duration=rec.duration if rec else None)
         if rec is not None:
             session.set_recording(rec, hypnogram=hyp, spindles=spindles)
         else:
             session.set_hypnogram(hyp)
             session.set_spindles(spindles)
-        session.view = dict(data.get("view") or {})
-        session.results = dict(data.get("results") or {})
+        session.view = dict(data["view"])
+        session.results = dict(data["results"])
         session.path = path
         session._set_dirty(False)
         return session
@@ -567,6 +574,82 @@ class Session:
         rec = self.recording.path.name if self.recording and self.recording.path else None
         return (f"<Session recording={rec!r} spindles={len(self.spindles)} "
                 f"dirty={self.dirty}>")
+
+
+def _read_session_json(path: Path) -> dict:
+    """Read and type-check a session file (every field it may hold).
+
+    Returns
+    -------
+    data : dict
+        With ``view`` and ``results`` dicts (empty when absent) and
+        ``epoch_length`` a positive number or None.
+    """
+    if path.is_dir():
+        raise SpindleScopeError(
+            f"{str(path)!r} is a folder, not a session file: choose the "
+            f"{SESSION_SUFFIX} file inside it.")
+    if not path.exists():
+        raise SpindleScopeError(f"The session file {str(path)!r} does not exist.")
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise SpindleScopeError(
+            f"The session file {str(path)!r} cannot be read (permission denied). "
+            f"Check its permissions.") from None
+    except OSError as exc:
+        raise SpindleScopeError(
+            f"The session file {str(path)!r} cannot be read ({exc.strerror or exc}).") from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
+        raise SpindleScopeError(
+            f"Cannot read the session {path.name!r}: it is not valid JSON "
+            f"({str(exc)[:120]}; UTF-8 text expected). Pick the .spindlescope.json "
+            f"file SpindleScope saved.") from None
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise SpindleScopeError(
+            f"{path.name!r} is not a SpindleScope session file (no "
+            f"'schema_version').")
+
+    def bad(field, want):
+        return SpindleScopeError(
+            f"The session {path.name!r} is damaged: {field!r} should be {want}, "
+            f"but it is {data[field]!r}. Fix that field or save the session again.")
+
+    ver = data["schema_version"]
+    if isinstance(ver, bool) or not isinstance(ver, int) or ver < 1:
+        raise bad("schema_version", "a positive integer")
+    if ver > SESSION_SCHEMA_VERSION:
+        raise SpindleScopeError(
+            f"The session {path.name!r} was written by a newer SpindleScope "
+            f"(schema {ver}); update the app.")
+    for key in ("recording", "spindles", "hypnogram"):
+        ref = data.get(key)
+        if ref is None or isinstance(ref, str):
+            continue
+        if not isinstance(ref, dict) or not all(
+                isinstance(ref.get(k), (str, type(None))) for k in ("path", "relative")):
+            raise bad(key, "a file reference ({'path': ..., 'relative': ...})")
+        if not (ref.get("path") or ref.get("relative")):
+            data[key] = None
+    for key in ("view", "results"):
+        if data.get(key) is None:
+            data[key] = {}
+        elif not isinstance(data[key], dict):
+            raise bad(key, "an object")
+    el = data.get("epoch_length")
+    if el is not None and (isinstance(el, bool) or not isinstance(el, (int, float))
+                           or not 0 < el <= 3600):
+        raise bad("epoch_length", "a number of seconds (0 < x <= 3600)")
+    data["epoch_length"] = el
+    for k, v in data["view"].items():
+        if k == "t0" and (isinstance(v, bool) or not isinstance(v, (int, float))
+                          or not math.isfinite(v)):
+            raise SpindleScopeError(
+                f"The session {path.name!r} is damaged: view['t0'] should be a "
+                f"number of seconds, but it is {v!r}.")
+    return data
 
 
 def _json_default(obj):

@@ -17,7 +17,10 @@ from pathlib import Path
 
 from psygnal import Signal
 
-from .utils import SpindleScopeError, check_option, logger
+from .spindle_checks import (MAX_MARK_DURATION, MAX_ONSET, _check_extent,  # noqa: F401
+                             _check_file, _decode, _num, _status_of)
+from .utils import (SpindleScopeError, atomic_open, atomic_write_bytes,
+                    atomic_write_text, check_option, check_range, logger)
 
 VISIBILITY = ("eeg", "meg", "both", "")     # "" = unknown
 STATUS = ("candidate", "accepted", "rejected")
@@ -440,7 +443,7 @@ def _is_spindle(label: str) -> bool:
     return "spindle" in str(label).strip().lower()
 
 
-def read_spindles(path, *, sfreq=None) -> SpindleSet:
+def read_spindles(path, *, sfreq=None, duration=None) -> SpindleSet:
     """Read spindle marks from a file.
 
     Parameters
@@ -450,6 +453,11 @@ def read_spindles(path, *, sfreq=None) -> SpindleSet:
         ``.edf`` (EDF+ annotations) or ``.txt`` (DREAMS scoring).
     sfreq : float | None
         Sampling rate, used when a table gives ``sample`` but no ``onset``.
+    duration : float | None
+        Length of the recording the marks belong to (s): a mark starting
+        before 0 or ending after it is an error (it belongs to another
+        recording, or its unit is wrong). Without it, onsets are checked
+        against a week and durations against an hour.
 
     Returns
     -------
@@ -457,8 +465,11 @@ def read_spindles(path, *, sfreq=None) -> SpindleSet:
     """
     path = Path(path)
     fmt = _fmt_of(path)
-    if not path.exists():
-        raise SpindleScopeError(f"The spindle file {str(path)!r} does not exist.")
+    if sfreq is not None:
+        sfreq = check_range("sfreq", sfreq, 1e-6)
+    if duration is not None:
+        duration = check_range("duration", duration, 0, 1e9)
+    _check_file(path)
     if fmt in (".tsv", ".csv"):
         spindles = _read_table(path, "\t" if fmt == ".tsv" else None, sfreq)
     elif fmt == ".txt":
@@ -467,35 +478,37 @@ def read_spindles(path, *, sfreq=None) -> SpindleSet:
         spindles = _read_fif(path)
     else:
         spindles = _read_edf(path)
+    _check_extent(spindles, path, duration)
     logger.info("Read %d spindles from %s", len(spindles), path.name)
     return SpindleSet(spindles)
 
 
-def _num(value, col, path, line):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise SpindleScopeError(
-            f"{path.name}, line {line}: the {col!r} value {value!r} is not a "
-            f"number. Fix the file (onset and duration are seconds).") from None
-    if not math.isfinite(v):
-        raise SpindleScopeError(
-            f"{path.name}, line {line}: the {col!r} value {value!r} is not finite.")
-    return v
-
-
 def _read_table(path, delimiter, sfreq):
-    text = path.read_text(encoding="utf-8-sig")
+    text = _decode(path)
+    if "\x00" in text:
+        raise SpindleScopeError(
+            f"{path.name} holds NUL bytes: it is not a text table (or it is "
+            f"damaged). Export the spindles again as TSV or CSV text.")
+    lines = text.splitlines()
     if delimiter is None:
-        first = text.splitlines()[0] if text.strip() else ""
+        first = next((ln for ln in lines if ln.strip()), "")
         delimiter = ";" if first.count(";") > first.count(",") else ","
         if "\t" in first and "," not in first:
             delimiter = "\t"
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
-    rows = [r for r in rows if any(c.strip() for c in r)]
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        # one row per line: a stray quote must not swallow the next rows
+        try:
+            row = next(csv.reader([line], delimiter=delimiter, strict=True), [])
+        except csv.Error as exc:
+            raise SpindleScopeError(
+                f"{path.name}, line {n}: cannot split the row ({exc}); an "
+                f"unterminated quote? Fix that line.") from None
+        if any(c.strip() for c in row):
+            rows.append((n, row))
     if not rows:
         raise SpindleScopeError(f"{path.name} is empty: no header and no spindle.")
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in rows[0][1]]
     has_sample = "sample" in header and sfreq
     missing = [c for c in ("onset", "duration") if c not in header
                and not (c == "onset" and has_sample)]
@@ -506,7 +519,7 @@ def _read_table(path, delimiter, sfreq):
             f"columns {', '.join(header) or 'none'}).")
     col = {h: i for i, h in enumerate(header)}
     out = []
-    for n, r in enumerate(rows[1:], start=2):
+    for n, r in rows[1:]:
         r = r + [""] * (len(header) - len(r))
 
         def get(name):
@@ -529,9 +542,7 @@ def _read_table(path, delimiter, sfreq):
         vis = (get("modality") or get("visibility")).lower()
         if vis not in VISIBILITY:
             vis = {"eeg+meg": "both", "mag": "meg", "grad": "meg"}.get(vis, "")
-        status = get("status").lower() or "accepted"
-        if status not in STATUS:
-            status = "accepted"
+        status = _status_of(get("status"), path, n)
         props = {}
         for h, i in col.items():
             if h in _CORE_COLS or h == "sample":
@@ -551,7 +562,7 @@ def _read_table(path, delimiter, sfreq):
 
 
 def _read_dreams(path):
-    lines = path.read_text(encoding="latin-1").splitlines()
+    lines = _decode(path).splitlines()
     out = []
     for n, line in enumerate(lines, start=1):
         parts = line.split()
@@ -663,7 +674,7 @@ def write_spindles(spindles, path):
         _write_table(items, path, "\t" if fmt == ".tsv" else ",")
     elif fmt == ".txt":
         lines = ["[Spindles]"] + [f"{s.onset:.4f}\t{s.duration:.4f}" for s in items]
-        path.write_text("\n".join(lines) + "\n")
+        atomic_write_text(path, "\n".join(lines) + "\n")
     elif fmt == ".fif":
         import mne
 
@@ -671,9 +682,24 @@ def write_spindles(spindles, path):
             [s.onset for s in items], [s.duration for s in items],
             [_encode_desc(s) for s in items],
             ch_names=[list(s.channels) for s in items])
-        annot.save(path, overwrite=True, verbose="error")
+        _via_library(path, lambda tmp: annot.save(tmp, overwrite=True, verbose="error"))
     else:
         _write_edf(items, path)
+
+
+def _via_library(path: Path, write):
+    """Let a library that only writes to file names write ``path`` atomically.
+
+    ``write(tmp_path)`` writes into a private temporary folder (same file
+    name, so the library's name checks pass); the bytes then go to ``path``
+    through :func:`core.utils.atomic_write_bytes`.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=".spindlescope-") as tmpdir:
+        tmp = Path(tmpdir) / path.name
+        write(tmp)
+        atomic_write_bytes(path, tmp.read_bytes())
 
 
 def _write_table(items, path, delim):
@@ -685,7 +711,7 @@ def _write_table(items, path, delim):
     header = ["onset", "duration", "trial_type", "channel", "modality",
               "status", "scorer", "origin"] + prop_keys
     na = "n/a"
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, "w", newline="") as fh:
         w = csv.writer(fh, delimiter=delim, lineterminator="\n")
         w.writerow(header)
         for s in items:
@@ -716,4 +742,4 @@ def _write_edf(items, path):
     sig = edfio.EdfSignal(np.zeros(n_rec), sampling_frequency=1, label="Spindles",
                           physical_range=(-1, 1))
     edf = edfio.Edf([sig], annotations=annots)
-    edf.write(path)
+    _via_library(path, edf.write)

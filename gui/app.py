@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import traceback
@@ -94,6 +95,10 @@ def _show_tab(window, tab: str, compute: bool):
 def main(argv=None) -> int:
     """Run the app; returns the exit status."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
+        print(f"error: --time must be a finite number of seconds from the start of "
+              f"the recording (0 or more), got {args.time!r}.", file=sys.stderr)
+        return 2
     logging.basicConfig(format="%(levelname)s: %(message)s",
                         level=logging.INFO if args.verbose else logging.WARNING)
     if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
@@ -119,6 +124,8 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         window.resize(w, h)
+        # nobody to answer a recovery question; crash data stay untouched
+        window.autosave.interactive = False
         # headless: errors are printed, never shown in a dialog
         from core.utils import SpindleScopeError
 

@@ -78,8 +78,54 @@ def show_error(parent, message: str, exc=None, details: str | None = None):
     return box
 
 
+def show_autosave_off(parent, text: str, on_save):
+    """Say that autosave is off (non-blocking) and offer to save elsewhere.
+
+    Parameters
+    ----------
+    parent : QWidget | None
+        Owner of the dialog.
+    text : str
+        Why autosave stopped.
+    on_save : callable
+        Called (no argument) when the user picks "Save session as…".
+
+    Returns
+    -------
+    box : QMessageBox
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("SpindleScope")
+    box.setText("Autosave is off.")
+    box.setInformativeText(text)
+    save = box.addButton("Save session as…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+    save.clicked.connect(lambda *_: on_save())
+    box.finished.connect(lambda *_: _OPEN.remove(box) if box in _OPEN else None)
+    _OPEN.append(box)
+    box.open()
+    return box
+
+
+def _offscreen() -> bool:
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.instance() is not None and \
+        QGuiApplication.platformName() == "offscreen"
+
+
 def ask(parent, title: str, question: str, default_yes: bool = True) -> bool:
-    """Ask a yes/no question (blocking). Tests monkeypatch this function."""
+    """Ask a yes/no question (blocking). Tests monkeypatch this function.
+
+    On the off-screen platform nobody can answer: nothing is shown and the
+    answer is "no" (a modal question there would hang forever).
+    """
+    if _offscreen():
+        from core.utils import logger
+
+        logger.warning("Not asking %r on the off-screen platform; answering no.", title)
+        return False
     yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
     ans = QMessageBox.question(parent, title, question, yes | no,
                                yes if default_yes else no)

@@ -98,6 +98,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.info_label)
 
         self.autosave = AutosaveController(self.session, self)
+        self.autosave_label = QLabel()
+        self.statusBar().addPermanentWidget(self.autosave_label)
+        self.autosave.on_problem = self._on_autosave_problem
+        self.autosave.on_notice = self._on_autosave_notice
         self._build_menus()
 
         # wiring: views talk through the session or through explicit jumps
@@ -280,8 +284,10 @@ class MainWindow(QMainWindow):
 
         if not self.maybe_save():
             return False
-        self.autosave.stop()
+        # open first: a file that fails to open leaves the recording on
+        # screen with its autosave running (issue 14, item 2)
         rec = open_recording(path)
+        self.autosave.stop()
         self.session.path = None
         self.session.view = {}
         self.session.set_recording(rec, hypnogram=hypnogram, spindles=spindles)
@@ -289,6 +295,22 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
         self.autosave.start(offer_recovery=True)
         return True
+
+    def _on_autosave_problem(self, text):
+        """Autosave stopped: say so in the status bar, and once in a dialog
+        that offers to save the session somewhere."""
+        self.autosave_label.setText("Autosave OFF")
+        self.autosave_label.setStyleSheet("color: #b00020; font-weight: bold")
+        self.autosave_label.setToolTip(text)
+        self.statusBar().showMessage(text)
+        if getattr(self, "_autosave_box", None) is None:
+            self._autosave_box = dialogs.show_autosave_off(self, text,
+                                                           self.save_session_as)
+
+    def _on_autosave_notice(self, text):
+        self.statusBar().showMessage(text, 15000)
+        dialogs.show_error(self, "Autosaved work", text).setIcon(
+            dialogs.QMessageBox.Icon.Information)
 
     def open_recording_dialog(self):
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", RECORDING_FILTER)

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from core.utils import cache_dir, logger
+from core.utils import atomic_write_text, cache_dir, logger
 
 from . import dialogs
 
@@ -47,32 +47,28 @@ def crashed(folder: Path) -> bool:
     return not _pid_alive(pid)
 
 
-def _has_work(folder) -> bool:
-    """Whether the journal holds any mark or scored epoch (else nothing to offer)."""
+def _inspect(folder):
+    """What ``folder`` offers: a :class:`core.autosave.Recovered` worth
+    restoring (unclean, with edits or damage), else None."""
     from core.autosave import Autosaver
 
     got = Autosaver.recover(folder)
-    if not got:
-        return False
-    spindles, hyp = got
-    return len(spindles) > 0 or (hyp is not None and any(s != "?" for s in hyp.stages))
+    if got is None or got.clean or not (got.edited or got.n_damaged):
+        return None
+    return got
 
 
 def pending_recoveries() -> list[tuple[Path, str]]:
-    """(folder, recording path) of crashed sessions that have a journal."""
+    """(folder, recording path) of crashed sessions that hold edits."""
     root = cache_dir() / "autosave"
     out = []
     if not root.is_dir():
-        return out
-    try:
-        from core.autosave import Autosaver
-    except ImportError:
         return out
     for folder in sorted(root.iterdir()):
         if not folder.is_dir() or not crashed(folder):
             continue
         try:
-            if not Autosaver.has_recovery(folder) or not _has_work(folder):
+            if _inspect(folder) is None:
                 continue
             rec = json.loads((folder / "recording.json").read_text())["recording"]
         except Exception as exc:  # a damaged folder must not block start-up
@@ -85,28 +81,52 @@ def pending_recoveries() -> list[tuple[Path, str]]:
 class AutosaveController:
     """Keep a :class:`core.autosave.Autosaver` bound to the session's models.
 
+    Autosave is never silently off: when the journal cannot be written
+    (at start or on any later change) :attr:`problem` says why and
+    ``on_problem`` (set by the window) is called once with that text.
+
     Parameters
     ----------
     session : core.session.Session
         Observed; the autosaver follows its spindle set and hypnogram.
     parent : QWidget
         Owner of the recovery question.
+    interactive : bool
+        False for off-screen renders (``--screenshot``): nothing is asked
+        and the autosave folders are left untouched (crash data included).
     """
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, interactive: bool = True):
         self.session = session
         self.parent = parent
         self.saver = None
         self.folder: Path | None = None
         self.enabled = bool(session.settings.autosave)
+        self.interactive = bool(interactive)
+        self.problem: str | None = None
+        self.on_problem = None        # callable(text), set by the window
+        self.on_notice = None         # callable(text): recovery remarks
+        self._damaged = 0
         session.spindles_changed.connect(self._on_models_replaced)
         session.hypnogram_changed.connect(self._on_models_replaced)
 
     def _on_models_replaced(self, *args):
         if self.folder is not None:
-            self._bind()
+            # an import or a restore while journalling: that is an edit
+            self._bind(edited=True)
 
-    def _bind(self):
+    def _report(self, exc):
+        text = (f"Autosave is off: {type(exc).__name__}: {exc}. Your changes are "
+                f"not being saved automatically; save the session to keep them.")
+        first = self.problem is None
+        self.problem = text
+        logger.error("%s", text)
+        if first and self.on_problem is not None:
+            self.on_problem(text)
+
+    def _bind(self, edited=False):
+        prev = self.saver
+        edited = edited or bool(prev is not None and prev.edited)
         self._close_saver()
         s = self.session
         if not self.enabled or s.recording is None or s.hypnogram is None:
@@ -114,10 +134,11 @@ class AutosaveController:
         try:
             from core.autosave import Autosaver
 
-            self.saver = Autosaver(self.folder, s.spindles, s.hypnogram)
+            self.saver = Autosaver(self.folder, s.spindles, s.hypnogram,
+                                   edited=edited, on_error=self._report)
         except Exception as exc:  # autosave failing must never lose the session
-            logger.warning("Autosave is off: %s", exc)
             self.saver = None
+            self._report(exc)
 
     def _close_saver(self):
         saver, self.saver = self.saver, None
@@ -129,45 +150,75 @@ class AutosaveController:
             logger.warning("Closing the autosaver failed: %s", exc)
 
     def start(self, offer_recovery: bool = True):
-        """Journal the current recording's models (offer recovery first)."""
-        if self.session.recording is None:
+        """Journal the current recording's models (offer recovery first).
+
+        Never raises: a folder that cannot be used is reported through
+        :attr:`problem`. Returns whether autosaved work was restored.
+        """
+        if self.session.recording is None or not self.interactive:
             return False
-        folder = self.session.autosave_folder()
+        try:
+            folder = self.session.autosave_folder()
+        except Exception as exc:
+            self._report(exc)
+            return False
         restored = False
         if offer_recovery and crashed(folder):
             restored = self.offer(folder)
         self.folder = folder
-        (folder / LOCK).write_text(json.dumps({"pid": os.getpid()}))
-        self._bind()
+        try:
+            atomic_write_text(folder / LOCK, json.dumps({"pid": os.getpid()}))
+        except OSError as exc:
+            self._report(exc)
+            return restored
+        self._bind(edited=restored)
+        saver = self.saver
+        if saver is not None and saver.kept_aside is not None:
+            self._notice(
+                f"The autosaved work that was {'restored' if restored else 'not restored'} "
+                f"is kept in {saver.kept_aside}"
+                + (f" ({self._damaged} damaged autosave entries were skipped)."
+                   if restored and self._damaged else "."))
         return restored
 
-    def offer(self, folder) -> bool:
-        """Ask whether to restore the journal in ``folder``; apply it if yes."""
-        try:
-            from core.autosave import Autosaver
+    def _notice(self, text):
+        logger.warning("%s", text)
+        if self.on_notice is not None:
+            self.on_notice(text)
 
-            if not Autosaver.has_recovery(folder) or not _has_work(folder):
-                return False
+    def offer(self, folder) -> bool:
+        """Ask whether to restore the journal in ``folder``; apply it if yes.
+
+        Declining keeps the journal aside (the next autosaver moves it into a
+        ``kept-*`` subfolder); nothing is asked for a session without edits.
+        """
+        self._damaged = 0
+        if not self.interactive:
+            return False
+        try:
+            got = _inspect(folder)
         except Exception as exc:
             logger.warning("Cannot check for recovery data: %s", exc)
             return False
+        if got is None:
+            return False
+        extra = (f" ({got.n_damaged} damaged autosave entries will be skipped.)"
+                 if got.n_damaged else "")
         if not dialogs.ask(self.parent, "Restore unsaved work?",
                            "SpindleScope did not close properly last time. Restore "
                            "the marks and stages saved automatically for this "
-                           "recording?"):
+                           f"recording?{extra}"):
             return False
+        spindles, hyp = got
+        self._damaged = got.n_damaged
         try:
-            got = Autosaver.recover(folder)
+            if hyp is not None:
+                self.session.set_hypnogram(hyp)
+            if spindles is not None:
+                self.session.set_spindles(spindles)
         except Exception as exc:
             dialogs.show_error(self.parent, "Restoring the autosaved work failed.", exc)
             return False
-        if not got:
-            return False
-        spindles, hyp = got
-        if hyp is not None:
-            self.session.set_hypnogram(hyp)
-        if spindles is not None:
-            self.session.set_spindles(spindles)
         return True
 
     def stop(self, clean: bool = False):
