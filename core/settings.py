@@ -15,7 +15,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .utils import SpindleScopeError, check_option, check_range, logger, user_dir
+from .utils import (SpindleScopeError, atomic_write_text, check_option, check_range,
+                    logger, user_dir)
 
 #: Version of the JSON layout; bump when a field changes meaning.
 SCHEMA_VERSION = 1
@@ -120,28 +121,45 @@ class Settings:
 
     def validate(self) -> "Settings":
         """Check every field; raise :class:`SpindleScopeError` if one is off."""
-        check_range("page_duration", self.page_duration, 5, 60)
+        for name in ("sigma_overlay", "autosave"):
+            if not isinstance(getattr(self, name), bool):
+                raise SpindleScopeError(
+                    f"Invalid value for the {name!r} parameter: expected true or "
+                    f"false, but got {getattr(self, name)!r} instead.")
+        for name in ("scorer", "default_visibility", "detector", "window_geometry"):
+            if not isinstance(getattr(self, name), str):
+                raise SpindleScopeError(
+                    f"Invalid value for the {name!r} parameter: expected text, but "
+                    f"got {getattr(self, name)!r} instead.")
+        if not isinstance(self.scalings, dict) or not isinstance(self.recent_files, list):
+            raise SpindleScopeError(
+                "Invalid 'scalings' or 'recent_files' in the settings: expected an "
+                "object and a list.")
+        self.page_duration = check_range("page_duration", self.page_duration, 5, 60)
         check_range("n_channels", self.n_channels, 1, 400)
         self.n_channels = int(self.n_channels)
         for name in ("highpass", "lowpass", "notch"):
             val = getattr(self, name)
             if val is not None:
-                check_range(name, val, 0.0, 10000.0)
+                setattr(self, name, check_range(name, val, 0.0, 10000.0))
         if self.highpass and self.lowpass and self.highpass >= self.lowpass:
             raise SpindleScopeError(
                 f"Invalid display filter: the high-pass ({self.highpass} Hz) "
                 f"must be below the low-pass ({self.lowpass} Hz).")
-        lo, hi = (float(v) for v in self.sigma_band)
-        if not 0 < lo < hi:
+        try:
+            lo, hi = (float(v) for v in self.sigma_band)
+        except (TypeError, ValueError):
+            lo = hi = float("nan")
+        if not 0 < lo < hi < 1e4:
             raise SpindleScopeError(
                 f"Invalid value for the 'sigma_band' parameter: expected two "
                 f"increasing positive frequencies, but got {self.sigma_band!r}.")
         self.sigma_band = (lo, hi)
-        check_range("epoch_length", self.epoch_length, 1, 120)
+        self.epoch_length = check_range("epoch_length", self.epoch_length, 1, 120)
         check_option("default_visibility", self.default_visibility,
                      ("eeg", "meg", "both", ""))
-        for key, val in self.scalings.items():
-            check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
+        self.scalings = {str(key): check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
+                         for key, val in self.scalings.items()}
         self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]
         self.detector_params = _valid_detector_params(self.detector_params)
         return self
@@ -186,8 +204,17 @@ class Settings:
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         if "scalings" in kwargs:
-            kwargs["scalings"] = {**DEFAULT_SCALINGS, **dict(kwargs["scalings"])}
+            if not isinstance(kwargs["scalings"], dict):
+                raise SpindleScopeError(
+                    f"Invalid value for the 'scalings' parameter: expected an "
+                    f"object, but got {kwargs['scalings']!r} instead.")
+            kwargs["scalings"] = {**DEFAULT_SCALINGS, **kwargs["scalings"]}
         if "sigma_band" in kwargs:
+            if not isinstance(kwargs["sigma_band"], (list, tuple)) or \
+                    len(kwargs["sigma_band"]) != 2:
+                raise SpindleScopeError(
+                    f"Invalid value for the 'sigma_band' parameter: expected two "
+                    f"frequencies, but got {kwargs['sigma_band']!r} instead.")
             kwargs["sigma_band"] = tuple(kwargs["sigma_band"])
         return cls(**kwargs).validate()
 
@@ -195,9 +222,7 @@ class Settings:
         """Write the settings atomically as JSON; return the path."""
         path = Path(path) if path is not None else settings_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
         return path
 
     @classmethod
@@ -212,7 +237,7 @@ class Settings:
             return cls()
         try:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
             logger.warning("Ignoring unreadable settings %s (%s); using defaults.",
                            path, exc)
             try:

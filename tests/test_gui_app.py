@@ -224,3 +224,182 @@ def test_ctrl_z_undoes_stages_and_marks_in_order(demo_window, qtbot):
     assert hyp.stages[0] == "N3" and len(sp) == 0
     w.redo()
     assert sp.get(uid).onset == 40.0
+
+
+# -- autosave and recovery (issue 14) ------------------------------------------------
+
+def test_failed_open_keeps_the_autosave_of_the_recording_on_screen(
+        demo_window, tmp_path):
+    # item 2: the journal was closed before the new file was known to open
+    w = demo_window
+    saver = w.autosave.saver
+    assert saver is not None
+    bad = tmp_path / "truncated_raw.fif"
+    bad.write_bytes(b"\x00\x00\x00\x01" * 10)
+    assert not w.open_path(bad)
+    assert w.autosave.saver is saver and w.autosave.folder is not None
+    n = saver.n_writes
+    w.browser.mark_spindle(40.0, 1.0)
+    w.browser.stage_current_epoch("N3")
+    assert saver.n_writes == n + 2
+    from core.autosave import Autosaver
+
+    got = Autosaver.recover(w.autosave.folder)
+    assert [s.onset for s in got.spindles] == [40.0]
+    assert got.hypnogram.stages[0] == "N3"
+
+
+def test_untouched_demo_offers_nothing(window, demo_recording, gui_env):
+    # item 6: the demo's own hypnogram is not work worth restoring
+    from core.staging import read_hypnogram
+
+    hyp = read_hypnogram(demo_recording.hypnogram)
+    window._open_recording(demo_recording.raw, hypnogram=hyp)
+    folder = window.autosave.folder
+    window.autosave.saver = None   # crash without an edit
+    (folder / "session.lock").write_text('{"pid": 999999999}')
+    window.autosave.folder = None
+    window._open_recording(demo_recording.raw, hypnogram=hyp)
+    assert gui_env["asked"] == []
+
+
+def _crash_with_work(w, small_fif):
+    w._open_recording(small_fif)
+    w.browser.mark_spindle(12.0, 1.1, ("EEG002",))
+    w.browser.stage_current_epoch("N2")
+    folder = w.autosave.folder
+    saver = w.autosave.saver
+    saver.close(clean=False)  # the journal stays unclean, as after a kill
+    w.autosave.saver = None
+    w.autosave.folder = None
+    (folder / "session.lock").write_text('{"pid": 999999999}')
+    return folder
+
+
+def test_declining_recovery_keeps_a_backup(qtbot, gui_env, small_fif, monkeypatch):
+    import gui.dialogs
+    from core.autosave import Autosaver
+    from core.settings import Settings
+    from gui.main_window import MainWindow
+
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    folder = _crash_with_work(w, small_fif)
+    monkeypatch.setattr(gui.dialogs, "ask", lambda *a, **k: False)
+    w2 = MainWindow(Settings())
+    qtbot.addWidget(w2)
+    assert w2.open_path(small_fif)
+    assert len(w2.session.spindles) == 0
+    kept = list(folder.glob("kept-*"))
+    assert len(kept) == 1
+    got = Autosaver.recover(kept[0])
+    assert [s.onset for s in got.spindles] == [12.0] and got.hypnogram.stages[0] == "N2"
+    w2.autosave.stop(clean=True)
+
+
+def test_damaged_journal_lines_are_counted_and_shown(qtbot, gui_env, small_fif):
+    from core.settings import Settings
+    from gui.main_window import MainWindow
+
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    folder = _crash_with_work(w, small_fif)
+    journal = max(folder.glob("journal-*.jsonl"))
+    lines = journal.read_text().splitlines(keepends=True)
+    lines.insert(1, '{"t":"st","i":[0],"v":["BOGUS"]}\n')
+    lines.insert(2, 'garbage\n')
+    journal.write_text("".join(lines))
+    (folder / "snapshot.json").write_text('{"version": 2, "gen')  # half-written
+    notices = []
+    w2 = MainWindow(Settings())
+    qtbot.addWidget(w2)
+    w2.autosave.on_notice = notices.append
+    assert w2.open_path(small_fif)
+    assert gui_env["asked"] == ["Restore unsaved work?"]
+    assert [s.onset for s in w2.session.spindles] == [12.0]
+    assert w2.session.hypnogram.stages[0] == "N2"
+    assert len(notices) == 1 and "3 damaged autosave entries" in notices[0]
+    kept = list(folder.glob("kept-*"))
+    assert len(kept) == 1 and (kept[0] / "snapshot.json").read_text() == \
+        '{"version": 2, "gen'
+    w2.autosave.stop(clean=True)
+
+
+def test_autosave_off_is_said_in_the_status_bar_and_once_in_a_dialog(
+        window, small_fif, monkeypatch):
+    w = window
+    w._open_recording(small_fif)
+    saved = []
+    monkeypatch.setattr(w, "save_session_as", lambda: saved.append(True))
+    w.autosave.saver._fh.close()   # the journal cannot be written any more
+    w.browser.mark_spindle(10.0, 1.0)
+    w.browser.mark_spindle(20.0, 1.0)
+    assert len(w.session.spindles) == 2          # editing goes on
+    assert w.autosave_label.text() == "Autosave OFF"
+    assert "Autosave is off" in w.statusBar().currentMessage()
+    box = w._autosave_box
+    assert box is not None and box.isVisible()
+    from gui import dialogs
+
+    assert sum(b is box for b in dialogs._OPEN) == 1   # one dialog, not one per edit
+    save = [b for b in box.buttons() if b.text().startswith("Save session as")]
+    save[0].click()
+    assert saved == [True]
+
+
+def test_autosave_folder_unusable_does_not_block_opening(window, small_fif, gui_env):
+    # the autosave root is a file: the recording opens, autosave says it is off
+    (gui_env["cache"] / "autosave").write_text("not a folder")
+    assert window.open_path(small_fif)
+    assert window.session.recording is not None
+    assert window.autosave.saver is None
+    assert window.autosave_label.text() == "Autosave OFF"
+
+
+def test_screenshot_with_crash_data_never_asks_nor_touches_it(demo_recording, tmp_path):
+    # item 1: the recovery question opened modally in the off-screen render
+    # and --screenshot hung forever; now it never asks and leaves the data
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from core.autosave import Autosaver
+    from core.session import autosave_folder
+    from core.spindles import Spindle
+    from core.staging import read_hypnogram
+
+    folder = autosave_folder(demo_recording.raw)
+    backup = tmp_path / "before"
+    shutil.copytree(folder, backup)
+    try:
+        for p in folder.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        (folder / "recording.json").write_text(
+            json.dumps({"recording": str(Path(demo_recording.raw).resolve())}))
+        from core.spindles import SpindleSet
+
+        sset, hyp = SpindleSet(), read_hypnogram(demo_recording.hypnogram)
+        saver = Autosaver(folder, sset, hyp)
+        sset.add(Spindle(33.0, 1.0))
+        hyp.set_stage(1, "N3")
+        saver._fh.close()   # killed: never closed cleanly
+        (folder / "session.lock").write_text('{"pid": 999999999}')
+        before = {p.name: p.read_bytes() for p in folder.iterdir()}
+        out = tmp_path / "shot.png"
+        env = {**os.environ, "SPINDLESCOPE_CONFIG_DIR": str(tmp_path / "cfg")}
+        env.pop("QT_QPA_PLATFORM", None)
+        repo = Path(__file__).resolve().parent.parent
+        res = subprocess.run([sys.executable, str(repo / "main.py"), "--demo",
+                              "--screenshot", str(out), "--size", "800x600"],
+                             env=env, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert out.stat().st_size > 10_000
+        after = {p.name: p.read_bytes() for p in folder.iterdir()}
+        assert after == before
+        assert Autosaver.has_recovery(folder)
+    finally:
+        shutil.rmtree(folder)
+        shutil.copytree(backup, folder)

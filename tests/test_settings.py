@@ -61,3 +61,37 @@ def test_newer_schema_and_bad_values_are_refused(cfg):
     # a file with a bad value falls back to defaults instead of crashing start-up
     settings_path().write_text(json.dumps({"schema_version": 1, "n_channels": -4}))
     assert Settings.load() == Settings()
+
+
+def test_wrong_types_fall_back_to_defaults_and_keep_the_file(tmp_path):
+    # issue 14: "autosave": "false" is truthy text; such a file must not
+    # silently turn autosave on or off, nor crash start-up
+    import json
+
+    from core.settings import Settings
+
+    for bad in ({"autosave": "false"}, {"scalings": [1, 2]}, {"sigma_band": 5},
+                {"highpass": "1", "lowpass": 0.5}, {"recent_files": 3},
+                {"scorer": 7}, {"page_duration": float("nan")}):
+        path = tmp_path / "settings.json"
+        path.write_text(json.dumps(bad))
+        s = Settings.load(path)
+        assert s == Settings()
+        assert json.loads((tmp_path / "settings.json.bad").read_text()) == \
+            json.loads(json.dumps(bad))
+    deep = "[" * 100000 + "]" * 100000
+    path.write_text(deep)
+    assert Settings.load(path) == Settings()
+
+
+def test_settings_are_written_through_the_atomic_writer(tmp_path, monkeypatch):
+    import core.settings
+    from core.settings import Settings
+
+    calls = []
+    real = core.settings.atomic_write_text
+    monkeypatch.setattr(core.settings, "atomic_write_text",
+                        lambda p, t: calls.append(p) or real(p, t))
+    path = Settings(scorer="ana").save(tmp_path / "settings.json")
+    assert calls == [path] and Settings.load(path).scorer == "ana"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
