@@ -22,6 +22,10 @@ COMMANDS = {
 }
 
 
+#: What each command's ``--out`` names: checked before any computation.
+OUTPUT_KIND = {"analyze": "folder", "detect": "file", "resolution": "folder"}
+
+
 class TerminalProgress:
     """Print :class:`~core.utils.Progress` reports on one terminal line."""
 
@@ -70,13 +74,22 @@ def main(argv=None) -> int:
     import mne
 
     mne.set_log_level("WARNING" if not args.verbose else "INFO")
+    from .safe_io import check_output, os_error_message
+
     try:
+        kind = OUTPUT_KIND.get(args.command)
+        if kind is not None and getattr(args, "out", None) is not None:
+            check_output(args.out, kind)   # before minutes of computing
         return int(args._run(args) or 0)
     except SpindleScopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:   # PermissionError, IsADirectoryError, ENOSPC, ...
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: not enough memory for this computation. Analyse a shorter "
+              "period or fewer channels.", file=sys.stderr)
         return 2
     except Cancelled:
         print("cancelled", file=sys.stderr)

@@ -142,8 +142,15 @@ def by_event(reference, other, iou=0.2) -> Agreement:
     return Agreement(n_ref, n_oth, tp, prec, rec, f1, iou=float(iou), matches=m)
 
 
+#: Longest scored period (s) kappa is computed over: a week of recording,
+#: 60 million samples at 100 Hz; longer means the units are wrong.
+MAX_SCORED_DURATION = 7 * 24 * 3600.0
+
+
 def sample_mask(events, duration, sfreq=100.0) -> np.ndarray:
     """Binary time series (``duration`` s at ``sfreq``) of spindle samples."""
+    duration = check_range("duration", duration, 0.0, MAX_SCORED_DURATION)
+    sfreq = check_range("sfreq", sfreq, 1e-3, 1e5)
     n = int(round(float(duration) * float(sfreq)))
     out = np.zeros(n, bool)
     for s, e in _intervals(events, "scoring"):
@@ -195,19 +202,54 @@ def compare(reference, other, *, iou=0.2, duration=None, sfreq=100.0,
     -------
     agreement : Agreement
     """
+    iou = check_range("iou", iou, 0.0, 1.0)
+    if iou <= 0:
+        raise SpindleScopeError(
+            "Invalid value for the 'iou' parameter: it must lie in (0, 1], but "
+            "got 0 instead (every pair of events would match).")
+    sfreq = check_range("sfreq", sfreq, 1.0, 10000.0)
     a = _intervals(reference, "reference")
     b = _intervals(other, "other")
+    for name, x in (("reference", a), ("other", b)):
+        if len(x) and x[:, 0].min() < 0:
+            raise SpindleScopeError(
+                f"The {name} scoring has an event with a negative onset "
+                f"({x[:, 0].min():g} s). Onsets are seconds from the start of the "
+                f"recording; fix that file.")
+    if duration is not None:
+        duration = check_range("duration", duration, 0.0, MAX_SCORED_DURATION)
+        if duration <= 0:
+            raise SpindleScopeError(
+                f"Invalid value for the 'duration' parameter: the scored period "
+                f"must last more than 0 s, but got {duration:g} s instead.")
     if window is not None:
-        t0, t1 = float(window[0]), float(window[1])
+        t0, t1 = (check_range("window", v, 0.0, MAX_SCORED_DURATION)
+                  for v in window[:2])
+        if len(window) != 2 or t1 <= t0:
+            raise SpindleScopeError(
+                f"Invalid value for the 'window' parameter: expected (t0, t1) "
+                f"in seconds with 0 <= t0 < t1, but got {tuple(window)!r}.")
         a = a[(a[:, 0] >= t0) & (a[:, 0] < t1)] - [t0, t0]
         b = b[(b[:, 0] >= t0) & (b[:, 0] < t1)] - [t0, t0]
         duration = t1 - t0
     ref = np.column_stack([a[:, 0], a[:, 1] - a[:, 0]])
     oth = np.column_stack([b[:, 0], b[:, 1] - b[:, 0]])
     agr = by_event(ref, oth, iou)
+    ends = np.concatenate([a[:, 1], b[:, 1], [0.0]])
+    last = float(ends.max())
     if duration is None:
-        ends = np.concatenate([a[:, 1], b[:, 1], [0.0]])
-        duration = float(ends.max())
+        if last > MAX_SCORED_DURATION:
+            raise SpindleScopeError(
+                f"An event ends {last:g} s into the recording, beyond any night "
+                f"(kappa would need {last * sfreq:.3g} samples). The onsets or "
+                f"durations are probably samples or milliseconds: give seconds, "
+                f"or fix that event.")
+        duration = last
+    elif window is None and last > duration + 0.5:
+        raise SpindleScopeError(
+            f"An event ends at {last:g} s, after the scored period of "
+            f"{duration:g} s. Give the recording's length as the duration (or "
+            f"a window that holds the events).")
     if duration > 0:
         agr.kappa = cohen_kappa(sample_mask(ref, duration, sfreq),
                                 sample_mask(oth, duration, sfreq))

@@ -19,8 +19,9 @@ from psygnal import Signal
 
 from .spindle_checks import (MAX_MARK_DURATION, MAX_ONSET, _check_extent,  # noqa: F401
                              _check_file, _decode, _num, _status_of)
-from .utils import (SpindleScopeError, atomic_open, atomic_write_bytes,
-                    atomic_write_text, check_option, check_range, logger)
+from .safe_io import write_via_temp
+from .utils import (SpindleScopeError, atomic_open, atomic_write_text, check_option,
+                    check_range, logger)
 
 VISIBILITY = ("eeg", "meg", "both", "")     # "" = unknown
 STATUS = ("candidate", "accepted", "rejected")
@@ -682,24 +683,9 @@ def write_spindles(spindles, path):
             [s.onset for s in items], [s.duration for s in items],
             [_encode_desc(s) for s in items],
             ch_names=[list(s.channels) for s in items])
-        _via_library(path, lambda tmp: annot.save(tmp, overwrite=True, verbose="error"))
+        write_via_temp(path, lambda tmp: annot.save(tmp, overwrite=True, verbose="error"))
     else:
         _write_edf(items, path)
-
-
-def _via_library(path: Path, write):
-    """Let a library that only writes to file names write ``path`` atomically.
-
-    ``write(tmp_path)`` writes into a private temporary folder (same file
-    name, so the library's name checks pass); the bytes then go to ``path``
-    through :func:`core.utils.atomic_write_bytes`.
-    """
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix=".spindlescope-") as tmpdir:
-        tmp = Path(tmpdir) / path.name
-        write(tmp)
-        atomic_write_bytes(path, tmp.read_bytes())
 
 
 def _write_table(items, path, delim):
@@ -742,4 +728,4 @@ def _write_edf(items, path):
     sig = edfio.EdfSignal(np.zeros(n_rec), sampling_frequency=1, label="Spindles",
                           physical_range=(-1, 1))
     edf = edfio.Edf([sig], annotations=annots)
-    _via_library(path, edf.write)
+    write_via_temp(path, edf.write)

@@ -6,6 +6,7 @@ import pytest
 
 from core.cli import main
 from core.spindles import read_spindles, write_spindles
+from core.utils import SpindleScopeError
 from core.staging import Hypnogram, write_hypnogram
 
 from test_detection import simulate
@@ -107,3 +108,117 @@ def test_detect_on_real_50hz_edf(dreams_dir, tmp_path, capsys):
     assert main(["compare", str(dreams_dir / "Visual_scoring2_excerpt3.txt"), str(out)]) == 0
     f1 = float(capsys.readouterr().out.split("F1 ")[1].split()[0])
     assert f1 >= 0.6   # measured 0.659 against expert 2 (44 spindles)
+
+
+# -- issue 14: every bad input ends in a clear message ------------------------------
+
+def _marks(path, rows, header="onset\tduration\tstatus"):
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize("extra,msg", [
+    (["--duration", "-5"], "duration"),                 # item 10: kappa nan
+    (["--duration", "0"], "more than 0 s"),
+    (["--duration", "1e12"], "duration"),               # item 11: 91 TiB mask
+    (["--duration", "nan"], "duration"),
+    (["--duration", "5"], "ends after the recording"),  # item 8: past the end
+    (["--iou", "0"], "iou"),
+    (["--window", "5,nan"], "--window"),
+])
+def test_compare_bad_options(tmp_path, capsys, extra, msg):
+    a = _marks(tmp_path / "a.tsv", ["10\t1\taccepted", "20\t1\taccepted"])
+    assert main(["compare", str(a), str(a), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and msg in err and "Traceback" not in err
+
+
+def test_compare_huge_spindle_is_refused_not_allocated(tmp_path, capsys):
+    # item 11: a 1e9-s spindle made kappa allocate 93 GiB
+    a = _marks(tmp_path / "a.tsv", ["10\t1\taccepted"])
+    b = _marks(tmp_path / "b.tsv", ["10\t1000000000\taccepted"])
+    assert main(["compare", str(a), str(b)]) == 2
+    assert "samples or milliseconds" in capsys.readouterr().err
+    c = _marks(tmp_path / "c.tsv", ["-3\t1\taccepted"])   # item 8: negative onset
+    assert main(["compare", str(a), str(c)]) == 2
+    assert "negative onset" in capsys.readouterr().err
+
+
+def test_status_words_and_unterminated_quotes(tmp_path):
+    # item 8: reject/false/maybe became "accepted"; a stray quote swallowed rows
+    p = _marks(tmp_path / "s.tsv", ["1\t1\treject", "3\t1\tfalse", "5\t1\tmaybe",
+                                     "7\t1\tYes", "9\t1\t"])
+    assert [s.status for s in read_spindles(p)] == \
+        ["rejected", "rejected", "candidate", "accepted", "accepted"]
+    with pytest.raises(SpindleScopeError, match="line 2: unknown spindle status 'nope'"):
+        read_spindles(_marks(tmp_path / "t.tsv", ["1\t1\tnope"]))
+    q = tmp_path / "q.csv"
+    q.write_text('onset,duration,channel\n1,1,"C3\n2,1,C4\n3,1,Cz\n')
+    with pytest.raises(SpindleScopeError, match="line 2.*unterminated quote"):
+        read_spindles(q)
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "utf-8-sig", "cp1252"])
+def test_spindle_tables_in_other_encodings(tmp_path, encoding):
+    # item 11: latin-1 or UTF-16 tables ended in UnicodeDecodeError
+    p = tmp_path / "enc.csv"
+    p.write_bytes("onset,duration,scorer\n1.5,0.8,Zoë Müller\n".encode(encoding))
+    got = read_spindles(p)
+    assert [(s.onset, s.duration, s.scorer) for s in got] == [(1.5, 0.8, "Zoë Müller")]
+
+
+def test_unreadable_inputs_and_folders(tmp_path, capsys):
+    # item 11: folders and unreadable files ended in IsADirectoryError etc.
+    d = tmp_path / "marks.tsv"
+    d.mkdir()
+    assert main(["compare", str(d), str(d)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    nul = tmp_path / "nul.tsv"
+    nul.write_bytes(b"onset\tduration\n1\t\x00\x00\n")
+    with pytest.raises(SpindleScopeError, match="NUL bytes"):
+        read_spindles(nul)
+
+
+def test_os_errors_become_messages(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import core.commands.compare as cmp
+
+    for exc, msg in ((PermissionError(13, "Permission denied", "/root/x.tsv"),
+                      "permission denied"),
+                     (IsADirectoryError(21, "Is a directory", "/tmp"), "is a folder"),
+                     (OSError(errno.ENOSPC, "No space left", "/o"), "disk is full")):
+        def raiser(args, exc=exc):
+            raise exc
+        monkeypatch.setattr(cmp, "run", raiser)
+        assert main(["compare", "a.tsv", "b.tsv"]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err
+
+
+def test_outputs_are_checked_before_computing(tmp_path, capsys, monkeypatch):
+    # item 11: analyze --out <existing file> failed after 69 s of computing
+    import core.commands.analyze as analyze
+
+    def never(args):
+        raise AssertionError("computed before checking --out")
+
+    monkeypatch.setattr(analyze, "run", never)
+    f = tmp_path / "results"
+    f.write_text("I am a file")
+    assert main(["analyze", "--demo", "--out", str(f)]) == 2
+    assert "is an existing file" in capsys.readouterr().err
+    assert main(["analyze", "--demo", "--out", str(f / "sub")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_detect_bad_numbers_before_reading(tmp_path, capsys):
+    # item 10: --min-channels -1 and --epoch-length 0 (became 30) were accepted
+    rec = tmp_path / "missing_raw.fif"   # never opened: the options fail first
+    for argv, msg in ((["--min-channels", "-1"], "--min-channels"),
+                      (["--epoch-length", "0"], "--epoch-length"),
+                      (["--out", str(tmp_path / "x.xyz")], "file format")):
+        out = [] if "--out" in argv else ["--out", str(tmp_path / "o.tsv")]
+        assert main(["detect", str(rec), *argv, *out]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "does not exist" not in err

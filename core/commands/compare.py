@@ -27,8 +27,15 @@ def run(args) -> int:
     from ..spindles import read_spindles
     from ..utils import SpindleScopeError
 
-    ref = list(read_spindles(args.reference))
-    oth = list(read_spindles(args.other))
+    if args.duration is not None:
+        from ..evaluation import MAX_SCORED_DURATION
+        from ..utils import check_range
+
+        if not check_range("--duration", args.duration, 0, MAX_SCORED_DURATION) > 0:
+            raise SpindleScopeError("--duration must be more than 0 s (the length "
+                                    "of the scored recording).")
+    ref = list(read_spindles(args.reference, duration=args.duration))
+    oth = list(read_spindles(args.other, duration=args.duration))
     if args.accepted_only:
         ref = [s for s in ref if s.status != "rejected"]
         oth = [s for s in oth if s.status != "rejected"]
@@ -36,8 +43,9 @@ def run(args) -> int:
     if args.window:
         try:
             window = tuple(float(v) for v in args.window.split(","))
-            assert len(window) == 2 and window[1] > window[0]
-        except (ValueError, AssertionError):
+            if not (len(window) == 2 and 0 <= window[0] < window[1] < float("inf")):
+                raise ValueError(window)
+        except ValueError:
             raise SpindleScopeError(
                 f"--window expects T0,T1 in seconds with T1 > T0, got "
                 f"{args.window!r}.") from None

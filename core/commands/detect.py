@@ -79,6 +79,19 @@ def run(args) -> int:
     from ..spindles import write_spindles
     from ..staging import check_option_stages, read_hypnogram
 
+    from ..spindles import _fmt_of
+    from ..utils import check_range
+
+    _fmt_of(args.out)  # an output format we write, before any computing
+    if args.min_channels < 1:
+        raise SpindleScopeError(
+            f"Invalid value for --min-channels: it must be 1 or more (channels of "
+            f"a modality that must see an event), but got {args.min_channels}.")
+    if args.epoch_length is not None and not 0 < check_range(
+            "--epoch-length", args.epoch_length, 0, 3600):
+        raise SpindleScopeError(
+            "Invalid value for --epoch-length: it must be more than 0 s (30 s is "
+            "the AASM epoch), but got 0 instead.")
     params = {}
     for item in args.set:
         if "=" not in item:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils import SpindleScopeError, check_range, logger
+from ..safe_io import write_via_temp
 
 HELP = ("Resolution analysis (PSFs, CTFs, localisation / extent / amplitude "
         "metrics) of inverse methods for EEG+MEG, MEG and EEG.")
@@ -65,6 +66,7 @@ def add_arguments(parser):
 def run(args) -> int:
     from ..cli import TerminalProgress
     from ..resolution import iter_resolution_study
+    from ..safe_io import write_folder_via_temp  # noqa: I001
     from ..utils import run_with_progress
 
     progress = TerminalProgress()
@@ -89,10 +91,11 @@ def run(args) -> int:
         max_dense_bytes=int(check_range("max-dense-mb", args.max_dense_mb, 0.0)
                             * 2 ** 20)), progress)
     out.mkdir(parents=True, exist_ok=True)
-    results.write_csv(out / "metrics.csv")
-    results.write_summary_csv(out / "summary.csv")
+    # every output through the atomic writer: a kill never leaves half a file
+    write_via_temp(out / "metrics.csv", results.write_csv)
+    write_via_temp(out / "summary.csv", results.write_summary_csv)
     if not args.no_maps:
-        results.save_maps(out / "maps")
+        write_folder_via_temp(out / "maps", results.save_maps)
     if not args.no_report:
         write_report(results, out / "report.html")
     _print_summary(results)
@@ -227,6 +230,7 @@ def write_report(results, fname):
                         f"where the first is smaller</th></tr>{rows}</table>",
                         title="Contrasts")
     fname = Path(fname)
-    report.save(fname, overwrite=True, open_browser=False, verbose="error")
+    write_via_temp(fname, lambda tmp: report.save(tmp, overwrite=True,
+                                                  open_browser=False, verbose="error"))
     logger.info("Wrote %s", fname)
     return fname
