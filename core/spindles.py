@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import csv
 import math
+import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -608,7 +609,9 @@ def _read_fif(path):
     import mne
 
     try:
-        annot = mne.read_annotations(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a damaged tag: say so, never half a file
+            annot = mne.read_annotations(path)
     except Exception as exc:
         raise SpindleScopeError(
             f"Cannot read annotations from {path.name}: {exc}") from exc
@@ -631,8 +634,12 @@ def _read_edf(path):
     import edfio
 
     try:
-        edf = edfio.read_edf(path, lazy_load_data=True)
-        annots = edf.annotations
+        with warnings.catch_warnings():
+            # edfio warns (and reads on) when records are missing: a truncated
+            # file would silently lose the marks of its missing records
+            warnings.simplefilter("error")
+            edf = edfio.read_edf(path, lazy_load_data=True)
+            annots = edf.annotations
     except Exception as exc:
         raise SpindleScopeError(
             f"Cannot read EDF+ annotations from {path.name}: {exc}") from exc

@@ -14,7 +14,6 @@ import pytest
 from core.autosave import Autosaver
 from core.spindles import Spindle, SpindleSet
 from core.staging import Hypnogram
-from core.utils import SpindleScopeError
 
 REPO = Path(__file__).resolve().parent.parent
 
