@@ -63,9 +63,18 @@ def _render(app, window, out: str) -> int:
     for _ in range(5):
         QCoreApplication.processEvents()
     img = window.grab()
-    if not img.save(out):
-        print(f"error: cannot write the screenshot to {out!r} (unknown image "
-              f"format or unwritable folder).", file=sys.stderr)
+
+    def save(tmp):
+        if not img.save(str(tmp)):
+            raise ValueError("Qt cannot write this image format")
+
+    from core.safe_io import write_via_temp
+
+    try:
+        write_via_temp(out, save)   # atomically: never half an image
+    except (ValueError, OSError) as exc:
+        print(f"error: cannot write the screenshot to {out!r} ({exc}; use .png "
+              f"or .jpg in a folder you can write to).", file=sys.stderr)
         return 2
     print(f"screenshot saved to {out} ({img.width()}x{img.height()})")
     return 0
@@ -124,6 +133,14 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         window.resize(w, h)
+        from core.safe_io import check_output
+        from core.utils import SpindleScopeError as _Err
+
+        try:
+            check_output(args.screenshot, "file", "--screenshot")
+        except _Err as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         # nobody to answer a recovery question; crash data stay untouched
         window.autosave.interactive = False
         # headless: errors are printed, never shown in a dialog

@@ -380,7 +380,8 @@ class MainWindow(QMainWindow):
         from core.spindles import read_spindles
 
         rec = self.session.recording
-        new = read_spindles(path, sfreq=rec.sfreq if rec else None)
+        new = read_spindles(path, sfreq=rec.sfreq if rec else None,
+                            duration=rec.duration if rec else None)
         if replace:
             self.session.replace_spindles(new)
         else:

@@ -403,3 +403,30 @@ def test_screenshot_with_crash_data_never_asks_nor_touches_it(demo_recording, tm
     finally:
         shutil.rmtree(folder)
         shutil.copytree(backup, folder)
+
+
+def test_time_nan_and_bad_screenshot_path_are_messages(tmp_path, capsys, qapp):
+    # item 11: --time nan ended in a traceback
+    from gui.app import main as app_main
+
+    for value in ("nan", "inf", "-5"):
+        assert app_main(["--time", value, "--screenshot", str(tmp_path / "a.png")]) == 2
+        err = capsys.readouterr().err
+        assert "--time must be a finite number" in err
+    # a folder as the screenshot file: said before anything is computed
+    assert app_main(["--screenshot", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_import_of_marks_past_the_recording_is_refused(window, small_fif, tmp_path):
+    # item 8: onsets past the end were imported without a word
+    w = window
+    w._open_recording(small_fif)
+    dur = w.session.recording.duration
+    p = tmp_path / "late.tsv"
+    p.write_text(f"onset\tduration\n10\t1\n{dur + 100}\t1\n")
+    from core.utils import SpindleScopeError
+
+    with pytest.raises(SpindleScopeError, match="ends after the recording"):
+        w.import_spindles(p)
+    assert len(w.session.spindles) == 0
