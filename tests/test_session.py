@@ -129,3 +129,46 @@ def test_one_history_for_marks_and_stages(session):
 
     session.set_spindles(SpindleSet())
     assert not h.can_undo
+
+
+@pytest.mark.parametrize("field,value,msg", [
+    ("schema_version", "1", "'schema_version' should be a positive integer"),
+    ("recording", 5, "'recording' should be a file reference"),
+    ("view", [1, 2], "'view' should be an object"),
+    ("epoch_length", "thirty", "'epoch_length' should be a number"),
+    ("results", "none", "'results' should be an object"),
+    ("view", {"t0": "later"}, "view\\['t0'\\]"),
+])
+def test_session_json_with_wrong_types(session, tmp_path, field, value, msg):
+    # issue 14, item 11: these ended in TypeError / AttributeError tracebacks
+    p = session.save(tmp_path / "x.spindlescope.json")
+    data = json.loads(p.read_text())
+    data[field] = value
+    p.write_text(json.dumps(data))
+    with pytest.raises(SpindleScopeError, match=msg):
+        Session.load(p)
+
+
+def test_session_files_go_through_the_atomic_writer(session, tmp_path, monkeypatch):
+    # issue 14, item 5: the marks TSV was rewritten in place; the JSON used a
+    # fixed '.tmp' name without fsync
+    import core.session
+    import core.spindles
+    import core.utils
+
+    written = []
+    real_open = core.utils.atomic_open
+
+    def spy(path, *a, **k):
+        written.append(path.name)
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(core.spindles, "atomic_open", spy)
+    real_text = core.session.atomic_write_text
+    monkeypatch.setattr(core.session, "atomic_write_text",
+                        lambda p, t: written.append(p.name) or real_text(p, t))
+    session.spindles.add(Spindle(5.0, 1.0))
+    path = session.save(tmp_path / "night")
+    assert written == ["night.spindles.tsv", "night.spindlescope.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(Session.load(path).spindles) == 1
