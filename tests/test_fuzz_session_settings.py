@@ -27,7 +27,7 @@ from core.spindles import Spindle, write_spindles  # noqa: E402
 from core.utils import SpindleScopeError  # noqa: E402
 
 N = int(os.environ.get("SPINDLESCOPE_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(max_examples=N or 150, deadline=None, derandomize=not N,
+FUZZ = settings(max_examples=N or 100, deadline=None, derandomize=not N,
                 suppress_health_check=[HealthCheck.too_slow])
 _DIR = Path(tempfile.mkdtemp(prefix="spindlescope-fuzz-"))
 
