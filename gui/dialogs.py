@@ -30,8 +30,14 @@ def error_text(exc) -> tuple[str, str]:
     """
     if isinstance(exc, SpindleScopeError):
         text = str(exc)
-    elif isinstance(exc, (OSError, MemoryError)):
-        text = f"{type(exc).__name__}: {exc}"
+    elif isinstance(exc, OSError):
+        from core.safe_io import os_error_message
+
+        msg = os_error_message(exc)
+        text = msg[0].upper() + msg[1:]
+    elif isinstance(exc, MemoryError):
+        text = ("Not enough memory for this. Close other programs, or work on a "
+                "shorter period or fewer channels.")
     else:
         text = (f"An unexpected error occurred ({type(exc).__name__}: {exc}). "
                 "Your marks are autosaved; please report this with the details.")

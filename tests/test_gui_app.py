@@ -430,3 +430,12 @@ def test_import_of_marks_past_the_recording_is_refused(window, small_fif, tmp_pa
     with pytest.raises(SpindleScopeError, match="ends after the recording"):
         w.import_spindles(p)
     assert len(w.session.spindles) == 0
+
+
+def test_os_errors_read_as_sentences_in_dialogs():
+    from gui.dialogs import error_text
+
+    text, details = error_text(PermissionError(13, "Permission denied", "/data/n.tsv"))
+    assert text.startswith("Permission denied for '/data/n.tsv'") and "PermissionError" in details
+    text, _ = error_text(IsADirectoryError(21, "Is a directory", "/data"))
+    assert text == "'/data' is a folder where a file was expected."
