@@ -130,3 +130,19 @@ def test_channel_specific_marks_roundtrip(tmp_path, ext):
     write_spindles(s, tmp_path / f"m{ext}")
     back = read_spindles(tmp_path / f"m{ext}")
     assert [(x.onset, x.channels) for x in back] == [(1.0, ("C3", "C4")), (3.0, ())]
+
+
+def test_unreadable_spindle_file_names_permissions(tmp_path, monkeypatch):
+    # issue 14, items 11-12: a file without read permission ended in a raw
+    # PermissionError (the tests run as root, so the denial is simulated)
+    import core.spindle_checks
+
+    p = tmp_path / "marks.tsv"
+    p.write_text("onset\tduration\n1\t1\n")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(p))
+
+    monkeypatch.setattr(core.spindle_checks, "open", denied, raising=False)
+    with pytest.raises(SpindleScopeError, match="permission denied. Check the file's"):
+        read_spindles(p)
