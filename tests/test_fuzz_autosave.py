@@ -9,6 +9,7 @@ replayed.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ N = int(os.environ.get("SPINDLESCOPE_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(max_examples=N or 60, deadline=None, derandomize=not N,
                 suppress_health_check=[HealthCheck.too_slow])
 _DIR = Path(tempfile.mkdtemp(prefix="spindlescope-fuzz-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 
 
 def _seed() -> Path:

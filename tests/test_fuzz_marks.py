@@ -8,8 +8,10 @@ seconds each; ``SPINDLESCOPE_FUZZ_EXAMPLES`` raises the count for a long run.
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,6 +30,7 @@ FUZZ = settings(max_examples=N or 150, deadline=None, derandomize=not N,
                 suppress_health_check=[HealthCheck.too_slow,
                                        HealthCheck.function_scoped_fixture])
 _DIR = Path(tempfile.mkdtemp(prefix="spindlescope-fuzz-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 
 
 def _check(path, **kw):

@@ -9,9 +9,11 @@ count for a long run.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -30,6 +32,7 @@ N = int(os.environ.get("SPINDLESCOPE_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(max_examples=N or 100, deadline=None, derandomize=not N,
                 suppress_health_check=[HealthCheck.too_slow])
 _DIR = Path(tempfile.mkdtemp(prefix="spindlescope-fuzz-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**20, 10**20)
