@@ -207,3 +207,24 @@ def test_sigkill_keeps_every_mark_older_than_two_seconds(tmp_path):
     n_done = max(older)
     assert hyp.stages[n_done - 1] == ("N2" if (n_done - 1) % 2 else "N3")
     assert json.loads((folder / "snapshot.json").read_text())["clean"] is False
+
+
+def test_restart_on_a_clean_or_unedited_folder_reads_only_the_snapshot_head(
+        tmp_path, monkeypatch):
+    # a new autosaver must not parse (and replay) a big session it is about to
+    # replace: a clean close, or a session never edited, is dropped from the
+    # first bytes of snapshot.json
+    props = {"frequency": 12.5, "amplitude": float("nan")}
+    sset = SpindleSet([Spindle(i * 0.5, 0.3, properties=props) for i in range(200)])
+    hyp = Hypnogram.from_duration(300, 30)
+    Autosaver(tmp_path, sset, hyp).close()
+    calls = []
+    monkeypatch.setattr(Autosaver, "recover",
+                        staticmethod(lambda f: calls.append(f) or None))
+    Autosaver(tmp_path, sset, hyp)               # after a clean close
+    Autosaver(tmp_path, sset, hyp)               # never edited, not closed
+    assert calls == [] and not list(tmp_path.glob("kept-*"))
+    monkeypatch.undo()
+    got = Autosaver.recover(tmp_path)
+    assert len(got.spindles) == 200 and got.spindles[0].properties["amplitude"] != \
+        got.spindles[0].properties["amplitude"]   # NaN kept as NaN
