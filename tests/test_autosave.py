@@ -43,7 +43,7 @@ def test_every_change_is_on_disk_and_recovered(tmp_path):
 
 def test_half_written_line_is_ignored_and_bad_snapshot_reported(tmp_path):
     sset = SpindleSet()
-    Autosaver(tmp_path, sset)
+    saver = Autosaver(tmp_path, sset)
     sset.add(Spindle(1.0, 0.5))
     journal = next(tmp_path.glob("journal-*.jsonl"))
     with open(journal, "a") as fh:
@@ -51,6 +51,7 @@ def test_half_written_line_is_ignored_and_bad_snapshot_reported(tmp_path):
     got, hyp = Autosaver.recover(tmp_path)
     assert [s.onset for s in got] == [1.0] and hyp is None
     assert Autosaver.recover(tmp_path / "nothing") is None
+    saver.close()
 
 
 def _scored(folder, **kw):
@@ -80,7 +81,7 @@ def test_half_written_snapshot_restores_from_the_journal(tmp_path):
     # a new autosaver keeps the damaged files aside, never deletes them
     saver.close()  # (the old one would otherwise keep writing)
     (tmp_path / "snapshot.json").write_text('{"version": 1, "spin')
-    Autosaver(tmp_path, SpindleSet(), Hypnogram.from_duration(300, 30))
+    Autosaver(tmp_path, SpindleSet(), Hypnogram.from_duration(300, 30)).close()
     kept = list(tmp_path.glob("kept-*/snapshot.json"))
     assert len(kept) == 1 and kept[0].read_text() == '{"version": 1, "spin'
 
@@ -221,9 +222,13 @@ def test_restart_on_a_clean_or_unedited_folder_reads_only_the_snapshot_head(
     calls = []
     monkeypatch.setattr(Autosaver, "recover",
                         staticmethod(lambda f: calls.append(f) or None))
-    Autosaver(tmp_path, sset, hyp)               # after a clean close
-    Autosaver(tmp_path, sset, hyp)               # never edited, not closed
+    first = Autosaver(tmp_path, sset, hyp)       # after a clean close
+    first._fh.close()                            # then killed before any edit
+    first._fh = None
+    second = Autosaver(tmp_path, sset, hyp)      # never edited, not closed
     assert calls == [] and not list(tmp_path.glob("kept-*"))
+    second._fh.close()
+    second._fh = None
     monkeypatch.undo()
     got = Autosaver.recover(tmp_path)
     assert len(got.spindles) == 200 and got.spindles[0].properties["amplitude"] != \
