@@ -99,6 +99,11 @@ class Settings:
         Journal every change (recovery after a crash).
     window_geometry : str
         Base64 of the main window geometry ("" = default).
+    montage : str
+        Montage shown by the trace browser (:data:`core.montage.PRESETS` or a
+        user montage; "" = as recorded).
+    user_montages : dict
+        Montage name → list of derivations (``"C4-M1"``, ``"Cz-(M1+M2)"``).
     """
 
     page_duration: float = 30.0
@@ -117,6 +122,8 @@ class Settings:
     recent_files: list = field(default_factory=list)
     autosave: bool = True
     window_geometry: str = ""
+    montage: str = ""
+    user_montages: dict = field(default_factory=dict)
 
     def validate(self) -> "Settings":
         """Check every field; raise :class:`SpindleScopeError` if one is off."""
@@ -144,6 +151,10 @@ class Settings:
             check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
         self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]
         self.detector_params = _valid_detector_params(self.detector_params)
+        from .montage import validate_user_montages
+
+        self.user_montages = validate_user_montages(self.user_montages)
+        self.montage = str(self.montage or "")
         return self
 
     # -- recent files -----------------------------------------------------
