@@ -533,3 +533,53 @@ def default_rows(ch_names, ch_types) -> dict:
             "whole-night spectrogram need one (check the channel types).")
     return {"eeg": (pref or eeg)[0], "eog": eog[0] if eog else None,
             "emg": emg[0] if emg else None}
+
+
+class MontageSource:
+    """A recording seen through a montage: each row reads as a channel.
+
+    Detection (:func:`core.detection.iter_detect`) accepts it in place of a
+    :class:`core.recording.Recording`; only the rows it asks for are read and
+    derived, chunk by chunk. ``montage_name`` is recorded in the result.
+
+    Parameters
+    ----------
+    recording : core.recording.Recording
+        The recording read.
+    montage : CompiledMontage
+        The rows.
+    """
+
+    _TYPES = {"eeg": "eeg", "eog": "eog", "mag": "mag", "grad": "grad", "other": "misc"}
+
+    def __init__(self, recording, montage: CompiledMontage):
+        self.recording = recording
+        self.montage = montage
+        self.montage_name = montage.name
+        self.sfreq = recording.sfreq
+        self.path = getattr(recording, "path", None)
+        self.ch_names = list(montage.names)
+        self.ch_types = [self._TYPES.get(g, "misc") for g in montage.groups]
+
+    @property
+    def n_times(self):
+        return self.recording.n_times
+
+    @property
+    def duration(self):
+        return self.recording.duration
+
+    @property
+    def groups(self):
+        out = {g: [] for g in ("eeg", "mag", "grad", "eog", "other")}
+        for name, g in zip(self.ch_names, self.montage.groups):
+            out[g if g in out else "other"].append(name)
+        return out
+
+    def pick_indices(self, picks=None):
+        from .recording import Recording
+
+        return Recording.pick_indices(self, picks)
+
+    def get_samples(self, start, stop, idx):
+        return self.montage.read_rows(self.recording, start, stop, list(idx))

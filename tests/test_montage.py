@@ -21,6 +21,9 @@ def psg():
     rng = np.random.default_rng(3)
     info = mne.create_info(NAMES, 200.0, TYPES)
     data = 1e-5 * rng.standard_normal((len(NAMES), 200 * 60))
+    t = np.arange(200 * 60) / 200.0
+    burst = (t >= 20) & (t < 21.5)   # a 13-Hz spindle on C4 only
+    data[3, burst] += 60e-6 * np.sin(2 * np.pi * 13 * t[burst]) * np.hanning(burst.sum())
     return Recording(mne.io.RawArray(data, info, verbose="error"))
 
 
@@ -119,3 +122,26 @@ def test_sleep_edf_montage(shared_data):
     assert m.names == ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "Chin EMG")
     assert compile_montage("All EEG", rec.ch_names, rec.ch_types).names == (
         "EEG Fpz-Cz", "EEG Pz-Oz")
+
+
+def test_detection_on_a_montage_records_it(psg):
+    from core.detection import detect, detect_array
+    from core.montage import MontageSource
+
+    m = compile_for(psg, "Sleep (AASM)")
+    src = MontageSource(psg, m)
+    # the spindle on C4: C4-M1 sees it, the montage is recorded
+    assert src.ch_types[:6] == ["eeg"] * 6 and src.ch_types[-1] == "misc"
+    res = detect(src, method="a7", modality="eeg")
+    assert res.montage == "Sleep (AASM)"
+    assert set(res.channels) == set(m.names[:6])
+    ref = detect_array(src.get_samples(0, psg.n_times, range(6)), psg.sfreq,
+                       ch_names=list(m.names[:6]), method="a7", modality="eeg")
+    assert ref.montage == "As recorded"
+    def hits(name):
+        return [e for e in res.channel_events if e.channels == (name,)
+                and e.onset < 20.75 < e.onset + e.duration]
+
+    assert len(hits("C4-M1")) == 1 and not hits("F4-M1") and not hits("C3-M2")
+    assert [(e.onset, e.channels) for e in res.channel_events] == [
+        (e.onset, e.channels) for e in ref.channel_events]
