@@ -115,6 +115,9 @@ class MainWindow(QMainWindow):
         self.session.path_changed.connect(lambda *_: self._update_title())
         self.session.history.changed.connect(self._update_undo)
         self._update_undo()
+        from .scorer_tools import ScorerTools
+
+        self.scorer = ScorerTools(self)   # montages, spectrogram, automatic staging
         _warm_up_imports()
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(
