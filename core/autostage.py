@@ -23,7 +23,7 @@ from psygnal import Signal
 
 from .montage import default_rows, single_row
 from .staging import Hypnogram
-from .utils import Progress, SpindleScopeError, check_range, logger
+from .utils import Progress, SpindleScopeError, logger
 
 #: Stage order of the probability columns.
 PROBA_STAGES = ("W", "N1", "N2", "N3", "R")
@@ -228,12 +228,3 @@ class StageProposals:
         later = idx[idx > after]
         return int(later[0]) if len(later) else None
 
-
-def fill_unscored(hypnogram: Hypnogram, result: StagingResult) -> Hypnogram:
-    """A copy of ``hypnogram`` with unscored epochs filled from ``result``."""
-    check_range("epoch_length", hypnogram.epoch_length, EPOCH - 1e-6, EPOCH + 1e-6)
-    out = Hypnogram(list(hypnogram.stages), hypnogram.epoch_length)
-    for i in range(min(out.n_epochs, result.n_epochs)):
-        if out.stages[i] == "?":
-            out.stages[i] = result.stages[i]
-    return out

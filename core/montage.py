@@ -511,6 +511,12 @@ def single_row(ch_names, ch_types, text) -> CompiledMontage:
     return CompiledMontage(d.name, (d.name,), (d.group,), (tuple(sorted(t.items())),), key)
 
 
+def has_sleep_derivations(ch_names, ch_types) -> bool:
+    """Whether the AASM EEG derivations (or their backups) exist on this recording."""
+    names = {lab for pair in AASM_EEG for lab in pair}
+    return any(d.name in names for d in _aasm(_Finder(ch_names, ch_types)))
+
+
 def default_rows(ch_names, ch_types) -> dict:
     """The scorer's usual EEG, EOG and EMG rows found from channel names.
 

@@ -509,7 +509,8 @@ class MainWindow(QMainWindow):
                 e.status = "candidate"
             uids = self.session.spindles.add(events) if events else []
             self.statusBar().showMessage(
-                f"{method}: {len(uids)} candidate(s) on {len(result.channels)} channel(s).",
+                f"{method}: {len(uids)} candidate(s) on {len(result.channels)} channel(s) "
+                f"({result.montage}).",
                 8000)
             self.sigDetectionDone.emit(uids)
             if uids:

@@ -4,8 +4,9 @@ A combo box lists the built-in montages that give rows on the open recording
 (:data:`core.montage.PRESETS`: as recorded, the AASM sleep montage, reference
 schemes, a bipolar chain, channel presets) and the user's montages from the
 settings; "Edit…" adds or changes a user montage (one derivation per line,
-``C4-M1``, ``Cz-(M1+M2)``, ``Fz-avg``). The choice is remembered in the
-settings; the browser derives the rows of each page only.
+``C4-M1``, ``Cz-(M1+M2)``, ``Fz-avg``). The scorer's choice is remembered in
+the settings; until there is one, a recording with the AASM derivations opens
+on the sleep montage. The browser derives the rows of each page only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QLabel, QLineEdit, QPlainTextEdit, QToolBar)
 
-from core.montage import AS_RECORDED, available_montages, compile_for, validate_user_montages
+from core.montage import (AS_RECORDED, available_montages, compile_for,
+                          has_sleep_derivations, validate_user_montages)
+
+SLEEP = "Sleep (AASM)"
 
 
 class UserMontageDialog(QDialog):
@@ -87,9 +91,16 @@ class MontageToolbar(QToolBar):
                                                    self.settings.user_montages))
         self.combo.blockSignals(False)
         self.combo.setEnabled(rec is not None)
-        wanted = self.settings.montage or AS_RECORDED
-        if rec is not None:
+        if rec is None:
+            return
+        wanted = self.settings.montage
+        if not wanted:   # no choice yet: a scorer's page where the derivations exist
+            wanted = SLEEP if has_sleep_derivations(rec.ch_names, rec.ch_types) else AS_RECORDED
+        self._remember = False
+        try:
             self.set_montage(wanted if self.combo.findText(wanted) >= 0 else AS_RECORDED)
+        finally:
+            self._remember = True
 
     def current(self) -> str:
         return self.combo.currentText()
@@ -111,7 +122,8 @@ class MontageToolbar(QToolBar):
         except Exception as exc:  # noqa: BLE001 - shown as a dialog
             self.sigError.emit(f"The montage {name!r} cannot be shown.", exc)
             return
-        self.settings.montage = name
+        if getattr(self, "_remember", True):   # the scorer's choice, not a default
+            self.settings.montage = name
         self.browser.set_montage(m)
         self.sigMontageChanged.emit(name)
 

@@ -51,6 +51,11 @@ def test_switching_montages_changes_drawn_data(qtbot, window, psg_fif):  # noqa:
     b, bar = window.browser, window.scorer.montage_bar
     names = [bar.combo.itemText(i) for i in range(bar.combo.count())]
     assert names[:2] == ["As recorded", "Sleep (AASM)"] and "Linked mastoids" in names
+    # no choice made yet: a recording with the AASM derivations opens on them
+    assert bar.current() == "Sleep (AASM)" and window.settings.montage == ""
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
+        bar.set_montage("As recorded")
+    assert b.montage is None and window.settings.montage == "As recorded"
     c4 = _expected(rec, b._page, [("C4", 1.0)])
     np.testing.assert_allclose(b._page.data[b.visible_names().index("C4")], c4)
     with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
