@@ -62,6 +62,23 @@ def _valid_detector_params(value) -> dict:
     return out
 
 
+def _valid_user_montages(value) -> dict:
+    """Keep the user montages that read (a bad entry is dropped with a warning)."""
+    from .montage import validate_user_montages
+
+    if not isinstance(value, dict):
+        logger.warning("Ignoring user_montages in the settings: expected an object, "
+                       "got %s.", type(value).__name__)
+        return {}
+    out = {}
+    for name, rows in value.items():
+        try:
+            out.update(validate_user_montages({name: rows}))
+        except SpindleScopeError as exc:
+            logger.warning("Ignoring the saved user montage %r (%s).", name, exc)
+    return out
+
+
 @dataclass
 class Settings:
     """Persisted preferences of the app.
@@ -151,9 +168,7 @@ class Settings:
             check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
         self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]
         self.detector_params = _valid_detector_params(self.detector_params)
-        from .montage import validate_user_montages
-
-        self.user_montages = validate_user_montages(self.user_montages)
+        self.user_montages = _valid_user_montages(self.user_montages)
         self.montage = str(self.montage or "")
         return self
 

@@ -110,3 +110,14 @@ def test_stage_command_writes_tsv(psg_path, tmp_path, capsys):
     assert hyp.n_epochs == 10 and hyp.stages[0] == "N3"
     assert main(["compare-stages", str(tmp_path / "own.tsv"), str(out)]) == 0
     assert "accuracy 1.000" in capsys.readouterr().out
+
+
+def test_stage_command_refuses_other_epoch_lengths(psg_path, tmp_path, capsys):
+    from core.cli import main
+    from core.staging import write_hypnogram
+
+    write_hypnogram(Hypnogram(["W"] * 60, 5.0), tmp_path / "five.tsv")
+    assert main(["stage", str(psg_path), "--hypnogram", str(tmp_path / "five.tsv"),
+                 "--out", str(tmp_path / "out.tsv")]) == 2
+    assert "5-s epochs" in capsys.readouterr().err
+    assert not (tmp_path / "out.tsv").exists()

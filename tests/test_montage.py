@@ -98,7 +98,7 @@ def test_user_montages_and_errors(psg):
         ((2, 1.0), (8, -1.0)),)
 
 
-def test_user_montages_round_trip_in_settings(tmp_path):
+def test_user_montages_round_trip_in_settings(tmp_path, caplog):
     from core.settings import Settings
 
     s = Settings()
@@ -107,8 +107,14 @@ def test_user_montages_round_trip_in_settings(tmp_path):
     s.save(tmp_path / "s.json")
     back = Settings.load(tmp_path / "s.json")
     assert back.user_montages == {"Mine": ["C4-M1", "O2-M1"]} and back.montage == "Mine"
-    with pytest.raises(SpindleScopeError, match="non-empty list"):
-        Settings.from_dict({"user_montages": {"x": []}})
+    # a broken entry is dropped with a warning, the rest of the settings kept
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="spindlescope"):
+        s2 = Settings.from_dict({"user_montages": {"x": [], "Mine": ["C4-M1"]},
+                                 "page_duration": 20})
+    assert s2.user_montages == {"Mine": ["C4-M1"]} and s2.page_duration == 20
+    assert any("user montage 'x'" in m for m in caplog.messages)
 
 
 def test_sleep_edf_montage(shared_data):

@@ -77,6 +77,13 @@ def run(args) -> int:
     hyp = None
     if args.hypnogram:
         hyp = read_hypnogram(args.hypnogram, recording_duration=rec.duration)
+        if abs(hyp.epoch_length - 30.0) > 1e-6:
+            from ..utils import SpindleScopeError
+
+            raise SpindleScopeError(
+                f"The hypnogram {args.hypnogram!r} has {hyp.epoch_length:g}-s epochs; "
+                f"automatic staging scores 30-s epochs. Give a 30-s hypnogram or "
+                f"none.")
     meta = {}
     if args.age is not None:
         meta["age"] = args.age
