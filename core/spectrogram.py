@@ -102,7 +102,7 @@ def _cache_file(recording, row, params):
 
 def night_spectrogram(recording, row=None, *, window=30.0, step=None, fmin=0.5,
                       fmax=25.0, bandwidth=1.0, sigma_band=(11.0, 16.0),
-                      chunk_windows=60, cache=True):
+                      chunk_windows=60, cache=True, cache_only=False):
     """Multitaper spectrogram of a whole recording (a progress generator).
 
     Parameters
@@ -126,6 +126,8 @@ def night_spectrogram(recording, row=None, *, window=30.0, step=None, fmin=0.5,
         Windows per chunk read (memory bound and progress step).
     cache : bool
         Read and write the per-recording cache.
+    cache_only : bool
+        Return the cached spectrogram or None, never compute.
 
     Yields
     ------
@@ -133,7 +135,8 @@ def night_spectrogram(recording, row=None, *, window=30.0, step=None, fmin=0.5,
 
     Returns
     -------
-    spectrogram : Spectrogram
+    spectrogram : Spectrogram | None
+        None only with ``cache_only`` when nothing is cached.
     """
     from .montage import default_rows
 
@@ -170,6 +173,8 @@ def night_spectrogram(recording, row=None, *, window=30.0, step=None, fmin=0.5,
         except (OSError, KeyError, ValueError) as exc:
             logger.warning("Ignoring the unreadable spectrogram cache %s (%s).",
                            cfile.name, exc)
+    if cache_only:
+        return None
     chunk_windows = max(1, int(chunk_windows))
     n_chunks = int(np.ceil(n_total / chunk_windows))
     psds, freqs = [], None

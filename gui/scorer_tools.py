@@ -97,6 +97,24 @@ class ScorerTools(QObject):
     def _on_recording_changed(self, rec):
         self.set_proposals(None)
         self.spectrogram_lane.clear_spectrogram()
+        if rec is not None:
+            self.show_cached_spectrogram(rec)
+
+    def show_cached_spectrogram(self, rec, row=None):
+        """Draw the spectrogram computed for this recording before, if cached."""
+        from core.spectrogram import night_spectrogram
+        from core.utils import logger, run_with_progress
+
+        band = tuple(self.session.settings.sigma_band)
+        try:
+            spec = run_with_progress(night_spectrogram(rec, row, sigma_band=band,
+                                                       cache_only=True))
+        except SpindleScopeError as exc:   # e.g. no EEG: nothing to show
+            logger.info("No cached spectrogram: %s", exc)
+            return None
+        if spec is not None:
+            self.spectrogram_lane.set_spectrogram(spec, rec.duration)
+        return spec
 
     def _on_hypnogram_replaced(self, hyp):
         from core.utils import relink
@@ -213,7 +231,7 @@ class ScorerTools(QObject):
 
         rec = self.session.recording
         band = tuple(self.session.settings.sigma_band)
-        return run_task(self.window, "Whole-night spectrogram",
+        return run_task(self.window, "Whole-night spectrogram (cached per recording)",
                         lambda: night_spectrogram(rec, row, sigma_band=band),
                         lambda spec: self.spectrogram_lane.set_spectrogram(
                             spec, rec.duration))

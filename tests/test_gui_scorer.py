@@ -95,8 +95,11 @@ def test_switching_montages_changes_drawn_data(qtbot, window, psg_fif):  # noqa:
     assert b.visible_names()[:3] == ["F3", "F4", "C3"] and b.montage is None
 
 
-def test_spectrogram_lane_equals_mne_multitaper(qtbot, window, psg_fif):  # noqa: F811
+def test_spectrogram_lane_equals_mne_multitaper(qtbot, window, psg_fif, tmp_path,  # noqa: F811
+                                                 monkeypatch):
     from mne.time_frequency import psd_array_multitaper
+
+    monkeypatch.setenv("SPINDLESCOPE_CACHE_DIR", str(tmp_path / "cache"))
 
     rec = _open(qtbot, window, psg_fif)
     tools = window.scorer
@@ -120,6 +123,11 @@ def test_spectrogram_lane_equals_mne_multitaper(qtbot, window, psg_fif):  # noqa
                          pos=lane.mapFromScene(scene))
     b = window.browser
     assert b.t0 == pytest.approx(200.0 - b.duration / 2, abs=3.0)
+    # opened again, the lane comes back from the cache without computing
+    lane.clear_spectrogram()
+    assert len(list((tmp_path / "cache" / "spectrograms").glob("*.npz"))) == 1
+    assert tools.show_cached_spectrogram(rec, "C4-M1") is not None
+    np.testing.assert_allclose(lane.image.image, 10 * np.log10(psd * 1e12), rtol=1e-9)
 
 
 def test_staging_sleep_edf_fills_unscored_and_shows_probabilities(

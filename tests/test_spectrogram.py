@@ -68,6 +68,9 @@ def test_spectrogram_cache_and_errors(tmp_path, monkeypatch):
     b = run_with_progress(night_spectrogram(rec, "C4", step=15.0), msgs.append)
     assert msgs[-1].message == "Spectrogram read from the cache"
     np.testing.assert_array_equal(a.power, b.power)
+    assert run_with_progress(night_spectrogram(rec, "C4", cache_only=True)) is None
+    c = run_with_progress(night_spectrogram(rec, "C4", step=15.0, cache_only=True))
+    np.testing.assert_array_equal(c.power, a.power)
     with pytest.raises(Cancelled):
         run_with_progress(night_spectrogram(rec, "C4", cache=False), lambda p: False)
     with pytest.raises(SpindleScopeError, match="sigma_band"):
