@@ -89,6 +89,7 @@ class OverviewBar(pg.PlotWidget):
         self._timer.setInterval(150)
         self._timer.timeout.connect(self._update_density)
         self._models = (None, None)
+        self.proposals = None   # core.autostage.StageProposals drawn pale
         session.recording_changed.connect(self._on_recording_changed)
         session.spindles_changed.connect(self._on_models_changed)
         session.hypnogram_changed.connect(self._on_models_changed)
@@ -119,7 +120,7 @@ class OverviewBar(pg.PlotWidget):
             return
         rgba = np.array([STAGE_COLORS.get(s, STAGE_COLORS["?"]) + (255,)
                          for s in hyp.stages], np.ubyte)[:, None, :]
-        props = getattr(self, "proposals", None)   # automatic staging, not accepted
+        props = self.proposals   # automatic staging, not accepted yet
         if props is not None:
             rgba = np.repeat(rgba, 2, axis=1)   # lower half: the proposal, pale
             for i in props.open_epochs(hyp):
