@@ -10,6 +10,8 @@ thread, change the session or the widgets.
 
 from __future__ import annotations
 
+import warnings
+
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog
@@ -22,6 +24,12 @@ from .hypnodensity_lane import HypnodensityLane
 from .montage_toolbar import MontageToolbar
 from .spectrogram_lane import SpectrogramLane
 from .workers import run_task
+
+# YASA's bundled classifiers hold a LabelEncoder pickled by scikit-learn 0.24;
+# core.autostage silences the warning around its use, but a page read on
+# another thread (its own catch_warnings) can restore the filters meanwhile:
+# in the app the filter is set once, before any worker starts.
+warnings.filterwarnings("ignore", "Trying to unpickle estimator", UserWarning, "sklearn")
 
 HYPNO_FILTER = "Hypnograms (*.tsv *.csv *.txt *.fif *.edf);;All files (*)"
 
