@@ -73,6 +73,7 @@ def test_spec_is_valid_python_and_collects_what_the_app_needs(monkeypatch):
     # automatic staging ships YASA with its classifier files and numba (antropy)
     assert not {"yasa", "numba", "llvmlite"} & set(kw["excludes"])
     assert "<yasa data {'includes': ['classifiers/*.joblib']}>" in sources
+    assert "<lspopt data {}>" in sources   # read when yasa is imported
     assert {"yasa", "lightgbm.sklearn", "sklearn.preprocessing._label"} <= set(
         kw["hiddenimports"])
     assert [c[1]["name"] for c in calls["EXE"]] == ["spindlescope"]
