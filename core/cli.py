@@ -19,6 +19,8 @@ COMMANDS = {
     "detect": "core.commands.detect",
     "compare": "core.commands.compare",
     "resolution": "core.commands.resolution",
+    "stage": "core.commands.stage",
+    "compare-stages": "core.commands.compare_stages",
 }
 
 

@@ -387,6 +387,9 @@ class DetectionResult:
         Channels analysed.
     skipped : dict
         Channel name → reason it was left out (flat, NaN).
+    montage : str
+        The montage read (:class:`core.montage.MontageSource`), or
+        ``'As recorded'``.
     """
 
     method: str
@@ -395,6 +398,7 @@ class DetectionResult:
     events: list = field(default_factory=list)
     channels: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
+    montage: str = "As recorded"
 
     def to_spindle_set(self, merged=True):
         """A :class:`~core.spindles.SpindleSet` of the events."""
@@ -603,7 +607,8 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
     return DetectionResult(method=method, params=p,
                            channel_events=channel_events, events=events,
                            channels=[n for n in names if n not in skipped],
-                           skipped=skipped)
+                           skipped=skipped,
+                           montage=getattr(source, "montage_name", "As recorded"))
 
 
 def _n_chunks(geom, n_ch, chunk_samples, p):

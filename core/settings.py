@@ -63,6 +63,23 @@ def _valid_detector_params(value) -> dict:
     return out
 
 
+def _valid_user_montages(value) -> dict:
+    """Keep the user montages that read (a bad entry is dropped with a warning)."""
+    from .montage import validate_user_montages
+
+    if not isinstance(value, dict):
+        logger.warning("Ignoring user_montages in the settings: expected an object, "
+                       "got %s.", type(value).__name__)
+        return {}
+    out = {}
+    for name, rows in value.items():
+        try:
+            out.update(validate_user_montages({name: rows}))
+        except SpindleScopeError as exc:
+            logger.warning("Ignoring the saved user montage %r (%s).", name, exc)
+    return out
+
+
 @dataclass
 class Settings:
     """Persisted preferences of the app.
@@ -100,6 +117,11 @@ class Settings:
         Journal every change (recovery after a crash).
     window_geometry : str
         Base64 of the main window geometry ("" = default).
+    montage : str
+        Montage shown by the trace browser (:data:`core.montage.PRESETS` or a
+        user montage; "" = as recorded).
+    user_montages : dict
+        Montage name → list of derivations (``"C4-M1"``, ``"Cz-(M1+M2)"``).
     """
 
     page_duration: float = 30.0
@@ -118,6 +140,8 @@ class Settings:
     recent_files: list = field(default_factory=list)
     autosave: bool = True
     window_geometry: str = ""
+    montage: str = ""
+    user_montages: dict = field(default_factory=dict)
 
     def validate(self) -> "Settings":
         """Check every field; raise :class:`SpindleScopeError` if one is off."""
@@ -162,6 +186,8 @@ class Settings:
                          for key, val in self.scalings.items()}
         self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]
         self.detector_params = _valid_detector_params(self.detector_params)
+        self.user_montages = _valid_user_montages(self.user_montages)
+        self.montage = str(self.montage or "")
         return self
 
     # -- recent files -----------------------------------------------------

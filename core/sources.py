@@ -97,7 +97,9 @@ class AnalysisResult:
                "method": self.config.inverse.method,
                "snr": self.config.inverse.snr,
                "band": list(self.config.band) if self.config.band else None,
-               "coherence_band": list(self.config.coherence_band)}
+               "coherence_band": list(self.config.coherence_band),
+               # what the sources see: MNE needs the EEG average reference
+               "montage": "EEG average reference (projector); MEG as recorded"}
         for key in SCALARS:
             vals = [s.figures[key] for s in self.spindles if key in s.figures]
             if not vals:

@@ -112,3 +112,20 @@ class ComparePanel(QWidget):
 
     def _on_item_clicked(self, item):
         self.sigJump.emit(float(item.data(Qt.ItemDataRole.UserRole)))
+
+    def compare_hypnograms(self, reference, other, name=""):
+        """Epoch-by-epoch agreement of the session's stages (``other``) with
+        ``reference``: accuracy, kappa, per-stage F1 and the confusion matrix
+        in the label, each disagreeing epoch in the list (click to jump)."""
+        from core.stage_agreement import stage_agreement
+
+        agr = stage_agreement(reference, other)
+        L = reference.epoch_length
+        dis = [(i * L, f"epoch {i + 1} ({i * L:g} s): {a} there, {b} here")
+               for i, (a, b) in enumerate(zip(reference.stages, other.stages))
+               if a != "?" and b != "?" and a != b]
+        self.show_result({"accuracy": agr.accuracy, "kappa": agr.kappa,
+                          **{f"F1 {k}": v for k, v in agr.f1.items()}}, dis, name)
+        self.label.setText(self.label.text() + "\n" + agr.summary().split("\n", 3)[3])
+        self.stage_agreement = agr
+        return agr

@@ -119,6 +119,9 @@ class MainWindow(QMainWindow):
         self.session.path_changed.connect(lambda *_: self._update_title())
         self.session.history.changed.connect(self._update_undo)
         self._update_undo()
+        from .scorer_tools import ScorerTools
+
+        self.scorer = ScorerTools(self)   # montages, spectrogram, automatic staging
         _warm_up_imports()
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(
@@ -529,7 +532,8 @@ class MainWindow(QMainWindow):
                 e.status = "candidate"
             uids = self.session.spindles.add(events) if events else []
             self.statusBar().showMessage(
-                f"{method}: {len(uids)} candidate(s) on {len(result.channels)} channel(s).",
+                f"{method}: {len(uids)} candidate(s) on {len(result.channels)} channel(s) "
+                f"({result.montage}).",
                 8000)
             self.sigDetectionDone.emit(uids)
             if uids:

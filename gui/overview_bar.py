@@ -89,6 +89,7 @@ class OverviewBar(pg.PlotWidget):
         self._timer.setInterval(150)
         self._timer.timeout.connect(self._update_density)
         self._models = (None, None)
+        self.proposals = None   # core.autostage.StageProposals drawn pale
         session.recording_changed.connect(self._on_recording_changed)
         session.spindles_changed.connect(self._on_models_changed)
         session.hypnogram_changed.connect(self._on_models_changed)
@@ -119,6 +120,11 @@ class OverviewBar(pg.PlotWidget):
             return
         rgba = np.array([STAGE_COLORS.get(s, STAGE_COLORS["?"]) + (255,)
                          for s in hyp.stages], np.ubyte)[:, None, :]
+        props = self.proposals   # automatic staging, not accepted yet
+        if props is not None:
+            rgba = np.repeat(rgba, 2, axis=1)   # lower half: the proposal, pale
+            for i in props.open_epochs(hyp):
+                rgba[i, 0] = STAGE_COLORS[props.result.stages[i]] + (110,)
         self.stage_image.setImage(rgba, levels=None, autoLevels=False)
         self.stage_image.setRect(QRectF(0, 0.55, hyp.n_epochs * hyp.epoch_length, 0.45))
 
@@ -134,6 +140,11 @@ class OverviewBar(pg.PlotWidget):
         if counts.max(initial=0) > 0:
             counts = counts / counts.max() * 0.5
         self.density.setData(edges, counts, stepMode="center")
+
+    def set_proposals(self, proposals):
+        """Show automatic-staging proposals pale under unscored epochs (None: off)."""
+        self.proposals = proposals
+        self._update_stages()
 
     def set_window(self, t0: float, t1: float):
         """Show the current page as the red band."""

@@ -93,6 +93,7 @@ class TraceBrowser(QWidget):
         self.shown_groups = list(GROUPS)
         self.excluded: set[str] = set()
         self.order: list[int] = []
+        self.montage = None   # core.montage.CompiledMontage; None: as recorded
         self.selected_uid = None
         self.cursor_time = None
         self._rid = 0
@@ -161,6 +162,7 @@ class TraceBrowser(QWidget):
                         relink(old_hyp, self.session.hypnogram, self._on_stages_edited))
 
     def _on_recording_changed(self, recording):
+        self.montage = None
         self.loader.cache.clear()
         self._page = None
         self.selected_uid = None
@@ -204,6 +206,14 @@ class TraceBrowser(QWidget):
         self.order = []
         if rec is None:
             return
+        if self.montage is not None:   # rows are the montage's derivations
+            m = self.montage
+            self.order = [i for i, (n, g) in enumerate(zip(m.names, m.groups))
+                          if g in self.shown_groups and n not in self.excluded]
+            self._group_of = dict(enumerate(m.groups))
+            self.first_row = min(self.first_row, max(0, len(self.order) - 1))
+            self._update_legend()
+            return
         names = rec.ch_names
         groups = rec.groups
         for g in GROUPS:
@@ -222,7 +232,16 @@ class TraceBrowser(QWidget):
 
     def visible_names(self) -> list[str]:
         names = self.recording.ch_names if self.recording else []
+        if self.montage is not None:
+            names = self.montage.names
         return [names[i] for i in self.visible_indices()]
+
+    def set_montage(self, montage):
+        """Show the rows of a :class:`core.montage.CompiledMontage` (None: as recorded)."""
+        self.montage = montage
+        self.first_row = 0
+        self._build_order()
+        self.refresh()
 
     def set_shown_groups(self, groups):
         self.shown_groups = [g for g in GROUPS if g in groups]
@@ -324,7 +343,8 @@ class TraceBrowser(QWidget):
             rid=rid, t0=t0, t1=min(t0 + self.duration, self.recording.duration),
             idx=tuple(self.visible_indices()), n_px=self._n_px(),
             highpass=s.highpass, lowpass=s.lowpass, notch=s.notch,
-            sigma_band=tuple(s.sigma_band) if s.sigma_overlay else None)
+            sigma_band=tuple(s.sigma_band) if s.sigma_overlay else None,
+            montage=self.montage)
 
     def _request_page(self):
         self._rid += 1

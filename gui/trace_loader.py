@@ -70,6 +70,8 @@ class PageRequest:
         Display filters (Hz).
     sigma_band : tuple of float | None
         Band of the sigma overlay, or None for no overlay.
+    montage : core.montage.CompiledMontage | None
+        When given, ``idx`` are rows of this montage, derived per page.
     """
 
     rid: int
@@ -81,6 +83,7 @@ class PageRequest:
     lowpass: float | None = None
     notch: float | None = None
     sigma_band: tuple | None = None
+    montage: object = None
 
 
 @dataclass
@@ -224,7 +227,10 @@ def compute_page(recording, req: PageRequest) -> PageData:
     p0 = max(0, s0 - n_pad)
     p1 = min(recording.n_times, s1 + n_pad)
     with _read_lock:
-        raw = recording.get_samples(p0, p1, np.asarray(req.idx, int))
+        if req.montage is not None:  # derivations of this page's rows only
+            raw = req.montage.read_rows(recording, p0, p1, req.idx)
+        else:
+            raw = recording.get_samples(p0, p1, np.asarray(req.idx, int))
     t_read = time.perf_counter()
     # reduced sample k covers raw samples [p0 + k q, p0 + (k + 1) q)
     n_red = (p1 - p0) // q
@@ -271,7 +277,7 @@ def page_key(recording, req: PageRequest) -> tuple:
     """What identifies a page's content (everything but the request id)."""
     return (id(recording), round(req.t0, 6), round(req.t1, 6), tuple(req.idx), req.n_px,
             req.highpass, req.lowpass, req.notch,
-            tuple(req.sigma_band) if req.sigma_band else None)
+            tuple(req.sigma_band) if req.sigma_band else None, req.montage)
 
 
 class PageCache:

@@ -70,7 +70,12 @@ def test_spec_is_valid_python_and_collects_what_the_app_needs(monkeypatch):
         if dest.startswith("resources"):
             assert Path(src).exists(), src
     assert {"mne.<all>", "core.<all>", "gui.<all>", "pyvistaqt"} <= set(kw["hiddenimports"])
-    assert "yasa" in kw["excludes"]  # benchmark-only, never shipped
+    # automatic staging ships YASA with its classifier files and numba (antropy)
+    assert not {"yasa", "numba", "llvmlite"} & set(kw["excludes"])
+    assert "<yasa data {'includes': ['classifiers/*.joblib']}>" in sources
+    assert "<lspopt data {}>" in sources   # read when yasa is imported
+    assert {"yasa", "lightgbm.sklearn", "sklearn.preprocessing._label"} <= set(
+        kw["hiddenimports"])
     assert [c[1]["name"] for c in calls["EXE"]] == ["spindlescope"]
     assert calls["COLLECT"][0][1]["name"] == "SpindleScope"
     assert calls["EXE"][0][1]["icon"] is None  # Linux: the .deb installs the PNG

@@ -52,6 +52,9 @@ def add_arguments(parser):
     parser.add_argument("--per-channel", action="store_true",
                         help="write one row per channel detection instead of "
                              "merged events")
+    parser.add_argument("--montage", default=None, metavar="NAME",
+                        help="detect on a montage's rows, e.g. 'Sleep (AASM)' or "
+                             "'Linked mastoids' (default: channels as recorded)")
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="output events file (.tsv, .csv, .fif, .edf)")
 
@@ -110,7 +113,14 @@ def run(args) -> int:
                              recording_duration=rec.duration)
         stages = check_option_stages([s for s in args.stages.split(",") if s.strip()])
     picks = [p.strip() for p in args.picks.split(",")] if args.picks else None
-    result = detect(rec, method=args.method, picks=picks, modality=args.modality,
+    source = rec
+    if args.montage:
+        from ..montage import MontageSource, compile_for
+        from ..settings import Settings
+
+        source = MontageSource(rec, compile_for(rec, args.montage,
+                                                Settings.load().user_montages))
+    result = detect(source, method=args.method, picks=picks, modality=args.modality,
                     hypnogram=hyp, stages=stages, params=params,
                     min_channels=args.min_channels, progress=TerminalProgress())
     out = Path(args.out)
@@ -121,7 +131,7 @@ def run(args) -> int:
         vis[s.visibility] = vis.get(s.visibility, 0) + 1
     print(f"{len(result.events)} spindle events ({', '.join(f'{k}: {v}' for k, v in sorted(vis.items()))}) "
           f"from {len(result.channel_events)} channel detections on "
-          f"{len(result.channels)} channels; written to {out}")
+          f"{len(result.channels)} channels ({result.montage}); written to {out}")
     if result.skipped:
         print(f"skipped channels: {', '.join(f'{k} ({v})' for k, v in result.skipped.items())}",
               file=sys.stderr)
