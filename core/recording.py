@@ -8,6 +8,7 @@ and repairs unit mistakes that some EDF writers make.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -17,17 +18,8 @@ import numpy as np
 
 from .utils import RecordingError, SpindleScopeError, logger
 
-# Extensions we open, and the MNE reader behind each (for the messages).
-SUPPORTED = {
-    ".fif": "FIF (Neuromag/MNE, split files followed automatically)",
-    ".fif.gz": "FIF (gzipped)",
-    ".edf": "EDF/EDF+",
-    ".bdf": "BDF",
-    ".vhdr": "BrainVision",
-    ".set": "EEGLAB",
-    ".mat": "FieldTrip",
-    ".ds": "CTF (a .ds folder)",
-}
+from .formats import FORMATS as SUPPORTED  # noqa: E402  (re-exported)
+from .formats import MAXSHIELD_MESSAGE, NoSignalsError, read_raw, suffix
 
 #: Channel groups, in display order.
 GROUPS = ("eeg", "mag", "grad", "eog", "other")
@@ -77,40 +69,7 @@ class SanityReport:
     has_digitization: bool = False
 
 
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".fif.gz"):
-        return ".fif.gz"
-    return path.suffix.lower()
-
-
-def _read_raw(path: Path):
-    import mne
-
-    ext = _suffix(path)
-    kw = dict(verbose="error")
-    if ext in (".fif", ".fif.gz"):
-        return mne.io.read_raw_fif(path, preload=False, **kw)
-    if ext == ".edf":
-        return mne.io.read_raw_edf(path, preload=False, **kw)
-    if ext == ".bdf":
-        return mne.io.read_raw_bdf(path, preload=False, **kw)
-    if ext == ".vhdr":
-        return mne.io.read_raw_brainvision(path, preload=False, **kw)
-    if ext == ".set":
-        return mne.io.read_raw_eeglab(path, preload=False, **kw)
-    if ext == ".ds":
-        return mne.io.read_raw_ctf(path, preload=False, **kw)
-    if ext == ".mat":
-        # FieldTrip keeps the whole recording in one MATLAB variable, so it
-        # can only be read whole; such files are short in practice.
-        return mne.io.read_raw_fieldtrip(path, info=None)
-    raise RecordingError(
-        f"Cannot open {path.name!r}: the file type {ext or '(none)'!r} is not "
-        f"supported. Supported are: "
-        + "; ".join(f"{k} {v}" for k, v in SUPPORTED.items())
-        + ". Convert the file with MNE-Python or your acquisition software."
-    )
+_suffix = suffix
 
 
 def open_recording(path, *, fix_units: bool = True) -> "Recording":
@@ -141,21 +100,47 @@ def open_recording(path, *, fix_units: bool = True) -> "Recording":
             f"The recording {str(path)!r} does not exist. Check the path "
             f"(and that the drive or network share is available)."
         )
+    if not os.access(path, os.R_OK):
+        raise RecordingError(
+            f"Cannot read {str(path)!r}: permission denied. Ask for read access "
+            f"or copy the file somewhere you can read it.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            raw = _read_raw(path)
+            res = read_raw(path)
     except RecordingError:
         raise
-    except Exception as exc:  # MNE raises many kinds for a broken file
+    except MemoryError as exc:
         raise RecordingError(
-            f"Cannot read {path.name!r} as {SUPPORTED.get(_suffix(path), 'a recording')}: "
-            f"the file looks truncated or corrupt ({type(exc).__name__}: {exc}). "
-            f"Re-export or copy the file again from the acquisition system."
-        ) from exc
-    rec = Recording(raw, path)
+            f"Not enough memory to open {path.name!r}.") from exc
+    except Exception as exc:  # MNE raises many kinds for a broken file
+        raise RecordingError(_reader_failure(path, exc)) from exc
+    rec = Recording(res.raw, path)
+    rec.format = res.kind
+    rec.maxshield = res.maxshield
+    rec.n_epochs = res.n_epochs
+    rec.edf_header = res.edf_header
+    for note in res.notes:
+        rec._warn(note)
     rec._check(fix_units=fix_units)
     return rec
+
+
+def _reader_failure(path, exc) -> str:
+    """Word a reader's exception: missing companion, truncated or corrupt."""
+    what = SUPPORTED.get(suffix(path), "a recording")
+    if isinstance(exc, FileNotFoundError) or "No such file" in str(exc):
+        missing = getattr(exc, "filename", None)
+        return (f"Cannot read {path.name!r} as {what}: a file it refers to is "
+                f"missing ({Path(missing).name if missing else exc}). Keep the "
+                f"recording's companion files (same name, other extensions) "
+                f"in the same folder with their original names.")
+    if isinstance(exc, PermissionError):
+        return (f"Cannot read {path.name!r}: permission denied on "
+                f"{getattr(exc, 'filename', None) or 'a file it needs'}.")
+    return (f"Cannot read {path.name!r} as {what}: the file looks truncated or "
+            f"corrupt ({type(exc).__name__}: {exc}). Re-export or copy the file "
+            f"again from the acquisition system.")
 
 
 class Recording:
@@ -173,6 +158,13 @@ class Recording:
         self.raw = raw
         self.path = Path(path) if path is not None else None
         self.report = SanityReport()
+        #: Format recognised by :func:`core.formats.sniff` (None for memory).
+        self.format = None
+        #: Raw MEGIN data recorded with MaxShield (no MaxFilter yet).
+        self.maxshield = False
+        #: Epochs/averages shown end to end (0 = continuous).
+        self.n_epochs = 0
+        self.edf_header = None
         self._infer_types()
         # Probe the last sample: a file truncated after its header was
         # written claims more samples than it has.
@@ -220,6 +212,21 @@ class Recording:
         """Whether MEG was Maxwell-filtered (SSS), so rank must come from info."""
         return bool(self.info.get("proc_history")) and any(
             "max_info" in p for p in self.info["proc_history"])
+
+    def check_source_ready(self):
+        """Raise if source analysis must not run on this recording.
+
+        Raises
+        ------
+        RecordingError
+            For raw MaxShield data (MEG distorted until MaxFilter/SSS).
+        """
+        if self.maxshield:
+            name = self.path.name if self.path else "This recording"
+            raise RecordingError(
+                MAXSHIELD_MESSAGE.format(name=name) + " Run MaxFilter (or "
+                "mne.preprocessing.maxwell_filter and save the result), then "
+                "open the filtered file for source analysis.")
 
     # -- reading ----------------------------------------------------------
     def pick_indices(self, picks=None) -> np.ndarray:
@@ -312,7 +319,6 @@ class Recording:
     def _probe_readable(self):
         if self.n_times == 0:
             raise RecordingError("The recording has no samples.")
-        self._check_edf_size()
         try:
             self.raw.get_data(picks=[0], start=self.n_times - 1, stop=self.n_times)
         except Exception as exc:
@@ -320,24 +326,6 @@ class Recording:
                 f"The recording's header promises {self.n_times} samples but "
                 f"the data end earlier ({type(exc).__name__}: {exc}): the file "
                 f"is truncated. Copy it again from the source.") from exc
-
-    def _check_edf_size(self):
-        """EDF/BDF readers shorten a cut file silently: check the header."""
-        if self.path is None or _suffix(self.path) not in (".edf", ".bdf"):
-            return
-        with open(self.path, "rb") as fid:
-            head = fid.read(256)
-        try:
-            promised = int(head[236:244].decode("ascii").strip())
-        except ValueError:
-            return
-        extras = (getattr(self.raw, "_raw_extras", None) or [{}])[0] or {}
-        found = int(extras.get("n_records", promised))
-        if promised > found:
-            raise RecordingError(
-                f"{self.path.name!r} is truncated: its header promises {promised} "
-                f"data records but the file holds only {found}. Copy it again "
-                f"from the source.")
 
     def _warn(self, msg: str):
         self.report.warnings.append(msg)

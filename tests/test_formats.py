@@ -1,0 +1,193 @@
+"""core.formats: every reader behind content sniffing, folders, MaxShield,
+epoched files, annotations-only files, EDF header checks."""
+
+import json
+
+import mne
+import numpy as np
+import pytest
+
+from core.formats import NoSignalsError, read_edf_header, sniff
+from core.recording import open_recording
+from core.utils import RecordingError
+
+
+def _manifest(shared):
+    path = shared / "formats" / "manifest.json"
+    if not path.is_file():
+        pytest.skip("formats/manifest.json absent")
+    return json.loads(path.read_text())
+
+
+def _entries():
+    from conftest import data_dir
+
+    path = data_dir() / "formats" / "manifest.json"
+    if not path.is_file():
+        return [pytest.param(None, marks=pytest.mark.skip("formats data absent"))]
+    return [pytest.param(e, id=e["path"]) for e in json.loads(path.read_text())]
+
+
+@pytest.mark.parametrize("entry", _entries())
+def test_every_manifest_file_opens_like_mne(entry, shared_data):
+    path = shared_data / "formats" / entry["path"]
+    rec = open_recording(path)
+    exp = entry["expect"]
+    assert len(rec.ch_names) == exp["n_channels"]
+    assert rec.sfreq == exp["sfreq"]
+    if exp["n_times"] is not None:
+        assert rec.n_times == exp["n_times"]
+    else:   # epoched: the epochs end to end
+        ep = mne.read_epochs_eeglab(path, verbose="error")
+        assert rec.n_times == len(ep) * len(ep.times)
+        assert rec.n_epochs == len(ep)
+        np.testing.assert_allclose(rec.get_chunk(0, rec.duration),
+                                   np.concatenate(list(ep.get_data()), axis=1))
+        assert list(rec.raw.annotations.description).count("BAD boundary") \
+            == len(ep) - 1
+    if rec.n_epochs == 0:
+        assert not rec.raw.preload   # lazy: data stay on disk
+    chunk = rec.get_chunk(0.0, min(rec.duration, 0.05))
+    assert chunk.shape[0] == exp["n_channels"] and chunk.shape[1] > 0
+    assert np.isfinite(chunk).any()
+
+
+def test_maxshield_opens_with_warning_and_refuses_sources(shared_data):
+    path = shared_data / "formats" / "fif" / "test_move_anon_erm_raw.fif"
+    if not path.is_file():
+        pytest.skip("MaxShield file absent")
+    rec = open_recording(path)
+    assert rec.maxshield
+    assert any("MaxShield" in w for w in rec.report.warnings)
+    with pytest.raises(RecordingError, match="MaxFilter"):
+        rec.check_source_ready()
+
+
+def test_lazy_readers_do_not_preload(shared_data):
+    for rel in ("edf/short_psg.edf", "kit/test.sqd", "brainvision/test.vhdr"):
+        path = shared_data / "formats" / rel
+        if path.exists():
+            assert not open_recording(path).raw.preload
+
+
+def _raw(names=("Fz", "Cz"), sfreq=100.0, seconds=10.0, types="eeg"):
+    rng = np.random.default_rng(0)
+    info = mne.create_info(list(names), sfreq, types)
+    return mne.io.RawArray(20e-6 * rng.standard_normal((len(names), int(sfreq * seconds))),
+                           info, verbose="error")
+
+
+def test_sniffing_by_content(tmp_path):
+    ant = tmp_path / "night.cnt"
+    ant.write_bytes(b"RIFF\x00\x00\x00\x00CNT " + bytes(40))
+    assert sniff(ant) == "ANT"
+    scan = tmp_path / "scan.cnt"
+    scan.write_bytes(b"Version 3.0" + bytes(100))
+    assert sniff(scan) == "CNT"
+    nk = tmp_path / "DA123.EEG"
+    nk.write_bytes(b"EEG-1200A V01.00" + bytes(100))
+    assert sniff(nk) == "Nihon"
+    bv = tmp_path / "rec.eeg"
+    bv.write_bytes(bytes(64))
+    with pytest.raises(RecordingError, match="vhdr"):
+        sniff(bv)
+    (tmp_path / "rec.vhdr").write_text("Brain Vision Data Exchange Header File Version 1.0\n")
+    assert sniff(bv) == "BrainVision"
+    assert sniff(tmp_path / "rec.vhdr") == "BrainVision"
+    bci = tmp_path / "run.dat"
+    bci.write_bytes(b"HeaderLen= 1000 SourceCh= 4")
+    assert sniff(bci) == "BCI2000"
+    # an EDF without its extension is still an EDF
+    _raw().export(tmp_path / "x.edf", verbose="error")
+    (tmp_path / "x.edf").rename(tmp_path / "x.rec")
+    assert sniff(tmp_path / "x.rec") == "EDF"
+    with pytest.raises(RecordingError, match="rename"):
+        open_recording(tmp_path / "x.rec")
+
+
+def test_folders(tmp_path):
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(RecordingError, match="folder"):
+        open_recording(tmp_path / "plain")
+    bti = tmp_path / "bti"
+    bti.mkdir()
+    (bti / "config").write_bytes(b"")
+    (bti / "c,rfDC").write_bytes(b"")
+    assert sniff(bti) == "BTi"
+    assert sniff(bti / "c,rfDC") == "BTi"
+    with pytest.raises(RecordingError, match="corrupt"):   # empty files: clear words
+        open_recording(bti)
+
+
+def test_ctf_folder_opens(shared_data):
+    path = shared_data / "formats" / "ctf" / "testdata_ctf_short_discontinuous.ds"
+    if not path.is_dir():
+        pytest.skip("CTF folder absent")
+    assert sniff(path) == "CTF"
+    rec = open_recording(path)
+    assert len(rec.groups["mag"]) == 273
+
+
+def test_epochs_and_evoked_fif_open_end_to_end(tmp_path):
+    raw = _raw(seconds=20)
+    events = mne.make_fixed_length_events(raw, duration=2.0)
+    ep = mne.Epochs(raw, events, tmin=0, tmax=1.99, baseline=None, preload=True,
+                    verbose="error")
+    ep.save(tmp_path / "x-epo.fif", verbose="error")
+    rec = open_recording(tmp_path / "x-epo.fif")
+    assert rec.n_epochs == len(ep) == 10
+    assert rec.n_times == 10 * len(ep.times)
+    np.testing.assert_allclose(rec.get_chunk(0, rec.duration),
+                               np.concatenate(list(ep.get_data()), axis=1), rtol=1e-6)
+    assert any("end to end" in w for w in rec.report.warnings)
+    ev = [ep.average(), ep[:5].average()]
+    mne.write_evokeds(tmp_path / "x-ave.fif", ev, verbose="error")
+    rec = open_recording(tmp_path / "x-ave.fif")
+    assert rec.n_epochs == 2 and rec.n_times == 2 * len(ep.times)
+
+
+def test_annotations_only_files_say_so(tmp_path):
+    import edfio
+
+    ann = [edfio.EdfAnnotation(0, 30, "Sleep stage W"),
+           edfio.EdfAnnotation(30, 60, "Sleep stage 2")]
+    edfio.Edf([], annotations=ann).write(tmp_path / "x-Hypnogram.edf")
+    with pytest.raises(NoSignalsError, match="holds no signals"):
+        open_recording(tmp_path / "x-Hypnogram.edf")
+    mne.Annotations([0, 30], [30, 30], ["Sleep stage W", "Sleep stage 2"]).save(
+        tmp_path / "x-annot.fif", verbose="error")
+    with pytest.raises(NoSignalsError, match="only 2 annotations"):
+        open_recording(tmp_path / "x-annot.fif")
+
+
+def _edf_bytes(tmp_path, seconds=60):
+    _raw(seconds=seconds).export(tmp_path / "x.edf", verbose="error")
+    return bytearray((tmp_path / "x.edf").read_bytes())
+
+
+def test_edf_record_count_lies_are_reported(tmp_path):
+    data = _edf_bytes(tmp_path)
+    n = int(data[236:244])
+    for claim, word in ((str(n // 4), "claims"), ("-1", "does not state")):
+        bad = bytearray(data)
+        bad[236:244] = claim.ljust(8).encode()
+        (tmp_path / "y.edf").write_bytes(bad)
+        rec = open_recording(tmp_path / "y.edf")
+        assert rec.n_times == 6000
+        assert any(word in w for w in rec.report.warnings), rec.report.warnings
+    bad = bytearray(data)
+    bad[236:244] = b"0       "
+    (tmp_path / "z.edf").write_bytes(bad)
+    with pytest.raises(RecordingError, match="claims 0 data records"):
+        open_recording(tmp_path / "z.edf")
+
+
+def test_edf_header_fields(tmp_path):
+    _edf_bytes(tmp_path)
+    hdr = read_edf_header(tmp_path / "x.edf")
+    assert hdr.labels[:2] == ["Fz", "Cz"]
+    assert hdr.records_in_file == hdr.n_records
+    assert hdr.broken_channels == []
+    (tmp_path / "short.edf").write_bytes(b"0       " + bytes(40))
+    with pytest.raises(RecordingError, match="256-byte"):
+        read_edf_header(tmp_path / "short.edf")
