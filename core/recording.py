@@ -38,14 +38,49 @@ _PLAUSIBLE = {
 _FIXES = ((1e-6, "µ"), (1e-3, "m"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
 _PREFIX_FACTOR = {p: f for f, p in _FIXES}
 
+# Channel types from names, tried in order on channels a reader typed EEG or
+# misc (MNE's type names; "other" in the channel groups except EEG/EOG).
 _TYPE_BY_NAME = (
-    (re.compile(r"EOG|^LOC|^ROC|^E[12]$", re.I), "eog"),
-    (re.compile(r"EMG|CHIN", re.I), "emg"),
+    (re.compile(r"EOG|^LOC|^ROC|^E[12]$|HEOG|VEOG", re.I), "eog"),
+    (re.compile(r"EMG|CHIN|LEG|TIBIA|SUBMENT", re.I), "emg"),
     (re.compile(r"ECG|EKG", re.I), "ecg"),
-    (re.compile(r"RESP|THOR|ABDO|NASAL|FLOW|SAO2|SPO2|PLETH|POS|MARKER|HYPNO|"
-                r"EVENT|PHONO|PULSE|^PR$|^NAF|^VAB|^VTH|SNORE|LIGHT|TEMP",
-                re.I), "misc"),
+    (re.compile(r"RESP|THOR|ABDO|NASAL|FLOW|SNORE|EFFORT|BELT|CANNULA", re.I), "resp"),
+    (re.compile(r"TEMP", re.I), "temperature"),
+    (re.compile(r"^STI|TRIG|^STATUS$|EVENT|MARKER|^DC\d", re.I), "stim"),
+    (re.compile(r"SAO2|SPO2|PLETH|POS|HYPNO|PHONO|PULSE|^PR$|^NAF|^VAB|^VTH|"
+                r"LIGHT|^HR$|OXI", re.I), "misc"),
 )
+# Old 10-20 names and reference electrodes not in the 10-05 montage.
+_EXTRA_EEG = {"T3", "T4", "T5", "T6", "A1", "A2", "M1", "M2", "TP9", "TP10"}
+
+
+def _eeg_labels() -> set:
+    """Upper-case 10-20/10-10/10-05 electrode labels."""
+    global _EEG_LABELS
+    if _EEG_LABELS is None:
+        import mne
+
+        names = mne.channels.make_standard_montage("fsaverage_1005").ch_names
+        _EEG_LABELS = {n.upper() for n in names} | _EXTRA_EEG
+    return _EEG_LABELS
+
+
+_EEG_LABELS = None
+
+
+def is_eeg_label(name: str) -> bool:
+    """Whether ``name`` is a 10-05 electrode or a derivation of them.
+
+    ``Cz``, ``EEG Fpz-Cz``, ``C3-A2``, ``EEG C3-REF``, ``C3:M2`` all count.
+    """
+    n = re.sub(r"^(EEG|EEG:)\s*", "", str(name).strip(), flags=re.I)
+    parts = [q for q in re.split(r"[-:/ ]+", n) if q]
+    if not parts:
+        return False
+    labels = _eeg_labels()
+    return parts[0].upper() in labels and all(
+        q.upper() in labels or q.upper() in ("REF", "AVG", "AR", "LE", "RE")
+        for q in parts[1:])
 
 
 @dataclass
@@ -55,7 +90,13 @@ class SanityReport:
     Attributes
     ----------
     rescaled : dict
-        Channel name → factor applied to bring it into SI units.
+        Channel name → factor applied to bring it into SI units (undo with
+        :meth:`Recording.set_unit_fix`).
+    broken : list of str
+        Channels whose header gives no usable scale (EDF digital min = max);
+        they are marked bad and never rescaled.
+    retyped : dict
+        Channel name → type given from its name or position.
     warnings : list of str
         Human-readable findings (also logged).
     has_eeg_positions, has_meg_geometry, has_digitization : bool
@@ -64,6 +105,8 @@ class SanityReport:
 
     rescaled: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    broken: list = field(default_factory=list)
+    retyped: dict = field(default_factory=dict)
     has_eeg_positions: bool = False
     has_meg_geometry: bool = False
     has_digitization: bool = False
@@ -165,6 +208,7 @@ class Recording:
         #: Epochs/averages shown end to end (0 = continuous).
         self.n_epochs = 0
         self.edf_header = None
+        self._unit_fix_on = True
         self._infer_types()
         # Probe the last sample: a file truncated after its header was
         # written claims more samples than it has.
@@ -302,19 +346,36 @@ class Recording:
 
     # -- checks -----------------------------------------------------------
     def _infer_types(self):
-        """Give EOG/EMG/ECG/misc types to channels a format calls EEG."""
+        """Type channels a reader left as EEG or misc, by name then position.
+
+        EOG/EMG/ECG/respiration/temperature/stim names win over EEG; misc
+        channels named like 10-05 electrodes (``EEG Fpz-Cz``) become EEG, as
+        do misc channels with scalp positions when a reader typed every
+        channel misc (FieldTrip files converted from Neuroscan).
+        """
         mapping = {}
-        for name, kind in zip(self.ch_names, self.ch_types):
-            if kind != "eeg":
+        types = self.ch_types
+        for name, kind in zip(self.ch_names, types):
+            if kind not in ("eeg", "misc"):
                 continue
-            for pat, new in _TYPE_BY_NAME:
-                if pat.search(name):
-                    mapping[name] = new
-                    break
+            new = next((t for pat, t in _TYPE_BY_NAME if pat.search(name)), None)
+            if new is None and kind == "misc" and is_eeg_label(name):
+                new = "eeg"
+            if new is not None and new != kind:
+                mapping[name] = new
+        if "eeg" not in types and "eeg" not in mapping.values():
+            chs = self.info["chs"]
+            pos = [(c["ch_name"], np.asarray(c["loc"][:3], float)) for c, t in
+                   zip(chs, types) if t == "misc" and c["ch_name"] not in mapping]
+            scalp = [n for n, xyz in pos if np.isfinite(xyz).all()
+                     and 0.03 < np.linalg.norm(xyz) < 0.2]
+            if len(scalp) >= 3:
+                mapping.update({n: "eeg" for n in scalp})
         if mapping:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.raw.set_channel_types(mapping, on_unit_change="ignore")
+            self.report.retyped.update(mapping)
 
     def _probe_readable(self):
         if self.n_times == 0:
@@ -333,6 +394,7 @@ class Recording:
 
     def _check(self, fix_units=True):
         rep = self.report
+        self._mark_broken()
         if fix_units:
             self._fix_units()
         types = self.ch_types
@@ -383,27 +445,74 @@ class Recording:
                 "coregistration with an individual MRI is impossible; source "
                 "analysis falls back on the template head's fiducials.")
 
-    def _fix_units(self):
-        types = np.array(self.ch_types)
-        cand = [i for i, t in enumerate(types) if t in _PLAUSIBLE]
-        if not cand:
+    def _mark_broken(self):
+        """Report EDF/BDF channels whose header gives no scale."""
+        hdr = self.edf_header
+        if hdr is None:
             return
-        # robust amplitude from a few short windows spread over the file
+        broken = [n for n in hdr.broken_channels if n in self.ch_names]
+        if not broken:
+            return
+        self.report.broken = broken
+        self.raw.info["bads"] = sorted(set(self.raw.info["bads"]) | set(broken))
+        self._warn(
+            f"{len(broken)} channel(s) ({', '.join(broken[:6])}"
+            f"{'...' if len(broken) > 6 else ''}) have a broken header: their "
+            f"digital (or physical) minimum equals the maximum, so their values "
+            f"cannot be scaled to physical units. They are marked bad and left "
+            f"out of detection and analysis; fix the header or re-export.")
+
+    def _robust_amplitude(self, idx) -> np.ndarray:
+        """Median absolute deviation per channel from a few spread windows."""
         n_win = 8
         win = max(1, min(self.n_times // n_win, int(2 * self.sfreq)))
         starts = np.linspace(0, self.n_times - win, n_win).astype(int)
         data = np.concatenate(
-            [self.get_samples(s, s + win, cand) for s in starts], axis=1)
-        data = data - np.median(data, axis=1, keepdims=True)
-        mad = np.median(np.abs(data), axis=1)
+            [self.get_samples(s, s + win, idx) for s in starts], axis=1)
+        with np.errstate(invalid="ignore"):
+            data = data - np.nanmedian(data, axis=1, keepdims=True)
+            return np.nanmedian(np.abs(data), axis=1)
+
+    def _fix_units(self):
+        """Rescale a whole channel type when all of it is off by one factor.
+
+        A type is rescaled only when its typical amplitude is implausible
+        and one power of ten makes most of its channels (≥ 80 %) plausible;
+        a lone implausible channel among plausible ones is reported, never
+        "repaired" (it may really be that large). The decision is recorded
+        in ``report.rescaled`` and undone by :meth:`set_unit_fix`.
+        """
+        types = np.array(self.ch_types)
+        broken = set(self.report.broken)
+        cand = [i for i, t in enumerate(types) if t in _PLAUSIBLE
+                and self.ch_names[i] not in broken]
+        if not cand:
+            return
+        mad = dict(zip(cand, self._robust_amplitude(cand)))
         factors = {}
-        for ci, amp in zip(cand, mad):
-            lo, hi = _PLAUSIBLE[types[ci]]
-            if amp <= hi or not np.isfinite(amp):
+        for kind in sorted({types[i] for i in cand}):
+            lo, hi = _PLAUSIBLE[kind]
+            idx = [i for i in cand if types[i] == kind and np.isfinite(mad[i])
+                   and mad[i] > 0]
+            if not idx:
+                continue
+            amps = np.array([mad[i] for i in idx])
+            ok = (amps >= lo) & (amps <= hi)
+            typical = float(np.median(amps))
+            if typical <= hi:
+                odd = [self.ch_names[i] for i, good in zip(idx, ok)
+                       if not good and mad[i] > hi]
+                if odd:
+                    self._warn(
+                        f"{len(odd)} {kind.upper()} channel(s) ({', '.join(odd[:6])}) "
+                        f"have amplitudes implausible for {kind.upper()} while the "
+                        f"others are plausible: left unchanged (check them; a "
+                        f"unit fix applies to whole channel types only).")
                 continue
             for fac, prefix in _FIXES:
-                if lo <= amp * fac <= hi:
-                    factors[ci] = (fac, prefix)
+                if (lo <= typical * fac <= hi
+                        and np.mean((amps * fac >= lo) & (amps * fac <= hi)) >= 0.8):
+                    factors.update({i: (fac, prefix) for i in idx})
                     break
         if not factors:
             return
@@ -418,7 +527,32 @@ class Recording:
                 f"{'...' if len(names) > 6 else ''}) had implausible amplitudes "
                 f"for their type; the file most likely stores {prefix}-units "
                 f"under a unit MNE does not recognise. They were rescaled by "
-                f"{_PREFIX_FACTOR[prefix]:g}.")
+                f"{_PREFIX_FACTOR[prefix]:g} (undo: open with fix_units=False "
+                f"or Recording.set_unit_fix(False)).")
+
+    def set_unit_fix(self, on: bool):
+        """Apply (True) or undo (False) the unit fix decided at opening.
+
+        Parameters
+        ----------
+        on : bool
+            Whether channels in ``report.rescaled`` carry their factor.
+        """
+        on = bool(on)
+        if on == self._unit_fix_on or not self.report.rescaled:
+            self._unit_fix_on = on
+            return
+        idx = {self.ch_names.index(n): (f if on else 1.0 / f)
+               for n, f in self.report.rescaled.items()}
+        self._apply_scale(idx)
+        self._unit_fix_on = on
+        logger.info("Unit fix %s for %d channel(s)", "applied" if on else "undone",
+                    len(idx))
+
+    @property
+    def unit_fix_applied(self) -> bool:
+        """Whether the channels in ``report.rescaled`` are rescaled now."""
+        return self._unit_fix_on and bool(self.report.rescaled)
 
     def _apply_scale(self, factors: dict):
         raw = self.raw
