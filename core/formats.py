@@ -450,8 +450,63 @@ def _read_epochs(reader, path, kind, **kw):
     return _epochs_to_raw(ep.get_data(), ep.info, kind, path)
 
 
+def check_fif_tags(path: Path, max_tags: int = 5_000_000):
+    """Walk a FIF file's tag chain before MNE does, without reading data.
+
+    A damaged ``next`` pointer can send MNE's directory scan round in a
+    loop (growing a list until memory runs out) or past the end of the
+    file; this bounded walk turns both into a clear error.
+
+    Raises
+    ------
+    RecordingError
+        The chain loops, points outside the file, or a tag is larger than
+        what is left of the file.
+    """
+    import struct
+
+    if suffix(path) == ".fif.gz":
+        return
+    size = path.stat().st_size
+    seen = set()
+    pos = 0
+    with open(path, "rb") as fid:
+        while pos is not None:
+            if pos in seen or len(seen) > max_tags:
+                raise RecordingError(
+                    f"{path.name!r} is damaged (corrupt): its FIF tag chain loops back to "
+                    f"byte {pos}. Copy the file again from the source.")
+            seen.add(pos)
+            fid.seek(pos)
+            head = fid.read(16)
+            if len(head) < 16:
+                break                      # MNE tolerates a short last tag
+            kind, _, tsize, nxt = struct.unpack(">iIii", head)
+            if pos == 0 and kind != 100:
+                return                     # not FIF at all: MNE says so
+            if tsize < 0 or pos + 16 + tsize > size:
+                raise RecordingError(
+                    f"{path.name!r} is truncated or damaged: the FIF tag at byte "
+                    f"{pos} claims {tsize} bytes but the file ends at {size}. "
+                    f"Copy the file again from the source.")
+            if nxt == 0:
+                pos = pos + 16 + tsize
+            elif nxt == -1:
+                pos = None
+            elif 0 < nxt < size:
+                pos = nxt
+            else:
+                raise RecordingError(
+                    f"{path.name!r} is damaged: the FIF tag at byte {pos} points "
+                    f"to byte {nxt}, outside the file. Copy it again.")
+            if pos is not None and pos >= size:
+                break
+
+
 def _read_fif(path: Path) -> ReadResult:
     import mne
+
+    check_fif_tags(path)
 
     try:
         return ReadResult(mne.io.read_raw_fif(path, preload=False, verbose="error"),

@@ -303,7 +303,9 @@ def _read_edf_annotations(path):
                          f"{exc}). It must be an EDF+ file with an 'EDF Annotations' "
                          f"signal.") from None
     try:
-        start = dt.datetime.combine(edf.startdate, edf.starttime)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = dt.datetime.combine(edf.startdate, edf.starttime)
     except Exception:  # noqa: BLE001 - anonymised ('X') or invalid date
         start = None
     return rows, start
@@ -360,7 +362,7 @@ def _xml_float(node, tag, path, default=None):
 def _read_xml(path, data, epoch_length, recording_start):
     try:
         root = ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:   # bad encoding too
         raise _err(path, f"it is not valid XML ({exc}).") from None
     L_file = root.findtext(".//EpochLength")
     try:

@@ -158,14 +158,21 @@ def open_recording(path, *, fix_units: bool = True) -> "Recording":
             f"Not enough memory to open {path.name!r}.") from exc
     except Exception as exc:  # MNE raises many kinds for a broken file
         raise RecordingError(_reader_failure(path, exc)) from exc
-    rec = Recording(res.raw, path)
-    rec.format = res.kind
-    rec.maxshield = res.maxshield
-    rec.n_epochs = res.n_epochs
-    rec.edf_header = res.edf_header
-    for note in res.notes:
-        rec._warn(note)
-    rec._check(fix_units=fix_units)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module="mne")
+            rec = Recording(res.raw, path)
+            rec.format = res.kind
+            rec.maxshield = res.maxshield
+            rec.n_epochs = res.n_epochs
+            rec.edf_header = res.edf_header
+            for note in res.notes:
+                rec._warn(note)
+            rec._check(fix_units=fix_units)
+    except RecordingError:
+        raise
+    except Exception as exc:  # a header MNE accepted but cannot use
+        raise RecordingError(_reader_failure(path, exc)) from exc
     return rec
 
 

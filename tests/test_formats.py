@@ -191,3 +191,47 @@ def test_edf_header_fields(tmp_path):
     (tmp_path / "short.edf").write_bytes(b"0       " + bytes(40))
     with pytest.raises(RecordingError, match="256-byte"):
         read_edf_header(tmp_path / "short.edf")
+
+
+# ---------------------------------------------------------------------------
+# Property-based fuzzing of EDF/FIF headers: a Recording or our own error.
+# ---------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                        HealthCheck.too_slow])
+_DIGITS = [ord(c) for c in "0123456789 -+.eEX:"]
+
+
+@pytest.fixture(scope="module")
+def valid_recordings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("valid")
+    raw = _raw(names=("Fz", "Cz", "EOG1"), seconds=20, types=["eeg", "eeg", "eog"])
+    raw.export(root / "v.edf", verbose="error")
+    raw.save(root / "v_raw.fif", verbose="error")
+    return {"edf": (root / "v.edf").read_bytes(), "fif": (root / "v_raw.fif").read_bytes()}
+
+
+@_FUZZ
+@given(ext=st.sampled_from(["edf", "fif"]),
+       edits=st.lists(st.tuples(st.integers(0, 4095),
+                                st.one_of(st.integers(0, 255), st.sampled_from(_DIGITS))),
+                      min_size=1, max_size=6),
+       cut=st.one_of(st.just(0), st.integers(1, 40_000)))
+def test_fuzz_edf_and_fif_headers(tmp_path, valid_recordings, ext, edits, cut):
+    data = bytearray(valid_recordings[ext])
+    limit = 256 * 5 if ext == "edf" else 4096        # the header region
+    for pos, val in edits:
+        data[pos % limit] = val
+    data = data[: max(0, len(data) - cut)]
+    path = tmp_path / ("m.edf" if ext == "edf" else "m_raw.fif")
+    path.write_bytes(bytes(data))
+    try:
+        rec = open_recording(path)
+    except RecordingError:
+        return
+    chunk = rec.get_chunk(0, rec.duration)
+    assert chunk.shape == (len(rec.ch_names), rec.n_times)

@@ -195,3 +195,76 @@ def test_bad_edf_and_fif_hypnograms_are_errors(tmp_path):
     (tmp_path / "x.fif").write_bytes(b"\x00\x00\x00\x64" + bytes(100))
     with pytest.raises(SpindleScopeError, match="FIF"):
         read_hypnogram(tmp_path / "x.fif")
+
+
+# ---------------------------------------------------------------------------
+# Property-based fuzzing: any input ends in a hypnogram or our own error.
+# ---------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                        HealthCheck.too_slow])
+_TOKENS = st.sampled_from(
+    ["W", "N1", "N2", "N3", "R", "REM", "Wake", "Wach", "?", "-2", "-1", "0", "4", "5",
+     "9", "nan", "inf", "-10", "1e300", "30", "0.0", "stage", "onset", "duration",
+     "[Hypnogram]", "*Duration_sec", "time_base", "Wonambi v7", "clock start time",
+     "Sleep stage 2", "", " ", "\t", ",", ";", "é", "\x00", "<", "</x>"])
+_LINE = st.lists(_TOKENS, min_size=0, max_size=5).map(lambda t: "\t".join(t))
+_TEXT = st.one_of(st.lists(_LINE, max_size=12).map("\n".join), st.text(max_size=200))
+
+
+def _read_or_error(path):
+    try:
+        hyp = read_hypnogram(path)
+    except SpindleScopeError:
+        return None
+    assert isinstance(hyp, Hypnogram) and hyp.epoch_length > 0
+    assert set(hyp.stages) <= set(STAGES) | {"?"}
+    return hyp
+
+
+@_FUZZ
+@given(text=_TEXT, ext=st.sampled_from(["txt", "tsv", "csv", "hyp", "xml"]))
+def test_fuzz_text_hypnograms(tmp_path, text, ext):
+    path = tmp_path / f"f.{ext}"
+    path.write_text(text, encoding="utf-8")
+    _read_or_error(path)
+
+
+def _mutate(data: bytes, edits, cut):
+    buf = bytearray(data)
+    for pos, val in edits:
+        if buf:
+            buf[pos % len(buf)] = val
+    return bytes(buf[: max(0, len(buf) - cut)])
+
+
+_EDITS = st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 255)), max_size=8)
+
+
+@pytest.fixture(scope="module")
+def valid_hypnogram_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("valid")
+    hyp = Hypnogram(STAGES, 30.0)
+    out = {}
+    for fmt, ext in (("edf", "edf"), ("fif", "fif"), ("nsrr", "xml"), ("tsv", "tsv")):
+        write_hypnogram(hyp, root / f"h.{ext}", fmt, start=dt.datetime(2020, 1, 1, 22))
+        out[ext] = (root / f"h.{ext}").read_bytes()
+    return out
+
+
+@_FUZZ
+@given(ext=st.sampled_from(["edf", "fif", "xml", "tsv"]), edits=_EDITS,
+       cut=st.one_of(st.just(0), st.integers(0, 2000)),
+       header_only=st.booleans())
+def test_fuzz_binary_and_xml_hypnograms(tmp_path, valid_hypnogram_files, ext, edits,
+                                        cut, header_only):
+    data = valid_hypnogram_files[ext]
+    if header_only:      # aim the edits at the EDF header / the first bytes
+        edits = [(p % 768, v) for p, v in edits]
+    path = tmp_path / f"m.{ext}"
+    path.write_bytes(_mutate(data, edits, cut))
+    _read_or_error(path)
