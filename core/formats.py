@@ -579,6 +579,8 @@ def read_raw(path) -> ReadResult:
     import mne
 
     path = Path(path)
+    if path.is_file() and path.parent.suffix.lower() in FOLDER_SUFFIXES:
+        path = path.parent          # a file inside a CTF .ds / EGI .mff folder
     kind = sniff(path)
     io = mne.io
     lazy = dict(preload=False, verbose="error")
