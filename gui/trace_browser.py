@@ -384,8 +384,7 @@ class TraceBrowser(QWidget):
         their font shrinks with the row height instead.
         """
         while len(self._labels) < len(names):
-            item = pg.TextItem(anchor=(0, 0.5), color=(30, 30, 30),
-                               fill=pg.mkBrush(255, 255, 255, 190))
+            item = pg.TextItem(anchor=(0, 0.5), color=(30, 30, 30))
             item.setZValue(30)
             self.vb.addItem(item, ignoreBounds=True)
             self._labels.append(item)

@@ -485,7 +485,7 @@ def test_nan_stretch_blanks_only_its_channel(window, tmp_path, qtbot):
         else:
             assert drawn > 0.9
     # outside the stretch the channel is drawn as usual
-    y0, y1, x0, x1 = _row_band(b, 1, 6.0, 9.5)   # right of the label
+    y0, y1, x0, x1 = _row_band(b, 1, 3.0, 9.5)
     assert _colour_mask(arr[y0:y1, x0:x1], eeg).any(axis=0).mean() > 0.9
 
 
