@@ -187,6 +187,8 @@ class TraceBrowser(QWidget):
         self.traces.clear()
         self.sigma_traces.clear()
         self._connect_models()
+        for kind in ("resp", "temp", "misc", "stim"):   # per-file scales
+            self.scalings.pop(kind, None)
         self._build_order()
         if recording is not None:
             self.set_time(float(self.session.view.get("t0", 0.0)))
