@@ -200,7 +200,7 @@ def test_edf_header_fields(tmp_path):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
+_FUZZ = settings(max_examples=250, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.function_scoped_fixture,
                                         HealthCheck.too_slow])
 _DIGITS = [ord(c) for c in "0123456789 -+.eEX:"]

@@ -508,3 +508,20 @@ def test_file_without_signals_is_offered_as_hypnogram(window, small_fif, tmp_pat
     assert "no signals" in asked[0]
     assert w.session.recording.path == small_fif          # recording kept
     assert set(w.session.hypnogram.stages) == {"N2"}
+
+
+def test_real_sleep_edf_psg_rows_labelled_and_typed(window, qtbot):
+    from conftest import data_dir
+
+    path = data_dir() / "formats" / "edf" / "short_psg.edf"
+    if not path.is_file():
+        pytest.skip("formats/edf/short_psg.edf absent")
+    w = window
+    with qtbot.waitSignal(w.browser.sigPageDrawn, timeout=10000):
+        assert w.open_path(path)
+    b = w.browser
+    assert len(b.row_labels()) == 7
+    assert [lab.split("  [")[1].rstrip("]") for lab in b.row_labels()] == \
+        ["EEG", "EEG", "EOG", "RESP", "EMG", "TEMP", "STIM"]
+    for word in ("RESP", "EMG", "TEMP", "STIM events"):
+        assert word in b.legend.text()

@@ -204,7 +204,7 @@ def test_bad_edf_and_fif_hypnograms_are_errors(tmp_path):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+_FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.function_scoped_fixture,
                                         HealthCheck.too_slow])
 _TOKENS = st.sampled_from(
