@@ -607,12 +607,22 @@ def read_raw(path) -> ReadResult:
         return _read_epochs(mne.read_epochs_eeglab, path, kind, verbose="error")
     if kind == "FieldTrip":
         try:
-            return ReadResult(io.read_raw_fieldtrip(path, info=None),
-                              kind)
-        except Exception as exc:  # noqa: BLE001
-            if "trial" not in str(exc).lower():
-                raise
-        return _read_epochs(mne.read_epochs_fieldtrip, path, kind, info=None)
+            return ReadResult(io.read_raw_fieldtrip(path, info=None), kind)
+        except Exception as exc:  # noqa: BLE001 - trials? try the epochs reader
+            first = exc
+        try:
+            with mne.utils.use_log_level("error"):
+                return _read_epochs(mne.read_epochs_fieldtrip, path, kind, info=None)
+        except RecordingError:
+            raise
+        except Exception:  # noqa: BLE001 - neither raw nor epochs: first error
+            if "not seem to be raw" in str(first):
+                raise RecordingError(
+                    f"{path.name!r} holds FieldTrip trials that MNE cannot read as "
+                    f"epochs (trials of different lengths?). Save the continuous "
+                    f"data (ft_preprocessing without trial definition) or "
+                    f"equal-length trials.") from first
+            raise first
     if kind == "BrainVision":
         hdr = path
         if suffix(path) in (".eeg", ".vmrk"):

@@ -146,6 +146,35 @@ def test_epochs_and_evoked_fif_open_end_to_end(tmp_path):
     assert rec.n_epochs == 2 and rec.n_times == 2 * len(ep.times)
 
 
+def _fieldtrip_trials(path, lengths, sfreq=100.0):
+    import scipy.io as sio
+
+    rng = np.random.default_rng(0)
+    trial = np.empty((1, len(lengths)), object)
+    time = np.empty((1, len(lengths)), object)
+    for i, n in enumerate(lengths):
+        trial[0, i] = 1e-5 * rng.standard_normal((4, n))
+        time[0, i] = np.arange(n) / sfreq
+    label = np.array([["Fz"], ["Cz"], ["Pz"], ["Oz"]], dtype=object)
+    starts = np.cumsum([0] + list(lengths[:-1])) + 1
+    sio.savemat(path, {"data": {
+        "label": label, "trial": trial, "time": time, "fsample": sfreq,
+        "trialinfo": np.zeros((len(lengths), 1)),
+        "sampleinfo": np.array([[a, a + n - 1] for a, n in zip(starts, lengths)], float)}})
+    return trial
+
+
+def test_fieldtrip_trials_open_end_to_end(tmp_path):
+    trial = _fieldtrip_trials(tmp_path / "ep.mat", [100, 100, 100])
+    rec = open_recording(tmp_path / "ep.mat")
+    assert rec.n_epochs == 3 and rec.n_times == 300 and rec.groups["eeg"] == [
+        "Fz", "Cz", "Pz", "Oz"]
+    np.testing.assert_allclose(rec.get_chunk(1.0, 2.0), trial[0, 1], rtol=1e-6)
+    _fieldtrip_trials(tmp_path / "ragged.mat", [100, 80, 100])
+    with pytest.raises(RecordingError):
+        open_recording(tmp_path / "ragged.mat")
+
+
 def test_annotations_only_files_say_so(tmp_path):
     import edfio
 
