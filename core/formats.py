@@ -616,7 +616,7 @@ def read_raw(path) -> ReadResult:
         except RecordingError:
             raise
         except Exception:  # noqa: BLE001 - neither raw nor epochs: first error
-            if "not seem to be raw" in str(first):
+            if "not seem to be raw" in str(first) or "inhomogeneous" in str(first):
                 raise RecordingError(
                     f"{path.name!r} holds FieldTrip trials that MNE cannot read as "
                     f"epochs (trials of different lengths?). Save the continuous "

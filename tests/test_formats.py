@@ -171,7 +171,7 @@ def test_fieldtrip_trials_open_end_to_end(tmp_path):
         "Fz", "Cz", "Pz", "Oz"]
     np.testing.assert_allclose(rec.get_chunk(1.0, 2.0), trial[0, 1], rtol=1e-6)
     _fieldtrip_trials(tmp_path / "ragged.mat", [100, 80, 100])
-    with pytest.raises(RecordingError):
+    with pytest.raises(RecordingError, match="trials of different lengths"):
         open_recording(tmp_path / "ragged.mat")
 
 
