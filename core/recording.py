@@ -8,6 +8,7 @@ and repairs unit mistakes that some EDF writers make.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -17,17 +18,8 @@ import numpy as np
 
 from .utils import RecordingError, SpindleScopeError, logger
 
-# Extensions we open, and the MNE reader behind each (for the messages).
-SUPPORTED = {
-    ".fif": "FIF (Neuromag/MNE, split files followed automatically)",
-    ".fif.gz": "FIF (gzipped)",
-    ".edf": "EDF/EDF+",
-    ".bdf": "BDF",
-    ".vhdr": "BrainVision",
-    ".set": "EEGLAB",
-    ".mat": "FieldTrip",
-    ".ds": "CTF (a .ds folder)",
-}
+from .formats import FORMATS as SUPPORTED  # noqa: E402  (re-exported)
+from .formats import MAXSHIELD_MESSAGE, NoSignalsError, read_raw, suffix
 
 #: Channel groups, in display order.
 GROUPS = ("eeg", "mag", "grad", "eog", "other")
@@ -46,14 +38,49 @@ _PLAUSIBLE = {
 _FIXES = ((1e-6, "µ"), (1e-3, "m"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
 _PREFIX_FACTOR = {p: f for f, p in _FIXES}
 
+# Channel types from names, tried in order on channels a reader typed EEG or
+# misc (MNE's type names; "other" in the channel groups except EEG/EOG).
 _TYPE_BY_NAME = (
-    (re.compile(r"EOG|^LOC|^ROC|^E[12]$", re.I), "eog"),
-    (re.compile(r"EMG|CHIN", re.I), "emg"),
+    (re.compile(r"EOG|^LOC|^ROC|^E[12]$|HEOG|VEOG", re.I), "eog"),
+    (re.compile(r"EMG|CHIN|LEG|TIBIA|SUBMENT", re.I), "emg"),
     (re.compile(r"ECG|EKG", re.I), "ecg"),
-    (re.compile(r"RESP|THOR|ABDO|NASAL|FLOW|SAO2|SPO2|PLETH|POS|MARKER|HYPNO|"
-                r"EVENT|PHONO|PULSE|^PR$|^NAF|^VAB|^VTH|SNORE|LIGHT|TEMP",
-                re.I), "misc"),
+    (re.compile(r"RESP|THOR|ABDO|NASAL|FLOW|SNORE|EFFORT|BELT|CANNULA", re.I), "resp"),
+    (re.compile(r"TEMP", re.I), "temperature"),
+    (re.compile(r"^STI|TRIG|^STATUS$|EVENT|MARKER|^DC\d", re.I), "stim"),
+    (re.compile(r"SAO2|SPO2|PLETH|POS|HYPNO|PHONO|PULSE|^PR$|^NAF|^VAB|^VTH|"
+                r"LIGHT|^HR$|OXI", re.I), "misc"),
 )
+# Old 10-20 names and reference electrodes not in the 10-05 montage.
+_EXTRA_EEG = {"T3", "T4", "T5", "T6", "A1", "A2", "M1", "M2", "TP9", "TP10"}
+
+
+def _eeg_labels() -> set:
+    """Upper-case 10-20/10-10/10-05 electrode labels."""
+    global _EEG_LABELS
+    if _EEG_LABELS is None:
+        import mne
+
+        names = mne.channels.make_standard_montage("fsaverage_1005").ch_names
+        _EEG_LABELS = {n.upper() for n in names} | _EXTRA_EEG
+    return _EEG_LABELS
+
+
+_EEG_LABELS = None
+
+
+def is_eeg_label(name: str) -> bool:
+    """Whether ``name`` is a 10-05 electrode or a derivation of them.
+
+    ``Cz``, ``EEG Fpz-Cz``, ``C3-A2``, ``EEG C3-REF``, ``C3:M2`` all count.
+    """
+    n = re.sub(r"^(EEG|EEG:)\s*", "", str(name).strip(), flags=re.I)
+    parts = [q for q in re.split(r"[-:/ ]+", n) if q]
+    if not parts:
+        return False
+    labels = _eeg_labels()
+    return parts[0].upper() in labels and all(
+        q.upper() in labels or q.upper() in ("REF", "AVG", "AR", "LE", "RE")
+        for q in parts[1:])
 
 
 @dataclass
@@ -63,7 +90,13 @@ class SanityReport:
     Attributes
     ----------
     rescaled : dict
-        Channel name → factor applied to bring it into SI units.
+        Channel name → factor applied to bring it into SI units (undo with
+        :meth:`Recording.set_unit_fix`).
+    broken : list of str
+        Channels whose header gives no usable scale (EDF digital min = max);
+        they are marked bad and never rescaled.
+    retyped : dict
+        Channel name → type given from its name or position.
     warnings : list of str
         Human-readable findings (also logged).
     has_eeg_positions, has_meg_geometry, has_digitization : bool
@@ -72,45 +105,14 @@ class SanityReport:
 
     rescaled: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    broken: list = field(default_factory=list)
+    retyped: dict = field(default_factory=dict)
     has_eeg_positions: bool = False
     has_meg_geometry: bool = False
     has_digitization: bool = False
 
 
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".fif.gz"):
-        return ".fif.gz"
-    return path.suffix.lower()
-
-
-def _read_raw(path: Path):
-    import mne
-
-    ext = _suffix(path)
-    kw = dict(verbose="error")
-    if ext in (".fif", ".fif.gz"):
-        return mne.io.read_raw_fif(path, preload=False, **kw)
-    if ext == ".edf":
-        return mne.io.read_raw_edf(path, preload=False, **kw)
-    if ext == ".bdf":
-        return mne.io.read_raw_bdf(path, preload=False, **kw)
-    if ext == ".vhdr":
-        return mne.io.read_raw_brainvision(path, preload=False, **kw)
-    if ext == ".set":
-        return mne.io.read_raw_eeglab(path, preload=False, **kw)
-    if ext == ".ds":
-        return mne.io.read_raw_ctf(path, preload=False, **kw)
-    if ext == ".mat":
-        # FieldTrip keeps the whole recording in one MATLAB variable, so it
-        # can only be read whole; such files are short in practice.
-        return mne.io.read_raw_fieldtrip(path, info=None)
-    raise RecordingError(
-        f"Cannot open {path.name!r}: the file type {ext or '(none)'!r} is not "
-        f"supported. Supported are: "
-        + "; ".join(f"{k} {v}" for k, v in SUPPORTED.items())
-        + ". Convert the file with MNE-Python or your acquisition software."
-    )
+_suffix = suffix
 
 
 def open_recording(path, *, fix_units: bool = True) -> "Recording":
@@ -141,21 +143,54 @@ def open_recording(path, *, fix_units: bool = True) -> "Recording":
             f"The recording {str(path)!r} does not exist. Check the path "
             f"(and that the drive or network share is available)."
         )
+    if not os.access(path, os.R_OK):
+        raise RecordingError(
+            f"Cannot read {str(path)!r}: permission denied. Ask for read access "
+            f"or copy the file somewhere you can read it.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            raw = _read_raw(path)
+            res = read_raw(path)
     except RecordingError:
         raise
-    except Exception as exc:  # MNE raises many kinds for a broken file
+    except MemoryError as exc:
         raise RecordingError(
-            f"Cannot read {path.name!r} as {SUPPORTED.get(_suffix(path), 'a recording')}: "
-            f"the file looks truncated or corrupt ({type(exc).__name__}: {exc}). "
-            f"Re-export or copy the file again from the acquisition system."
-        ) from exc
-    rec = Recording(raw, path)
-    rec._check(fix_units=fix_units)
+            f"Not enough memory to open {path.name!r}.") from exc
+    except Exception as exc:  # MNE raises many kinds for a broken file
+        raise RecordingError(_reader_failure(path, exc)) from exc
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module="mne")
+            rec = Recording(res.raw, path)
+            rec.format = res.kind
+            rec.maxshield = res.maxshield
+            rec.n_epochs = res.n_epochs
+            rec.edf_header = res.edf_header
+            for note in res.notes:
+                rec._warn(note)
+            rec._check(fix_units=fix_units)
+    except RecordingError:
+        raise
+    except Exception as exc:  # a header MNE accepted but cannot use
+        raise RecordingError(_reader_failure(path, exc)) from exc
     return rec
+
+
+def _reader_failure(path, exc) -> str:
+    """Word a reader's exception: missing companion, truncated or corrupt."""
+    what = SUPPORTED.get(suffix(path), "a recording")
+    if isinstance(exc, FileNotFoundError) or "No such file" in str(exc):
+        missing = getattr(exc, "filename", None)
+        return (f"Cannot read {path.name!r} as {what}: a file it refers to is "
+                f"missing ({Path(missing).name if missing else exc}). Keep the "
+                f"recording's companion files (same name, other extensions) "
+                f"in the same folder with their original names.")
+    if isinstance(exc, PermissionError):
+        return (f"Cannot read {path.name!r}: permission denied on "
+                f"{getattr(exc, 'filename', None) or 'a file it needs'}.")
+    return (f"Cannot read {path.name!r} as {what}: the file looks truncated or "
+            f"corrupt ({type(exc).__name__}: {exc}). Re-export or copy the file "
+            f"again from the acquisition system.")
 
 
 class Recording:
@@ -173,6 +208,14 @@ class Recording:
         self.raw = raw
         self.path = Path(path) if path is not None else None
         self.report = SanityReport()
+        #: Format recognised by :func:`core.formats.sniff` (None for memory).
+        self.format = None
+        #: Raw MEGIN data recorded with MaxShield (no MaxFilter yet).
+        self.maxshield = False
+        #: Epochs/averages shown end to end (0 = continuous).
+        self.n_epochs = 0
+        self.edf_header = None
+        self._unit_fix_on = True
         self._infer_types()
         # Probe the last sample: a file truncated after its header was
         # written claims more samples than it has.
@@ -220,6 +263,21 @@ class Recording:
         """Whether MEG was Maxwell-filtered (SSS), so rank must come from info."""
         return bool(self.info.get("proc_history")) and any(
             "max_info" in p for p in self.info["proc_history"])
+
+    def check_source_ready(self):
+        """Raise if source analysis must not run on this recording.
+
+        Raises
+        ------
+        RecordingError
+            For raw MaxShield data (MEG distorted until MaxFilter/SSS).
+        """
+        if self.maxshield:
+            name = self.path.name if self.path else "This recording"
+            raise RecordingError(
+                MAXSHIELD_MESSAGE.format(name=name) + " Run MaxFilter (or "
+                "mne.preprocessing.maxwell_filter and save the result), then "
+                "open the filtered file for source analysis.")
 
     # -- reading ----------------------------------------------------------
     def pick_indices(self, picks=None) -> np.ndarray:
@@ -295,24 +353,40 @@ class Recording:
 
     # -- checks -----------------------------------------------------------
     def _infer_types(self):
-        """Give EOG/EMG/ECG/misc types to channels a format calls EEG."""
+        """Type channels a reader left as EEG or misc, by name then position.
+
+        EOG/EMG/ECG/respiration/temperature/stim names win over EEG; misc
+        channels named like 10-05 electrodes (``EEG Fpz-Cz``) become EEG, as
+        do misc channels with scalp positions when a reader typed every
+        channel misc (FieldTrip files converted from Neuroscan).
+        """
         mapping = {}
-        for name, kind in zip(self.ch_names, self.ch_types):
-            if kind != "eeg":
+        types = self.ch_types
+        for name, kind in zip(self.ch_names, types):
+            if kind not in ("eeg", "misc"):
                 continue
-            for pat, new in _TYPE_BY_NAME:
-                if pat.search(name):
-                    mapping[name] = new
-                    break
+            new = next((t for pat, t in _TYPE_BY_NAME if pat.search(name)), None)
+            if new is None and kind == "misc" and is_eeg_label(name):
+                new = "eeg"
+            if new is not None and new != kind:
+                mapping[name] = new
+        if "eeg" not in types and "eeg" not in mapping.values():
+            chs = self.info["chs"]
+            pos = [(c["ch_name"], np.asarray(c["loc"][:3], float)) for c, t in
+                   zip(chs, types) if t == "misc" and c["ch_name"] not in mapping]
+            scalp = [n for n, xyz in pos if np.isfinite(xyz).all()
+                     and 0.03 < np.linalg.norm(xyz) < 0.2]
+            if len(scalp) >= 3:
+                mapping.update({n: "eeg" for n in scalp})
         if mapping:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.raw.set_channel_types(mapping, on_unit_change="ignore")
+            self.report.retyped.update(mapping)
 
     def _probe_readable(self):
         if self.n_times == 0:
             raise RecordingError("The recording has no samples.")
-        self._check_edf_size()
         try:
             self.raw.get_data(picks=[0], start=self.n_times - 1, stop=self.n_times)
         except Exception as exc:
@@ -321,30 +395,13 @@ class Recording:
                 f"the data end earlier ({type(exc).__name__}: {exc}): the file "
                 f"is truncated. Copy it again from the source.") from exc
 
-    def _check_edf_size(self):
-        """EDF/BDF readers shorten a cut file silently: check the header."""
-        if self.path is None or _suffix(self.path) not in (".edf", ".bdf"):
-            return
-        with open(self.path, "rb") as fid:
-            head = fid.read(256)
-        try:
-            promised = int(head[236:244].decode("ascii").strip())
-        except ValueError:
-            return
-        extras = (getattr(self.raw, "_raw_extras", None) or [{}])[0] or {}
-        found = int(extras.get("n_records", promised))
-        if promised > found:
-            raise RecordingError(
-                f"{self.path.name!r} is truncated: its header promises {promised} "
-                f"data records but the file holds only {found}. Copy it again "
-                f"from the source.")
-
     def _warn(self, msg: str):
         self.report.warnings.append(msg)
         logger.warning(msg)
 
     def _check(self, fix_units=True):
         rep = self.report
+        self._mark_broken()
         if fix_units:
             self._fix_units()
         types = self.ch_types
@@ -395,27 +452,74 @@ class Recording:
                 "coregistration with an individual MRI is impossible; source "
                 "analysis falls back on the template head's fiducials.")
 
-    def _fix_units(self):
-        types = np.array(self.ch_types)
-        cand = [i for i, t in enumerate(types) if t in _PLAUSIBLE]
-        if not cand:
+    def _mark_broken(self):
+        """Report EDF/BDF channels whose header gives no scale."""
+        hdr = self.edf_header
+        if hdr is None:
             return
-        # robust amplitude from a few short windows spread over the file
+        broken = [n for n in hdr.broken_channels if n in self.ch_names]
+        if not broken:
+            return
+        self.report.broken = broken
+        self.raw.info["bads"] = sorted(set(self.raw.info["bads"]) | set(broken))
+        self._warn(
+            f"{len(broken)} channel(s) ({', '.join(broken[:6])}"
+            f"{'...' if len(broken) > 6 else ''}) have a broken header: their "
+            f"digital (or physical) minimum equals the maximum, so their values "
+            f"cannot be scaled to physical units. They are marked bad and left "
+            f"out of detection and analysis; fix the header or re-export.")
+
+    def _robust_amplitude(self, idx) -> np.ndarray:
+        """Median absolute deviation per channel from a few spread windows."""
         n_win = 8
         win = max(1, min(self.n_times // n_win, int(2 * self.sfreq)))
         starts = np.linspace(0, self.n_times - win, n_win).astype(int)
         data = np.concatenate(
-            [self.get_samples(s, s + win, cand) for s in starts], axis=1)
-        data = data - np.median(data, axis=1, keepdims=True)
-        mad = np.median(np.abs(data), axis=1)
+            [self.get_samples(s, s + win, idx) for s in starts], axis=1)
+        with np.errstate(invalid="ignore"):
+            data = data - np.nanmedian(data, axis=1, keepdims=True)
+            return np.nanmedian(np.abs(data), axis=1)
+
+    def _fix_units(self):
+        """Rescale a whole channel type when all of it is off by one factor.
+
+        A type is rescaled only when its typical amplitude is implausible
+        and one power of ten makes most of its channels (≥ 80 %) plausible;
+        a lone implausible channel among plausible ones is reported, never
+        "repaired" (it may really be that large). The decision is recorded
+        in ``report.rescaled`` and undone by :meth:`set_unit_fix`.
+        """
+        types = np.array(self.ch_types)
+        broken = set(self.report.broken)
+        cand = [i for i, t in enumerate(types) if t in _PLAUSIBLE
+                and self.ch_names[i] not in broken]
+        if not cand:
+            return
+        mad = dict(zip(cand, self._robust_amplitude(cand)))
         factors = {}
-        for ci, amp in zip(cand, mad):
-            lo, hi = _PLAUSIBLE[types[ci]]
-            if amp <= hi or not np.isfinite(amp):
+        for kind in sorted({types[i] for i in cand}):
+            lo, hi = _PLAUSIBLE[kind]
+            idx = [i for i in cand if types[i] == kind and np.isfinite(mad[i])
+                   and mad[i] > 0]
+            if not idx:
+                continue
+            amps = np.array([mad[i] for i in idx])
+            ok = (amps >= lo) & (amps <= hi)
+            typical = float(np.median(amps))
+            if typical <= hi:
+                odd = [self.ch_names[i] for i, good in zip(idx, ok)
+                       if not good and mad[i] > hi]
+                if odd:
+                    self._warn(
+                        f"{len(odd)} {kind.upper()} channel(s) ({', '.join(odd[:6])}) "
+                        f"have amplitudes implausible for {kind.upper()} while the "
+                        f"others are plausible: left unchanged (check them; a "
+                        f"unit fix applies to whole channel types only).")
                 continue
             for fac, prefix in _FIXES:
-                if lo <= amp * fac <= hi:
-                    factors[ci] = (fac, prefix)
+                if (lo <= typical * fac <= hi
+                        and np.mean((amps * fac >= lo) & (amps * fac <= hi)) >= 0.8):
+                    factors.update({i: (fac, prefix) for i in idx})
                     break
         if not factors:
             return
@@ -430,7 +534,32 @@ class Recording:
                 f"{'...' if len(names) > 6 else ''}) had implausible amplitudes "
                 f"for their type; the file most likely stores {prefix}-units "
                 f"under a unit MNE does not recognise. They were rescaled by "
-                f"{_PREFIX_FACTOR[prefix]:g}.")
+                f"{_PREFIX_FACTOR[prefix]:g} (undo: open with fix_units=False "
+                f"or Recording.set_unit_fix(False)).")
+
+    def set_unit_fix(self, on: bool):
+        """Apply (True) or undo (False) the unit fix decided at opening.
+
+        Parameters
+        ----------
+        on : bool
+            Whether channels in ``report.rescaled`` carry their factor.
+        """
+        on = bool(on)
+        if on == self._unit_fix_on or not self.report.rescaled:
+            self._unit_fix_on = on
+            return
+        idx = {self.ch_names.index(n): (f if on else 1.0 / f)
+               for n, f in self.report.rescaled.items()}
+        self._apply_scale(idx)
+        self._unit_fix_on = on
+        logger.info("Unit fix %s for %d channel(s)", "applied" if on else "undone",
+                    len(idx))
+
+    @property
+    def unit_fix_applied(self) -> bool:
+        """Whether the channels in ``report.rescaled`` are rescaled now."""
+        return self._unit_fix_on and bool(self.report.rescaled)
 
     def _apply_scale(self, factors: dict):
         raw = self.raw

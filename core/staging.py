@@ -8,7 +8,6 @@ coding, MNE annotations (``Sleep stage W/1/2/3/4/R/?``) in FIF and EDF+.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -36,6 +35,12 @@ _ALIASES = {
     "?": "?", "u": "?", "unscored": "?", "unknown": "?",
     "sleep stage ?": "?", "movement": "?", "artefact": "?", "artifact": "?",
     "": "?", "n/a": "?", "m": "?", "mt": "?", "sleep stage movement time": "?",
+    # Wonambi, Visbrain, NSRR/Compumedics and other exports
+    "nrem1": "N1", "nrem2": "N2", "nrem3": "N3", "nrem4": "N3",
+    "stage 1": "N1", "stage 2": "N2", "stage 3": "N3", "stage 4": "N3",
+    "stage 1 sleep": "N1", "stage 2 sleep": "N2", "stage 3 sleep": "N3",
+    "stage 4 sleep": "N3", "rem sleep": "R", "stage r": "R", "stage w": "W",
+    "undefined": "?", "art": "?", "movement time": "?", "unsure": "?",
 }
 
 
@@ -267,179 +272,20 @@ def _check_length(hyp, recording_duration, path):
     return hyp
 
 
-def read_hypnogram(path, *, epoch_length=None, recording_duration=None) -> Hypnogram:
-    """Read a hypnogram.
-
-    Parameters
-    ----------
-    path : path-like
-        ``.tsv``/``.csv`` with ``onset, duration, stage`` columns (or
-        ``stage`` only, or one stage per line); ``.txt`` one stage per line
-        (labels, YASA integers, or the DREAMS coding when the header says
-        ``[Hypnogram]``); ``.fif`` MNE annotations or ``.edf`` EDF+
-        annotations (``Sleep stage ...``).
-    epoch_length : float | None
-        Seconds per epoch; default from the file (onset/duration columns),
-        5 s for DREAMS files, else 30 s.
-    recording_duration : float | None
-        When given, a hypnogram longer or shorter than the recording by a
-        full epoch or more is an error naming both lengths.
-
-    Returns
-    -------
-    hypnogram : Hypnogram
-    """
-    path = Path(path)
-    if not path.exists():
-        raise SpindleScopeError(f"The hypnogram file {str(path)!r} does not exist.")
-    name = path.name.lower()
-    if name.endswith((".fif", ".fif.gz")):
-        hyp = _from_annotations(_read_fif_annotations(path), epoch_length, path)
-    elif name.endswith(".edf"):
-        hyp = _from_annotations(_read_edf_annotations(path), epoch_length, path)
-    else:
-        hyp = _read_text(path, epoch_length)
-    return _check_length(hyp, recording_duration, path)
-
-
-def _read_text(path, epoch_length):
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise SpindleScopeError(f"The hypnogram {path.name!r} is empty.")
-    first = lines[0].strip()
-    delim = "\t" if "\t" in first else ("," if "," in first else ("," if path.suffix.lower() == ".csv" else None))
-    header = [h.strip().lower() for h in (first.split(delim) if delim else first.split())]
-    if "stage" in header:
-        rows = list(csv.reader(lines[1:], delimiter=delim)) if delim else [ln.split() for ln in lines[1:]]
-        col = {h: i for i, h in enumerate(header)}
-        stages, onsets, durs = [], [], []
-        for n, r in enumerate(rows, start=2):
-            try:
-                stages.append(normalize_stage(r[col["stage"]]))
-                if "onset" in col:
-                    onsets.append(float(r[col["onset"]]))
-                if "duration" in col:
-                    durs.append(float(r[col["duration"]]))
-            except (IndexError, ValueError) as exc:
-                raise SpindleScopeError(
-                    f"{path.name}, line {n}: cannot read the stage row "
-                    f"{r!r} ({exc}).") from None
-        if onsets and durs:
-            return _from_intervals(onsets, durs, stages, epoch_length, path)
-        return Hypnogram(stages, epoch_length or 30.0)
-    dreams = first.startswith("[") and "hypno" in first.lower()
-    body = lines[1:] if (first.startswith("[") or not _is_label(first)) else lines
-    out = []
-    for n, ln in enumerate(body, start=1 + (len(lines) - len(body))):
-        tok = ln.strip().split()[0]
-        if dreams:
-            try:
-                code = int(float(tok))
-            except ValueError:
-                raise SpindleScopeError(
-                    f"{path.name}, line {n}: {tok!r} is not a DREAMS stage code.") from None
-            out.append(DREAMS_CODES.get(code, "?"))
-        else:
-            out.append(normalize_stage(tok))
-    return Hypnogram(out, epoch_length or (5.0 if dreams else 30.0))
-
-
-def _is_label(tok):
-    try:
-        normalize_stage(tok.split()[0])
-        return True
-    except (SpindleScopeError, IndexError):
-        return False
-
-
-def _from_intervals(onsets, durs, stages, epoch_length, path):
-    durs = np.asarray(durs, float)
-    if np.any(durs <= 0):
-        raise SpindleScopeError(f"{path.name}: stage durations must be positive.")
-    L = float(epoch_length or np.median(durs))
-    end = max(o + d for o, d in zip(onsets, durs))
-    out = ["?"] * int(math.ceil(end / L - 1e-9))
-    for o, d, s in zip(onsets, durs, stages):
-        i0 = int(round(o / L))
-        i1 = max(i0 + 1, int(round((o + d) / L)))
-        for i in range(i0, min(i1, len(out))):
-            out[i] = s
-    return Hypnogram(out, L)
-
-
-def _read_fif_annotations(path):
-    import mne
-
-    a = mne.read_annotations(path)
-    return list(zip(a.onset, a.duration, a.description))
-
-
-def _read_edf_annotations(path):
-    import edfio
-
-    edf = edfio.read_edf(path, lazy_load_data=True)
-    return [(x.onset, x.duration or 0.0, x.text) for x in edf.annotations]
-
-
-def _from_annotations(items, epoch_length, path):
-    rows = []
-    for onset, dur, desc in items:
-        d = str(desc).strip()
-        if not d.lower().startswith("sleep stage"):
-            continue
-        try:
-            st = normalize_stage(d)
-        except SpindleScopeError:
-            st = "?"
-        rows.append((float(onset), float(dur), st))
-    if not rows:
-        raise SpindleScopeError(
-            f"{path.name} has no 'Sleep stage ...' annotations: it holds no "
-            f"hypnogram.")
-    on, du, st = zip(*rows)
-    if any(d <= 0 for d in du):
-        L = epoch_length or 30.0
-        du = [L] * len(du)
-    return _from_intervals(on, du, st, epoch_length, path)
-
-
-def write_hypnogram(hyp, path):
-    """Write a hypnogram: TSV/CSV (onset, duration, stage), ``.txt`` (one
-    stage per line), ``.fif`` (MNE annotations) or ``.edf`` (EDF+)."""
-    path = Path(path)
-    name = path.name.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    L = hyp.epoch_length
-    if name.endswith((".tsv", ".csv")):
-        d = "\t" if name.endswith(".tsv") else ","
-        lines = [d.join(("onset", "duration", "stage"))]
-        lines += [d.join((f"{i * L:g}", f"{L:g}", s)) for i, s in enumerate(hyp.stages)]
-        path.write_text("\n".join(lines) + "\n")
-    elif name.endswith(".txt"):
-        path.write_text("\n".join(hyp.stages) + "\n")
-    elif name.endswith((".fif", ".fif.gz")):
-        import mne
-
-        desc = [f"Sleep stage {s}" for s in hyp.stages]
-        mne.Annotations(np.arange(hyp.n_epochs) * L, [L] * hyp.n_epochs,
-                        desc).save(path, overwrite=True, verbose="error")
-    elif name.endswith(".edf"):
-        import edfio
-
-        ann = [edfio.EdfAnnotation(i * L, L, f"Sleep stage {s}")
-               for i, s in enumerate(hyp.stages)]
-        n = max(1, int(math.ceil(hyp.duration)))
-        sig = edfio.EdfSignal(np.zeros(n), sampling_frequency=1, label="Hypnogram",
-                              physical_range=(-1, 1))
-        edfio.Edf([sig], annotations=ann).write(path)
-    else:
-        raise SpindleScopeError(
-            f"Cannot tell the hypnogram format of {path.name!r}: use .tsv, "
-            f".csv, .txt, .fif or .edf.")
-    logger.info("Wrote hypnogram (%d epochs) to %s", hyp.n_epochs, path.name)
-
-
 def check_option_stages(stages):
     """Validate a list of stage names (used by the CLI)."""
     return [check_option("stages", normalize_stage(s), STAGES) for s in stages]
+
+
+def read_hypnogram(path, **kwargs) -> Hypnogram:
+    """Read a hypnogram; see :func:`core.hypnogram_io.read_hypnogram`."""
+    from .hypnogram_io import read_hypnogram as _read
+
+    return _read(path, **kwargs)
+
+
+def write_hypnogram(hyp, path, fmt=None, **kwargs):
+    """Write a hypnogram; see :func:`core.hypnogram_io.write_hypnogram`."""
+    from .hypnogram_io import write_hypnogram as _write
+
+    return _write(hyp, path, fmt, **kwargs)

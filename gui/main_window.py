@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from core.formats import FOLDER_SUFFIXES, FORMATS, NoSignalsError
 from core.recording import GROUPS
 from core.session import SESSION_SUFFIX, Session
 from core.settings import Settings
@@ -30,10 +31,13 @@ from .spindle_table import SpindleTable
 from .trace_browser import TraceBrowser, format_time
 from .workers import run_task
 
-RECORDING_FILTER = ("Recordings (*.fif *.fif.gz *.edf *.bdf *.vhdr *.set *.mat);;"
-                    "All files (*)")
+RECORDING_FILTER = (
+    "Recordings (" + " ".join(f"*{e}" for e in FORMATS if e.startswith("."))
+    + " *.EEG *.res4 *.meg4 *.dap *.rs3 *.cdt.dpa);;"
+    "CTF/EGI/MEF folders: pick a file inside, or File ▸ Open recording folder (*.ds *.mff);;"
+    "All files (*)")
 MARKS_FILTER = "Spindle marks (*.tsv *.csv *.fif *.edf *.txt);;All files (*)"
-HYPNO_FILTER = "Hypnograms (*.tsv *.csv *.txt *.fif *.edf);;All files (*)"
+HYPNO_FILTER = "Hypnograms (*.tsv *.csv *.txt *.xml *.hyp *.fif *.edf);;All files (*)"
 SESSION_FILTER = f"SpindleScope sessions (*{SESSION_SUFFIX});;All files (*)"
 
 
@@ -107,6 +111,10 @@ class MainWindow(QMainWindow):
         # wiring: views talk through the session or through explicit jumps
         self.browser.sigWindowChanged.connect(self._on_window_changed)
         self.browser.sigStatus.connect(self.pos_label.setText)
+        self.note_label = QLabel()          # e.g. NaN stretches drawn as gaps
+        self.note_label.setObjectName("browserNote")
+        self.statusBar().addPermanentWidget(self.note_label)
+        self.browser.sigNote.connect(self.note_label.setText)
         self.browser.sigError.connect(self._on_browser_error)
         self.browser.sigReviewKey.connect(self.review.handle)
         self.overview.sigJump.connect(self.browser.center_on)
@@ -143,6 +151,8 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         self._action(f, "&Open recording…", self.open_recording_dialog, QKeySequence.StandardKey.Open)
+        self._action(f, "Open recording &folder… (CTF .ds, EGI .mff, BTi)",
+                     self.open_recording_folder_dialog)
         self._action(f, "Open &demo recording", self.open_demo)
         self.recent_menu = f.addMenu("Recent files")
         self._update_recent_menu()
@@ -267,8 +277,27 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if path.name.endswith(SESSION_SUFFIX):
             return self.open_session(path)
-        ok = self._guard("Opening the recording", self._open_recording, path)
+        try:
+            ok = self._open_recording(path)
+        except NoSignalsError as exc:
+            return self._offer_import_annotations(path, exc)
+        except Exception as exc:  # any failure ends in a clear dialog
+            dialogs.show_error(self, "Opening the recording failed.", exc)
+            return False
         return bool(ok)
+
+    def _offer_import_annotations(self, path, exc) -> bool:
+        """A file with no signals: offer it as hypnogram or marks of the
+        recording on screen (or say what it is when none is open)."""
+        if self.session.recording is None:
+            dialogs.show_error(self, "Opening the recording failed.", exc)
+            return False
+        kind = ask_import_kind(self, Path(path).name, str(exc))
+        if kind == "hypnogram":
+            return self._guard("Importing the hypnogram", self.import_hypnogram, path) is not None
+        if kind == "marks":
+            return self._guard("Importing marks", self.import_spindles, path) is not None
+        return False
 
     def maybe_save(self) -> bool:
         """Offer to save unsaved work; False when the user cancels."""
@@ -317,6 +346,16 @@ class MainWindow(QMainWindow):
 
     def open_recording_dialog(self):
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", RECORDING_FILTER)
+        if path:
+            path = Path(path)
+            # a file picked inside a CTF .ds / EGI .mff folder opens the folder
+            if path.parent.suffix.lower() in FOLDER_SUFFIXES:
+                path = path.parent
+            self.open_path(path)
+
+    def open_recording_folder_dialog(self):
+        """Pick a folder recording (CTF ``.ds``, EGI ``.mff``, BTi/4D)."""
+        path = QFileDialog.getExistingDirectory(self, "Open recording folder", "")
         if path:
             self.open_path(path)
 
@@ -415,7 +454,8 @@ class MainWindow(QMainWindow):
         from core.staging import read_hypnogram
 
         rec = self.session.recording
-        hyp = read_hypnogram(path, recording_duration=rec.duration if rec else None)
+        hyp = read_hypnogram(path, recording_duration=rec.duration if rec else None,
+                             recording_start=rec.info["meas_date"] if rec else None)
         hyp = self.session.replace_hypnogram(hyp)
         self.autosave.start(offer_recovery=False)
         return hyp
@@ -599,3 +639,23 @@ def _warm_up_imports():
             pass
 
     threading.Thread(target=work, name="warm-up-imports", daemon=True).start()
+
+
+def ask_import_kind(parent, name: str, message: str) -> str:
+    """Ask how to import a file that holds no signals (blocking).
+
+    Returns ``"hypnogram"``, ``"marks"`` or ``"cancel"``; tests replace it.
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("No signals in this file")
+    box.setText(message)
+    box.setInformativeText(f"Import {name!r} into the recording on screen?")
+    hyp = box.addButton("As hypnogram", QMessageBox.ButtonRole.AcceptRole)
+    marks = box.addButton("As marks", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    return "hypnogram" if clicked is hyp else "marks" if clicked is marks else "cancel"

@@ -31,13 +31,26 @@ from core.utils import relink
 
 from .spindle_items import SpindleItem, TracesItem, TraceViewBox
 from .trace_loader import PageLoader, PageRequest, limit_heap_growth
+from .trace_rows import _VOLT_FACTORS, GapTracesItem, _event_ticks, _nice
 
-#: Display unit and factor from SI per group.
+#: Display unit and factor from SI per channel kind ("" = the file's own unit).
 UNITS = {"eeg": ("µV", 1e6), "eog": ("µV", 1e6), "mag": ("fT", 1e15),
-         "grad": ("fT/cm", 1e13), "other": ("", 1.0)}
-#: Trace colour per group.
+         "grad": ("fT/cm", 1e13), "emg": ("µV", 1e6), "ecg": ("mV", 1e3),
+         "resp": ("", 1.0), "temp": ("", 1.0), "stim": ("", 1.0), "misc": ("", 1.0),
+         "other": ("", 1.0)}
+#: Trace colour per channel kind.
 GROUP_COLORS = {"eeg": (25, 55, 120), "eog": (110, 60, 160), "mag": (20, 110, 40),
-                "grad": (10, 90, 100), "other": (80, 80, 80)}
+                "grad": (10, 90, 100), "other": (80, 80, 80), "emg": (150, 40, 40),
+                "ecg": (170, 20, 90), "resp": (0, 120, 160), "temp": (160, 100, 0),
+                "stim": (0, 0, 0), "misc": (80, 80, 80)}
+#: Display kind of each MNE channel type (each kind has its own scale).
+KIND_OF_TYPE = {"eeg": "eeg", "eog": "eog", "mag": "mag", "grad": "grad",
+                "emg": "emg", "ecg": "ecg", "resp": "resp", "temperature": "temp",
+                "stim": "stim"}
+#: Kinds whose scale is fixed (volts, teslas); the others are set per file
+#: from their robust amplitude (their units are whatever the file says).
+FIXED_SCALINGS = {"emg": 50e-6, "ecg": 1e-3}
+KINDS = ("eeg", "eog", "mag", "grad", "emg", "ecg", "resp", "temp", "misc", "stim")
 SIGMA_COLOR = (230, 90, 0)
 STAGE_KEYS = {Qt.Key.Key_W: "W", Qt.Key.Key_1: "N1", Qt.Key.Key_2: "N2",
               Qt.Key.Key_3: "N3", Qt.Key.Key_R: "R", Qt.Key.Key_0: "?",
@@ -78,6 +91,7 @@ class TraceBrowser(QWidget):
     sigPageDrawn = Signal(object)
     sigSelectionChanged = Signal(object)
     sigStatus = Signal(str)
+    sigNote = Signal(str)
     sigReviewKey = Signal(str)
     sigError = Signal(str, object)
 
@@ -98,6 +112,8 @@ class TraceBrowser(QWidget):
         self.cursor_time = None
         self._rid = 0
         self._page = None
+        self.gap_note = ""
+        self._kind_of: dict = {}
         self._spindle_pool: list[SpindleItem] = []
         self._epoch_pool: list = []
         self._models = (None, None)
@@ -120,13 +136,15 @@ class TraceBrowser(QWidget):
         lay.addWidget(self.legend)
         lay.addWidget(self.plot, 1)
 
-        self.pens = {g: pg.mkPen(GROUP_COLORS[g], width=1) for g in GROUPS}
+        self.pens = {g: pg.mkPen(GROUP_COLORS[g], width=1) for g in GROUP_COLORS}
         self.sigma_pen = pg.mkPen(SIGMA_COLOR, width=1)
         for pen in list(self.pens.values()) + [self.sigma_pen]:
             pen.setCosmetic(True)
-        self.traces = TracesItem()
+        self.traces = GapTracesItem()
         self.vb.addItem(self.traces)
-        self.sigma_traces = TracesItem()
+        self._labels: list = []
+        self._units = {}
+        self.sigma_traces = GapTracesItem()
         self.vb.addItem(self.sigma_traces)
         self.cursor = pg.InfiniteLine(angle=90, movable=True,
                                       pen=pg.mkPen((200, 0, 0), width=1),
@@ -171,6 +189,8 @@ class TraceBrowser(QWidget):
         self.traces.clear()
         self.sigma_traces.clear()
         self._connect_models()
+        for kind in ("resp", "temp", "misc", "stim"):   # per-file scales
+            self.scalings.pop(kind, None)
         self._build_order()
         if recording is not None:
             self.set_time(float(self.session.view.get("t0", 0.0)))
@@ -211,6 +231,9 @@ class TraceBrowser(QWidget):
             self.order = [i for i, (n, g) in enumerate(zip(m.names, m.groups))
                           if g in self.shown_groups and n not in self.excluded]
             self._group_of = dict(enumerate(m.groups))
+            # a derivation is drawn as the kind of its first channel (C4-M1: EEG)
+            self._kind_of = {i: KIND_OF_TYPE.get(rec.ch_types[t[0][0]], "misc") if t
+                             else "misc" for i, t in enumerate(m.terms)}
             self.first_row = min(self.first_row, max(0, len(self.order) - 1))
             self._update_legend()
             return
@@ -223,6 +246,8 @@ class TraceBrowser(QWidget):
         for g, chs in groups.items():
             for n in chs:
                 self._group_of[names.index(n)] = g
+        self._kind_of = {i: KIND_OF_TYPE.get(t, "misc") for i, t in enumerate(rec.ch_types)}
+        self._auto_scalings(rec)
         self.first_row = min(self.first_row, max(0, len(self.order) - 1))
         self._update_legend()
 
@@ -265,29 +290,70 @@ class TraceBrowser(QWidget):
 
     # -- scaling --------------------------------------------------------------
     def scale_by(self, factor: float):
-        """Multiply the displayed amplitude by ``factor`` (all groups)."""
+        """Multiply the displayed amplitude by ``factor`` (all kinds)."""
         for g in self.scalings:
             self.scalings[g] /= factor
-        self.session.settings.scalings = dict(self.scalings)
+        self._store_scalings()
         self._update_legend()
         self._redraw_page()
 
     def reset_scalings(self):
         self.scalings = dict(DEFAULT_SCALINGS)
-        self.session.settings.scalings = dict(self.scalings)
+        self._auto_scalings(self.recording, force=True)
+        self._store_scalings()
         self._update_legend()
         self._redraw_page()
+
+    def _store_scalings(self):
+        # only the kinds with physical units persist across recordings
+        self.session.settings.scalings = {k: v for k, v in self.scalings.items()
+                                          if k in DEFAULT_SCALINGS}
+
+    def _auto_scalings(self, rec, force=False):
+        """Own scale and unit for kinds without a standard one.
+
+        EMG and ECG get fixed scales in volts; respiration, temperature and
+        misc channels (any unit) get a 1-2-5 value near 3 robust standard
+        deviations of their data; stim rows are drawn as event ticks.
+        """
+        self._units = {k: UNITS[k] for k in UNITS}
+        if rec is None:
+            return
+        orig = getattr(rec.raw, "_orig_units", None) or {}
+        for kind, fixed in FIXED_SCALINGS.items():
+            if force or kind not in self.scalings:
+                self.scalings[kind] = fixed
+        for kind in ("resp", "temp", "misc", "stim"):
+            idx = [i for i, k in self._kind_of.items() if k == kind]
+            if not idx:
+                continue
+            unit = next((orig.get(rec.ch_names[i]) for i in idx
+                         if orig.get(rec.ch_names[i])), "a.u.")
+            self._units[kind] = (unit, _VOLT_FACTORS.get(unit, 1.0))
+            if kind == "stim" or (not force and kind in self.scalings):
+                continue
+            try:
+                amp = float(np.nanmedian(rec._robust_amplitude(idx[:16])))
+            except Exception:  # noqa: BLE001 - a scale must not stop browsing
+                amp = float("nan")
+            self.scalings[kind] = _nice(3 * 1.4826 * amp) if amp > 0 else 1.0
+        self.scalings.setdefault("stim", 1.0)
 
     def _update_legend(self):
         rec = self.recording
         if rec is None:
             self.legend.setText("")
             return
+        present = {self._kind_of[i] for i in self.order}
         parts = []
-        for g in GROUPS:
-            if rec.groups.get(g) and g in self.shown_groups:
-                unit, fac = UNITS[g]
-                parts.append(f"{g.upper()} {self.scalings[g] * fac:g} {unit}")
+        for k in KINDS:
+            if k not in present:
+                continue
+            if k == "stim":
+                parts.append("STIM events")
+                continue
+            unit, fac = self._units.get(k, UNITS[k])
+            parts.append(f"{k.upper()} {self.scalings[k] * fac:.3g} {unit}".rstrip())
         self.legend.setText("Scale (half channel spacing): " + " · ".join(parts))
 
     # -- time -----------------------------------------------------------------
@@ -329,22 +395,56 @@ class TraceBrowser(QWidget):
         self.vb.setRange(xRange=(self.t0, self.t1), yRange=(-0.7, self.n_rows - 0.3),
                          padding=0)
         names = self.visible_names()
-        self.plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(names)], []])
+        self.plot.getAxis("left").setTicks([[], []])
+        self._draw_labels(names)
         self._request_page()
         self._draw_spindles()
         self._draw_epochs()
+
+    def _draw_labels(self, names):
+        """One label per visible row, inside the plot at its left edge.
+
+        Axis tick labels drop those that would collide; these never do:
+        their font shrinks with the row height instead.
+        """
+        while len(self._labels) < len(names):
+            item = pg.TextItem(anchor=(0, 0.5), color=(30, 30, 30))
+            item.setZValue(30)
+            self.vb.addItem(item, ignoreBounds=True)
+            self._labels.append(item)
+        row_px = (self.vb.height() or 400) / max(self.n_rows, 1)
+        size = int(np.clip(row_px * 0.6, 6, 10))
+        kinds = [self._kind_of.get(i, "misc") for i in self.visible_indices()]
+        for i, item in enumerate(self._labels):
+            if i < len(names):
+                font = item.textItem.font()
+                font.setPointSize(size)
+                item.setFont(font)
+                item.setText(f"{names[i]}  [{kinds[i].upper()}]" if i < len(kinds)
+                             else names[i])
+                item.setPos(self.t0, i)
+                item.show()
+            else:
+                item.hide()
+
+    def row_labels(self) -> list[str]:
+        """Texts of the row labels shown, top to bottom."""
+        return [it.toPlainText() for it in self._labels if it.isVisible()]
 
     def _n_px(self) -> int:
         return max(200, int(self.vb.width() or 0) or 1000)
 
     def _page_request(self, t0, rid=0) -> PageRequest:
         s = self.session.settings
+        idx = tuple(self.visible_indices())
         return PageRequest(
             rid=rid, t0=t0, t1=min(t0 + self.duration, self.recording.duration),
-            idx=tuple(self.visible_indices()), n_px=self._n_px(),
+            idx=idx, n_px=self._n_px(),
             highpass=s.highpass, lowpass=s.lowpass, notch=s.notch,
             sigma_band=tuple(s.sigma_band) if s.sigma_overlay else None,
-            montage=self.montage)
+            montage=self.montage,
+            raw_rows=tuple(r for r, ci in enumerate(idx)
+                           if self._kind_of.get(ci) == "stim"))
 
     def _request_page(self):
         self._rid += 1
@@ -377,18 +477,28 @@ class TraceBrowser(QWidget):
         if page is None:
             return
         idx = page.request.idx
-        groups = [self._group_of.get(ci, "other") for ci in idx]
-        gains = [0.5 / self.scalings.get(g, 1.0) for g in groups]
+        kinds = [self._kind_of.get(ci, "misc") for ci in idx]
+        gains = [0.5 / self.scalings.get(k, 1.0) for k in kinds]
         rect = QRectF(page.request.t0, -1.0, page.request.t1 - page.request.t0, len(idx) + 1)
-        self.traces.set_traces(page.times, [row - page.data[row] * k for row, k in
-                                            enumerate(gains)],
-                               [self.pens[g] for g in groups], rect)
+        rows = []
+        for row, (k, gain) in enumerate(zip(kinds, gains)):
+            if k == "stim":
+                rows.append(_event_ticks(page.times, page.data[row], row))
+            else:
+                rows.append((page.times, row - page.data[row] * gain))
+        self.traces.set_rows(rows, [self.pens[k] for k in kinds], rect)
         if page.sigma is not None and len(idx):
-            self.sigma_traces.set_traces(page.times, [row - page.sigma[row] * k for row, k
-                                                      in enumerate(gains)],
-                                         [self.sigma_pen] * len(idx), rect)
+            self.sigma_traces.set_rows(
+                [(page.times, row - page.sigma[row] * k) for row, k in enumerate(gains)
+                 if kinds[row] != "stim"], [self.sigma_pen] * len(idx), rect)
         else:
             self.sigma_traces.clear()
+        names = self.recording.ch_names
+        gaps = [names[idx[r]] for r in page.gap_rows]
+        self.gap_note = (f"No data (NaN/inf) in this page on {len(gaps)} channel(s): "
+                         f"{', '.join(gaps[:5])}{'...' if len(gaps) > 5 else ''} "
+                         f"— drawn as gaps." if gaps else "")
+        self.sigNote.emit(self.gap_note)
 
     # -- display filters --------------------------------------------------------
     def set_filters(self, highpass=None, lowpass=None, notch=None):
@@ -689,3 +799,4 @@ class TraceBrowser(QWidget):
         else:
             return super().keyPressEvent(ev)
         ev.accept()
+

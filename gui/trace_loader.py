@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -72,6 +73,10 @@ class PageRequest:
         Band of the sigma overlay, or None for no overlay.
     montage : core.montage.CompiledMontage | None
         When given, ``idx`` are rows of this montage, derived per page.
+    raw_rows : tuple of int
+        Rows (positions in ``idx``) drawn as events, not traces (stim /
+        trigger channels): never filtered nor mean-removed, and reduced by
+        the maximum, so event codes survive.
     """
 
     rid: int
@@ -84,17 +89,23 @@ class PageRequest:
     notch: float | None = None
     sigma_band: tuple | None = None
     montage: object = None
+    raw_rows: tuple = ()
 
 
 @dataclass
 class PageData:
-    """A decimated page: ``times`` shared by all rows of ``data``/``sigma``."""
+    """A decimated page: ``times`` shared by all rows of ``data``/``sigma``.
+
+    Non-finite samples (NaN/inf stretches) are NaN in ``data`` over the
+    pixels they touch, on their rows only; ``gap_rows`` lists those rows.
+    """
 
     request: PageRequest
     times: np.ndarray
     data: np.ndarray
     sigma: np.ndarray | None = None
     timings: dict = field(default_factory=dict)
+    gap_rows: tuple = ()
 
 
 def peak_decimate(times, data, n_px):
@@ -243,12 +254,30 @@ def compute_page(recording, req: PageRequest) -> PageData:
              if req.notch and req.notch < rate / 2 - 1 else None)
     sig_sos = _sos("band", tuple(req.sigma_band), rate) if req.sigma_band else None
     out, out_sigma, t_filt_total = [], [], 0.0
+    gap_rows = []
+    raw_rows = set(req.raw_rows)
     times_d = None
     for b0 in range(0, raw.shape[0], ROW_BLOCK):
         tb = time.perf_counter()
         x = raw[b0:b0 + ROW_BLOCK]
+        bad = ~np.isfinite(x)
+        has_bad = bool(bad.any())
+        if has_bad:            # fill the gaps for the filters, blank them after
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fill = np.nan_to_num(np.nanmean(np.where(bad, np.nan, x), axis=1,
+                                                keepdims=True))
+            x = np.where(bad, fill, x)
+        rows_raw = [r - b0 for r in range(b0, b0 + x.shape[0]) if r in raw_rows]
+        x_ev = None
+        if rows_raw:
+            x_ev = x[rows_raw]
+            if q > 1:
+                x_ev = x_ev[:, : n_red * q].reshape(len(rows_raw), n_red, q).max(axis=2)
         if q > 1:
             x = x[:, : n_red * q].reshape(x.shape[0], n_red, q).mean(axis=2)
+            if has_bad:
+                bad = bad[:, : n_red * q].reshape(bad.shape[0], n_red, q).any(axis=2)
         x = x - x.mean(axis=1, keepdims=True)
         y = x
         if x.shape[1] > 30:
@@ -257,27 +286,36 @@ def compute_page(recording, req: PageRequest) -> PageData:
             if notch is not None:
                 y = _filter(y, notch)
         sig = _filter(x, sig_sos) if sig_sos is not None and x.shape[1] > 30 else None
+        if x_ev is not None:
+            y = np.array(y, copy=True)
+            y[rows_raw] = x_ev
         y = np.ascontiguousarray(y[:, k0:k1])
         t_filt_total += time.perf_counter() - tb
         times_d, yd = peak_decimate(times, y, req.n_px)
+        if has_bad:
+            bad_d = peak_decimate(times, np.ascontiguousarray(
+                bad[:, k0:k1], dtype=float), req.n_px)[1] > 0
+            yd = np.where(bad_d, np.nan, yd)
+            gap_rows += [b0 + r for r in np.flatnonzero(bad_d.any(axis=1))]
         out.append(yd)
         if sig is not None:
-            out_sigma.append(peak_decimate(times, np.ascontiguousarray(sig[:, k0:k1]),
-                                           req.n_px)[1])
+            sd = peak_decimate(times, np.ascontiguousarray(sig[:, k0:k1]), req.n_px)[1]
+            out_sigma.append(np.where(bad_d, np.nan, sd) if has_bad else sd)
     toc = time.perf_counter()
     data_d = np.concatenate(out) if out else np.zeros((0, 0))
     sigma_d = np.concatenate(out_sigma) if out_sigma else None
     return PageData(req, times_d, data_d, sigma_d,
                     {"read": t_read - tic, "filter": t_filt_total,
                      "decimate": toc - t_read - t_filt_total, "total": toc - tic,
-                     "reduction": q})
+                     "reduction": q}, tuple(gap_rows))
 
 
 def page_key(recording, req: PageRequest) -> tuple:
     """What identifies a page's content (everything but the request id)."""
     return (id(recording), round(req.t0, 6), round(req.t1, 6), tuple(req.idx), req.n_px,
             req.highpass, req.lowpass, req.notch,
-            tuple(req.sigma_band) if req.sigma_band else None, req.montage)
+            tuple(req.sigma_band) if req.sigma_band else None, req.montage,
+            tuple(req.raw_rows))
 
 
 class PageCache:

@@ -367,3 +367,161 @@ def test_screenshot_of_a_saved_session(window, small_fif, tmp_path, qapp):
     out = tmp_path / "s.png"
     assert main([str(path), "--screenshot", str(out), "--time", "10"]) == 0
     assert out.stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------
+# Every channel kind on its own scale, labels, stim ticks, NaN gaps (issue 13)
+# ---------------------------------------------------------------------------
+
+def _plot_image(browser):
+    from test_gui_screenshot import image_array
+
+    return image_array(browser.plot.grab())
+
+
+def _row_band(browser, row, t0, t1, half=0.5):
+    """Pixel box (y0, y1, x0, x1) of a row's band (± ``half`` spacing)."""
+    a = plot_point_(browser, t0, row - half)
+    b = plot_point_(browser, t1, row + half)
+    return a.y(), b.y(), a.x(), b.x()
+
+
+def plot_point_(browser, t, row):
+    from gui_fixtures import plot_point
+
+    return plot_point(browser, t, row)
+
+
+def _colour_mask(arr, rgb, tol=60):
+    return np.abs(arr.astype(int) - np.array(rgb)[None, None, :]).max(-1) <= tol
+
+
+def _psg_fif(path, nan_span=None, eeg_sd=20e-6):
+    """A Sleep-EDF-like PSG: 2 EEG, EOG, resp (a.u.), EMG, temperature, trigger."""
+    import mne
+
+    sf, n = 100.0, 6000
+    rng = np.random.default_rng(5)
+    t = np.arange(n) / sf
+    names = ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "Resp oro-nasal",
+             "EMG submental", "Temp rectal", "Event marker"]
+    data = np.array([
+        eeg_sd * rng.standard_normal(n), eeg_sd * rng.standard_normal(n),
+        60e-6 * rng.standard_normal(n),
+        800.0 * np.sin(2 * np.pi * 0.25 * t),                 # arbitrary units
+        8e-6 * rng.standard_normal(n),
+        37.0 + 0.05 * np.sin(2 * np.pi * 0.01 * t),
+        np.zeros(n)])
+    for s in (5.0, 12.0, 21.0):
+        data[6, int(s * sf):int(s * sf) + 5] = 1.0
+    if nan_span is not None:
+        data[1, int(nan_span[0] * sf):int(nan_span[1] * sf)] = np.nan
+    info = mne.create_info(names, sf, "misc")
+    mne.io.RawArray(data, info, verbose="error").save(path, verbose="error")
+    return names
+
+
+def test_psg_kinds_have_own_scales_ticks_and_labels(window, tmp_path, qtbot):
+    names = _psg_fif(tmp_path / "psg_raw.fif")
+    w = window
+    w.session.settings.highpass = None
+    w.session.settings.lowpass = None
+    with qtbot.waitSignal(w.browser.sigPageDrawn, timeout=10000):
+        assert w.open_path(tmp_path / "psg_raw.fif")
+    b = w.browser
+    rec = w.session.recording
+    assert rec.ch_types == ["eeg", "eeg", "eog", "resp", "emg", "temperature", "stim"]
+    # every kind its own scale and unit in the legend
+    legend = b.legend.text()
+    for word in ("EEG 20 µV", "EOG", "RESP", "EMG 50 µV", "TEMP", "STIM events"):
+        assert word in legend, legend
+    assert b.scalings["resp"] > 100 and b.scalings["temp"] < 1   # not one "other" scale
+    # every row labelled, top to bottom
+    labels = b.row_labels()
+    assert [lab.split("  [")[0] for lab in labels] == names
+    qtbot.wait(50)
+    arr = _plot_image(b)
+    for row, kind in enumerate(["eeg", "eeg", "eog", "resp", "emg", "temp"]):
+        y0, y1, x0, x1 = _row_band(b, row, b.t0 + 3, b.t1 - 1)
+        band = arr[max(0, y0 - 2):y1 + 2, x0:x1]
+        hit = _colour_mask(band, b.pens[kind].color().getRgb()[:3])
+        assert hit.any(), kind                   # drawn in its row...
+        rows_hit = np.flatnonzero(hit.any(axis=1))
+        # ...and within about one channel spacing (never covering the page)
+        spacing = (y1 - y0)
+        assert rows_hit.max() - rows_hit.min() <= 1.6 * spacing, kind
+    # the trigger row: a few ticks, not a trace
+    y0, y1, x0, x1 = _row_band(b, 6, b.t0 + 9, b.t1 - 1)   # right of the label
+    ticks = (arr[y0:y1, x0:x1].max(-1) < 40).any(axis=0)
+    assert 2 <= ticks.sum() <= 8          # events at 12 s and 21 s, 1-2 px each
+    # each label is drawn (dark text pixels at the left edge of every row)
+    for row in range(7):
+        y0, y1, x0, _ = _row_band(b, row, b.t0, b.t0 + 1)
+        assert (arr[y0:y1, x0:x0 + 40].max(-1) < 90).any(), row
+
+
+def test_nan_stretch_blanks_only_its_channel(window, tmp_path, qtbot):
+    _psg_fif(tmp_path / "gap_raw.fif", nan_span=(10.0, 14.0), eeg_sd=4e-6)
+    w = window
+    with qtbot.waitSignal(w.browser.sigPageDrawn, timeout=10000):
+        assert w.open_path(tmp_path / "gap_raw.fif")
+    b = w.browser
+    page = b._page
+    assert page.gap_rows == (1,)
+    inside = (page.times > 10.2) & (page.times < 13.8)
+    assert np.isnan(page.data[1][inside]).all()
+    assert np.isfinite(page.data[0]).all() and np.isfinite(page.data[2]).all()
+    assert "EEG Pz-Oz" in w.note_label.text() and "gaps" in w.note_label.text()
+    qtbot.wait(50)
+    arr = _plot_image(b)
+    eeg = b.pens["eeg"].color().getRgb()[:3]
+    for row, blank in ((0, False), (1, True), (2, False)):
+        y0, y1, x0, x1 = _row_band(b, row, 10.5, 13.5, half=0.12)
+        kind = "eog" if row == 2 else "eeg"
+        colour = b.pens[kind].color().getRgb()[:3] if row == 2 else eeg
+        drawn = _colour_mask(arr[y0:y1, x0:x1], colour).any(axis=0).mean()
+        if blank:
+            assert drawn == 0.0
+        else:
+            assert drawn > 0.9
+    # outside the stretch the channel is drawn as usual
+    y0, y1, x0, x1 = _row_band(b, 1, 3.0, 9.5)
+    assert _colour_mask(arr[y0:y1, x0:x1], eeg).any(axis=0).mean() > 0.9
+
+
+def test_file_without_signals_is_offered_as_hypnogram(window, small_fif, tmp_path,
+                                                      qtbot, monkeypatch):
+    import edfio
+
+    import gui.main_window as mw
+
+    w = window
+    with qtbot.waitSignal(w.browser.sigPageDrawn, timeout=10000):
+        assert w.open_path(small_fif)
+    n = w.session.hypnogram.n_epochs
+    ann = [edfio.EdfAnnotation(i * 30.0, 30.0, "Sleep stage 2") for i in range(n)]
+    edfio.Edf([], annotations=ann).write(tmp_path / "x-Hypnogram.edf")
+    asked = []
+    monkeypatch.setattr(mw, "ask_import_kind",
+                        lambda parent, name, msg: asked.append(msg) or "hypnogram")
+    assert w.open_path(tmp_path / "x-Hypnogram.edf")
+    assert "no signals" in asked[0]
+    assert w.session.recording.path == small_fif          # recording kept
+    assert set(w.session.hypnogram.stages) == {"N2"}
+
+
+def test_real_sleep_edf_psg_rows_labelled_and_typed(window, qtbot):
+    from conftest import data_dir
+
+    path = data_dir() / "formats" / "edf" / "short_psg.edf"
+    if not path.is_file():
+        pytest.skip("formats/edf/short_psg.edf absent")
+    w = window
+    with qtbot.waitSignal(w.browser.sigPageDrawn, timeout=10000):
+        assert w.open_path(path)
+    b = w.browser
+    assert len(b.row_labels()) == 7
+    assert [lab.split("  [")[1].rstrip("]") for lab in b.row_labels()] == \
+        ["EEG", "EEG", "EOG", "RESP", "EMG", "TEMP", "STIM"]
+    for word in ("RESP", "EMG", "TEMP", "STIM events"):
+        assert word in b.legend.text()

@@ -124,3 +124,87 @@ def test_garbage_and_unsupported(tmp_path):
     shutil.copy(tmp_path / "junk.fif", tmp_path / "junk.xyz")
     with pytest.raises(RecordingError, match="not supported"):
         open_recording(tmp_path / "junk.xyz")
+
+
+def _export_edf(path, names, types, data, sfreq=100.0):
+    info = mne.create_info(names, sfreq, types)
+    mne.export.export_raw(path, mne.io.RawArray(data, info, verbose="error"),
+                          fmt="edf", verbose="error")
+
+
+def test_channel_types_from_names_sleep_edf_style(tmp_path):
+    names = ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "Resp oro-nasal",
+             "EMG submental", "Temp rectal", "Event marker"]
+    rng = np.random.default_rng(0)
+    _export_edf(tmp_path / "psg.edf", names, "eeg", 20e-6 * rng.standard_normal((7, 3000)))
+    rec = open_recording(tmp_path / "psg.edf")
+    assert rec.ch_types == ["eeg", "eeg", "eog", "resp", "emg", "temperature", "stim"]
+    assert rec.groups["eeg"] == ["EEG Fpz-Cz", "EEG Pz-Oz"]
+    assert rec.report.retyped["Event marker"] == "stim"
+
+
+def test_misc_channels_typed_eeg_by_name_and_position():
+    from core.recording import Recording, is_eeg_label
+
+    assert is_eeg_label("EEG Fpz-Cz") and is_eeg_label("C3-A2") and is_eeg_label("cz")
+    assert not is_eeg_label("Resp") and not is_eeg_label("X1")
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["Fz", "C3-M2", "X1"], 100.0, "misc")
+    rec = Recording(mne.io.RawArray(1e-5 * rng.standard_normal((3, 500)), info,
+                                    verbose="error"))
+    assert rec.ch_types == ["eeg", "eeg", "misc"]
+    # a reader that typed everything misc and gave no names: positions decide
+    info = mne.create_info([f"ch{i}" for i in range(4)], 100.0, "misc")
+    pos = mne.channels.make_standard_montage("fsaverage_1005").get_positions()["ch_pos"]
+    for ch, key in zip(info["chs"], ["Fz", "Cz", "Pz", "Oz"]):
+        ch["loc"][:3] = pos[key]
+    rec = Recording(mne.io.RawArray(1e-5 * rng.standard_normal((4, 500)), info,
+                                    verbose="error"))
+    assert rec.ch_types == ["eeg"] * 4
+
+
+def test_lone_large_channel_is_not_repaired_but_whole_type_is(tmp_path):
+    rng = np.random.default_rng(2)
+    data = 20e-6 * rng.standard_normal((5, 2000))
+    data[4] = 5.0 * np.sin(np.arange(2000) / 10)          # really ±5 V
+    raw = mne.io.RawArray(data, mne.create_info(["Fz", "Cz", "Pz", "Oz", "Syn"],
+                                                100.0, "eeg"), verbose="error")
+    raw.save(tmp_path / "a_raw.fif", verbose="error")
+    rec = open_recording(tmp_path / "a_raw.fif")
+    assert rec.report.rescaled == {}
+    assert np.abs(rec.get_chunk(0, 20, ["Syn"])).max() == pytest.approx(5.0, rel=1e-3)
+    assert any("Syn" in w and "left unchanged" in w for w in rec.report.warnings)
+    # every EEG channel written in µV as if volts: the whole type is rescaled
+    raw = mne.io.RawArray(data[:4] * 1e6, mne.create_info(["Fz", "Cz", "Pz", "Oz"],
+                                                          100.0, "eeg"), verbose="error")
+    raw.save(tmp_path / "b_raw.fif", verbose="error")
+    rec = open_recording(tmp_path / "b_raw.fif")
+    assert rec.report.rescaled == {n: 1e-6 for n in ["Fz", "Cz", "Pz", "Oz"]}
+    np.testing.assert_allclose(rec.get_chunk(0, 1, ["Cz"]), data[1:2, :100], rtol=1e-5)
+    rec.set_unit_fix(False)                               # reversible
+    assert not rec.unit_fix_applied
+    np.testing.assert_allclose(rec.get_chunk(0, 1, ["Cz"]), data[1:2, :100] * 1e6,
+                               rtol=1e-5)
+    rec.set_unit_fix(True)
+    np.testing.assert_allclose(rec.get_chunk(0, 1, ["Cz"]), data[1:2, :100], rtol=1e-5)
+
+
+def test_edf_digital_min_equal_max_is_broken_not_rescaled(tmp_path):
+    from core.formats import read_edf_header
+
+    rng = np.random.default_rng(3)
+    _export_edf(tmp_path / "x.edf", ["Fz", "Cz", "Pz"], "eeg",
+                20e-6 * rng.standard_normal((3, 3000)))
+    hdr = read_edf_header(tmp_path / "x.edf")
+    ns = len(hdr.labels)
+    data = bytearray((tmp_path / "x.edf").read_bytes())
+    dmin = 256 + ns * (16 + 80 + 8 + 8 + 8)          # digital minimum, signal 0
+    dmax = dmin + ns * 8
+    data[dmax:dmax + 8] = data[dmin:dmin + 8]
+    (tmp_path / "b.edf").write_bytes(data)
+    assert read_edf_header(tmp_path / "b.edf").broken_channels == ["Fz"]
+    rec = open_recording(tmp_path / "b.edf")
+    assert rec.report.broken == ["Fz"]
+    assert "Fz" in rec.info["bads"]
+    assert "Fz" not in rec.report.rescaled
+    assert any("broken header" in w for w in rec.report.warnings)
