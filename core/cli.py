@@ -19,6 +19,7 @@ COMMANDS = {
     "detect": "core.commands.detect",
     "compare": "core.commands.compare",
     "resolution": "core.commands.resolution",
+    "batch": "core.commands.batch",
 }
 
 
