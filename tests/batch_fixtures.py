@@ -6,9 +6,9 @@ import csv
 import shutil
 from pathlib import Path
 
-#: Short recordings: 90 s (N1, N2, N2) with six spindles each.
+#: Short recordings: 90 s (N1, N2, N2) with three spindles each.
 STAGES = ["N1", "N2", "N2"]
-SPINDLES = {"diffuse": 2, "focal": 2, "mixed": 2}
+SPINDLES = {"diffuse": 1, "focal": 1, "mixed": 1}
 
 
 def simulate_recording(folder: Path, seed: int):

@@ -231,7 +231,7 @@ def _report(out: Path, summary: dict, recs: list[dict], maps: dict):
 
 def group_key(results: list[dict], prov_keys: dict, settings: dict) -> str:
     blob = json.dumps({"recordings": sorted((r["recording"], prov_keys.get(r["recording"], ""),
-                                             r["status"]) for r in results),
+                                             r["status"] == "error") for r in results),
                        "settings": settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
