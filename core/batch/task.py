@@ -315,7 +315,7 @@ def process_recording(item, settings: dict, deriv) -> dict:
         ``status`` ('done', 'skipped' or 'error'), ``recording`` (the output
         stem), ``subject``, ``session``, ``outputs`` (role -> file name, in
         the recording's folder), ``message`` (errors), ``seconds`` and
-        ``peak_rss_mb`` (of the worker process).
+        ``peak_rss_mb`` and ``worker_pid`` (of the worker process).
     """
     if isinstance(item, dict):
         item = RecordingItem(**item)
@@ -335,7 +335,8 @@ def process_recording(item, settings: dict, deriv) -> dict:
         if (old and old.get("key") == key
                 and all((out_dir / f).exists() for f in old.get("outputs", {}).values())):
             res.update(status="skipped", outputs=old["outputs"],
-                       seconds=time.perf_counter() - t0, peak_rss_mb=_peak_rss_mb())
+                       seconds=time.perf_counter() - t0, peak_rss_mb=_peak_rss_mb(),
+                       worker_pid=os.getpid())
             return res
         _report(item, "start")
         if prov_path.exists():
@@ -364,7 +365,8 @@ def process_recording(item, settings: dict, deriv) -> dict:
     if res["status"] == "error":
         shutil.rmtree(work, ignore_errors=True)
         logger.warning("Recording %s failed: %s", base, res["message"])
-    res.update(seconds=time.perf_counter() - t0, peak_rss_mb=_peak_rss_mb())
+    res.update(seconds=time.perf_counter() - t0, peak_rss_mb=_peak_rss_mb(),
+               worker_pid=os.getpid())
     return res
 
 
