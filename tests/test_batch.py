@@ -118,6 +118,45 @@ def test_sample_list_and_messages(tmp_path):
         make_settings(steps="detect,fit")
 
 
+def test_slurm_job_script(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    from core.batch.runner import slurm_cluster
+
+    clus = slurm_cluster("queue=short,memory=6GB,walltime=01:30:00,cores=1", tmp_path)
+    try:
+        script = clus.job_script()
+    finally:
+        clus.close()
+    assert "#SBATCH -p short" in script
+    assert "#SBATCH -t 01:30:00" in script
+    assert "--nthreads 1" in script and "--memory-limit 5.59GiB" in script
+    with pytest.raises(SpindleScopeError, match="NAME=VALUE"):
+        slurm_cluster("queue", tmp_path)
+
+
+def test_detect_step_where_no_events(tmp_path):
+    """A recording without events: the detector's spindles are written (in-process)."""
+    from batch_fixtures import simulate_recording
+    from core.batch import process_recording
+    from core.spindles import read_spindles
+
+    paths = simulate_recording(tmp_path / "sim", 5)
+    table = tmp_path / "samples.tsv"
+    table.write_text(f"subject\trecording\thypnogram\n09\t{paths.raw}\t{paths.hypnogram}\n")
+    item = read_sample_list(table)[0]
+    settings = make_settings(steps="detect", detect={"modality": "eeg"})
+    res = process_recording(item, settings, tmp_path / "deriv")
+    assert res["status"] == "done" and list(res["outputs"]) == ["events"]
+    found = read_spindles(tmp_path / "deriv" / "sub-09" / res["outputs"]["events"])
+    truth = read_spindles(paths.spindles)
+    assert len(found) >= 1
+    hits = [any(f.onset < t.onset + t.duration and t.onset < f.onset + f.duration
+                for t in truth) for f in found]
+    assert np.mean(hits) >= 0.5  # most detections sit on a simulated spindle
+    no_detect = process_recording(item, make_settings(steps="analyze"), tmp_path / "d2")
+    assert no_detect["status"] == "error" and "no spindle events" in no_detect["message"]
+
+
 # --------------------------------------------------------------------------
 # the cohort on a two-worker LocalCluster
 # --------------------------------------------------------------------------

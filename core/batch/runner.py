@@ -73,6 +73,28 @@ def _parse_opts(text: str | None) -> dict:
     return opts
 
 
+def slurm_cluster(cluster_opts: str | dict | None, local_directory):
+    """A ``dask_jobqueue.SLURMCluster`` (no job submitted until it is scaled).
+
+    Defaults: one single-threaded worker process per job with 8 GB; options
+    override them (``queue``, ``cores``, ``memory``, ``walltime``,
+    ``account``, ``job_extra_directives``, ...).
+    """
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise SpindleScopeError(
+            "--cluster slurm needs dask-jobqueue: pip install 'spindlescope[cluster]'."
+        ) from None
+    opts = {"cores": 1, "memory": "8GB", "processes": 1,
+            **(cluster_opts if isinstance(cluster_opts, dict) else _parse_opts(cluster_opts))}
+    opts.setdefault("local_directory", str(local_directory))
+    try:
+        return SLURMCluster(**opts)
+    except TypeError as exc:
+        raise SpindleScopeError(f"Invalid --cluster-opts for SLURM: {exc}.") from None
+
+
 def make_client(deriv, *, workers: int | None = None, scheduler: str | None = None,
                 cluster: str = "local", cluster_opts: str | dict | None = None,
                 memory_limit: str = "auto", dashboard: bool = True):
@@ -100,16 +122,7 @@ def make_client(deriv, *, workers: int | None = None, scheduler: str | None = No
     scratch = Path(deriv) / WORK_FOLDER / "dask"
     scratch.mkdir(parents=True, exist_ok=True)
     if cluster == "slurm":
-        try:
-            from dask_jobqueue import SLURMCluster
-        except ImportError:
-            raise SpindleScopeError(
-                "--cluster slurm needs dask-jobqueue: pip install 'spindlescope[cluster]'."
-            ) from None
-        opts = {"cores": 1, "memory": "8GB", "processes": 1,
-                **(cluster_opts if isinstance(cluster_opts, dict) else _parse_opts(cluster_opts))}
-        opts.setdefault("local_directory", str(scratch))
-        clus = SLURMCluster(**opts)
+        clus = slurm_cluster(cluster_opts, scratch)
         clus.scale(jobs=workers or 4)
         return Client(clus), clus
     n = int(workers or 2)
