@@ -369,3 +369,31 @@ def test_cohort_command_line(cohort, capsys):
     assert code == 1  # one recording failed
     assert "0 recordings computed, 3 up to date, 1 failed" in text
     assert "group: 3 recordings, 3 subjects, 8 spindles" in text
+
+
+def test_spindle_stcs_are_streamed_to_disk(cohort, tmp_path):
+    """--spindle-stcs: each spindle's estimates written as it finishes (in-process)."""
+    import mne
+
+    from core.batch import process_recording
+
+    item = discover(cohort["root"], participant_label=["01"],
+                    forward_pattern="derivatives/forward/sub-{subject}/*-fwd.fif")[0]
+    settings = make_settings(analyze={**FAST, "spindle_stcs": True})
+    res = process_recording(item, settings, tmp_path / "deriv")
+    assert res["status"] == "done"
+    names = sorted(k for k in res["outputs"] if k.startswith("stc_"))
+    assert names == [f"stc_{m}_spindle{i}" for m in ("eeg", "meeg", "meg") for i in range(3)]
+    events = read_spindles_sorted(tmp_path / "deriv" / "sub-01" / res["outputs"]["events"])
+    for i, sp in enumerate(events):
+        stc = mne.read_source_estimate(tmp_path / "deriv" / "sub-01" /
+                                       res["outputs"][f"stc_eeg_spindle{i}"])
+        assert stc.data.shape[0] == cohort["n_sources"]
+        assert stc.tmin == pytest.approx(sp.onset, abs=1 / 200)
+        assert stc.times[-1] - stc.tmin == pytest.approx(sp.duration, abs=2 / 200)
+
+
+def read_spindles_sorted(path):
+    from core.spindles import read_spindles
+
+    return sorted(read_spindles(path), key=lambda s: s.onset)

@@ -165,6 +165,12 @@ def discover_bids(root, *, participant_label=None, hypnogram_pattern=None,
     items, seen = [], set()
     for bp in sorted(paths, key=lambda p: str(p.fpath)):
         fpath = Path(bp.fpath)
+        try:
+            top = fpath.resolve().relative_to(root.resolve()).parts[0]
+        except ValueError:
+            top = ""
+        if top in ("derivatives", "sourcedata", "code"):
+            continue  # outputs and raw sources of other tools are not recordings
         if bp.split is not None:  # split FIF files: the first part is opened
             if str(bp.split) not in ("1", "01"):
                 continue

@@ -240,7 +240,7 @@ def iter_batch(items: list[RecordingItem], settings: dict, deriv, client, *,
     for it in items:
         prov = read_provenance(provenance_path(deriv, it))
         keys[it.basename] = (prov or {}).get("key", "")
-    gkey = group_key(results, keys, settings)
+    gkey = group_key(results, keys, {**settings, "n_boot": n_boot, "n_perm": n_perm})
     group = write_group(deriv, results, settings, gkey, n_boot=n_boot, n_perm=n_perm)
     yield Progress(total, total, "Group level written")
     return {"results": results, "group": group, "seconds": time.perf_counter() - t0}

@@ -240,7 +240,7 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
     import numpy as np
 
     from ..inverse import InverseSettings, check_modality
-    from ..report import write_maps, write_report, write_stcs, write_summary
+    from ..report import write_maps, write_report, write_summary
     from ..sources import AnalysisConfig, iter_analysis
 
     aset = settings["analyze"]
@@ -253,8 +253,19 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
     fwd, head = _forward(rec, item, aset)
     cov, cov_src = _noise_cov(rec, item, spindles, aset, config.band)
     keep = bool(aset.get("spindle_stcs"))
+    outputs = {}
+
+    def write_spindle(sp):  # stream: each spindle's estimates go to disk, then away
+        for mod, stc in sp.stcs.items():
+            name = f"{base}_desc-{mod}spindle{sp.index}-stc.h5"
+            stc.save(work / name, ftype="h5", overwrite=True, verbose="error")
+            outputs[f"stc_{mod}_spindle{sp.index}"] = name
+        sp.stcs = {}
+
     result = _drain(iter_analysis(rec, spindles, fwd, cov, config, keep_stcs=keep,
-                                  stc_dtype=np.float32), item, "analyze")
+                                  stc_dtype=np.float32,
+                                  on_spindle=write_spindle if keep else None),
+                    item, "analyze")
     del fwd
     extra = {"recording": Path(item.recording).name, "subject": item.subject,
              "session": item.session, "head_model": head, "noise_cov": cov_src,
@@ -262,7 +273,6 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
              "n_sources": int(sum(len(v) for v in result.vertices)),
              "mne_version": mne.__version__}
     write_summary(result, work, extra)
-    outputs = {}
     os.replace(work / "summary.json", work / f"{base}_desc-sources_summary.json")
     outputs["summary"] = f"{base}_desc-sources_summary.json"
     os.replace(work / "spindles.csv", work / f"{base}_desc-figures_spindles.csv")
@@ -272,11 +282,6 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
         name = f"{base}_desc-{key.replace('_', '')}-stc.h5"
         os.replace(path, work / name)
         outputs[key] = name
-    if keep:
-        for path in write_stcs(result, work):
-            name = f"{base}_desc-{path.name.replace('_', '')}"
-            os.replace(path, work / name)
-            outputs[f"stc_{path.name.removesuffix('-stc.h5')}"] = name
     if aset.get("report", True):
         write_report(result, work, title=f"SpindleScope: {base}",
                      notes=f"<p>Head model: {head}. Noise covariance: {cov_src}.</p>")
