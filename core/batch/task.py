@@ -352,6 +352,9 @@ def process_recording(item, settings: dict, deriv) -> dict:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in outputs.values():
             os.replace(work / name, out_dir / name)
+        for name in set((old or {}).get("outputs", {}).values()) - set(outputs.values()):
+            with contextlib.suppress(OSError):  # outputs the new settings do not make
+                (out_dir / name).unlink()
         fsync_dir(out_dir)
         prov = {"recording": item.to_dict(), "key": key, "settings": settings,
                 "inputs": inputs, "versions": vers, "outputs": outputs,

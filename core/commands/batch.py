@@ -103,6 +103,10 @@ def run(args) -> int:
     from ..cli import TerminalProgress
     from ..utils import run_with_progress
 
+    import logging
+
+    if not getattr(args, "verbose", False):  # Dask's INFO chatter hides the progress line
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     settings = settings_from_args(args)
     kwargs = {"participant_label": args.participant_label}
     if Path(args.dataset).is_dir():
