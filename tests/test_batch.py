@@ -180,11 +180,11 @@ def cohort(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("cohort")
     root = make_bids(base / "bids", seeds=(1, 2, 3), corrupt=True, scratch=base / "sim")
-    # a decimated template forward (every 6th source) keeps the test fast
+    # a decimated template forward (every 12th source) keeps the test fast
     raw = mne.io.read_raw_fif(root / "sub-01" / "meg" / "sub-01_task-sleep_meg.fif",
                               verbose="error")
     fwd = template_forward(raw.info)
-    verts = [s["vertno"][::6] for s in fwd["src"]]
+    verts = [s["vertno"][::12] for s in fwd["src"]]
     stc = mne.SourceEstimate(np.zeros((sum(map(len, verts)), 1)), verts, 0, 1)
     small = mne.forward.restrict_forward_to_stc(fwd, stc, on_missing="ignore")
     for k in range(1, 5):
@@ -397,3 +397,26 @@ def read_spindles_sorted(path):
     from core.spindles import read_spindles
 
     return sorted(read_spindles(path), key=lambda s: s.onset)
+
+
+def test_eeg_only_recording_is_analysed(cohort, tmp_path):
+    """A recording without MEG: EEG sources only, no EEG-MEG figures (in-process)."""
+    import mne
+
+    from core.batch import process_recording
+
+    meg = cohort["root"] / "sub-02" / "meg"
+    raw = mne.io.read_raw_fif(meg / "sub-02_task-sleep_meg.fif", verbose="error")
+    raw.load_data(verbose="error").pick("eeg").save(tmp_path / "eeg_raw.fif", verbose="error")
+    fwd = next((cohort["root"] / "derivatives" / "forward" / "sub-02").glob("*-fwd.fif"))
+    table = tmp_path / "samples.tsv"
+    table.write_text("subject\trecording\tspindles\thypnogram\tforward\n"
+                     f"05\teeg_raw.fif\t{meg / 'sub-02_task-sleep_events.tsv'}\t"
+                     f"{meg / 'sub-02_task-sleep_hypnogram.tsv'}\t{fwd}\n")
+    item = read_sample_list(table)[0]
+    res = process_recording(item, make_settings(analyze=FAST), tmp_path / "deriv")
+    assert res["status"] == "done", res.get("message")
+    s = json.loads((tmp_path / "deriv" / "sub-05" / res["outputs"]["summary"]).read_text())
+    n_events = (meg / "sub-02_task-sleep_events.tsv").read_text().count("\tspindle\t")
+    assert s["modalities"] == ["eeg"] and s["n_spindles"] == n_events
+    assert "eeg_within_r" in s and "between_r" not in s and "meg_within_r" not in s

@@ -239,7 +239,7 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
     import mne
     import numpy as np
 
-    from ..inverse import InverseSettings, check_modality
+    from ..inverse import MODALITIES, InverseSettings, check_modality
     from ..report import write_maps, write_report, write_summary
     from ..sources import AnalysisConfig, iter_analysis
 
@@ -247,9 +247,17 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
     inv = InverseSettings(method=aset["method"], snr=aset["snr"], loose=aset["loose"],
                           depth=aset["depth"],
                           orientation="fixed" if aset["fixed"] else "loose")
-    config = AnalysisConfig(inverse=inv, band=tuple(aset["band"]) if aset["band"] else None)
-    for mod in config.modalities:
-        check_modality(rec.info, mod)
+    mods, why = [], None
+    for mod in MODALITIES:  # what the recording allows: EEG-only and MEG-only too
+        try:
+            check_modality(rec.info, mod)
+            mods.append(mod)
+        except SpindleScopeError as exc:
+            why = why or exc
+    if not mods:
+        raise why
+    config = AnalysisConfig(inverse=inv, band=tuple(aset["band"]) if aset["band"] else None,
+                            modalities=tuple(mods))
     fwd, head = _forward(rec, item, aset)
     cov, cov_src = _noise_cov(rec, item, spindles, aset, config.band)
     keep = bool(aset.get("spindle_stcs"))
@@ -268,6 +276,7 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
                     item, "analyze")
     del fwd
     extra = {"recording": Path(item.recording).name, "subject": item.subject,
+             "modalities": list(mods),
              "session": item.session, "head_model": head, "noise_cov": cov_src,
              "source_subject": result.subject,
              "n_sources": int(sum(len(v) for v in result.vertices)),
