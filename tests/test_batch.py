@@ -420,3 +420,27 @@ def test_eeg_only_recording_is_analysed(cohort, tmp_path):
     n_events = (meg / "sub-02_task-sleep_events.tsv").read_text().count("\tspindle\t")
     assert s["modalities"] == ["eeg"] and s["n_spindles"] == n_events
     assert "eeg_within_r" in s and "between_r" not in s and "meg_within_r" not in s
+
+
+def test_eeg_without_positions_gets_template_positions(cohort, tmp_path):
+    """An EDF without EEG positions: standard 10-05 positions by channel name
+    on the template head; a channel without a 10-05 label is left out."""
+    import mne
+
+    meg = cohort["root"] / "sub-03" / "meg"
+    raw = mne.io.read_raw_fif(meg / "sub-03_task-sleep_meg.fif", verbose="error")
+    raw.load_data(verbose="error").pick("eeg").set_montage(None)
+    raw.rename_channels({raw.ch_names[0]: "XYZ1"})
+    mne.export.export_raw(tmp_path / "night.edf", raw, overwrite=True, verbose="error")
+    table = tmp_path / "samples.tsv"
+    table.write_text("subject\trecording\tspindles\n"
+                     f"06\tnight.edf\t{meg / 'sub-03_task-sleep_events.tsv'}\n")
+    from core.batch import process_recording
+
+    res = process_recording(read_sample_list(table)[0], make_settings(analyze=FAST),
+                            tmp_path / "deriv")
+    assert res["status"] == "done", res.get("message")
+    s = json.loads((tmp_path / "deriv" / "sub-06" / res["outputs"]["summary"]).read_text())
+    assert s["eeg_positions"] == "template (by channel name)"
+    assert s["modalities"] == ["eeg"] and s["n_sources"] == 5124
+    assert np.isfinite(s["eeg_within_r"])

@@ -23,6 +23,8 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
+
 from ..utils import SpindleScopeError, atomic_write_text, fsync_dir, logger
 from .dataset import RecordingItem
 
@@ -197,6 +199,44 @@ def _detect(rec, item, dset: dict):
     return [s for s in result.events if s.status != "rejected"]
 
 
+def _eeg_positions(rec) -> str:
+    """Where the EEG positions come from; standard ones by name if the file has none.
+
+    A recording without EEG positions (an EDF from a BIDS dataset, say) gets
+    the template head's ``fsaverage_1005`` positions of its channels' 10-05
+    labels (case-insensitive); EEG channels without such a label become
+    'misc' (left out of the source analysis). Returns 'recording', 'template (by channel name)' or 'none'.
+    """
+    import mne
+
+    from ..headmodel import template_montage
+
+    info = rec.info
+    eeg = mne.pick_types(info, meg=False, eeg=True, exclude="bads")
+    if len(eeg) == 0:
+        return "none"
+    locs = np.array([info["chs"][i]["loc"][:3] for i in eeg])
+    if (np.isfinite(locs).all(1) & (np.abs(locs).sum(1) > 0)).all():
+        return "recording"
+    labels = {n.lower(): n for n in
+              mne.channels.make_standard_montage("fsaverage_1005").ch_names}
+    names = [info["ch_names"][i] for i in eeg]
+    known = [labels[n.lower()] for n in names if n.lower() in labels]
+    if len(known) < max(3, len(names) // 2):
+        return "none"  # the analysis then says which positions are missing
+    unknown = [n for n in names if n.lower() not in labels]
+    if unknown:  # no position: not EEG for the source analysis
+        rec.raw.set_channel_types({n: "misc" for n in unknown}, on_unit_change="ignore",
+                                  verbose="error")
+    rec.raw.set_montage(template_montage(known), match_case=False, on_missing="ignore",
+                        verbose="error")
+    logger.warning("%s: no EEG positions in the file; standard 10-05 positions of %d "
+                   "channels used (%d without a 10-05 label left out).",
+                   Path(rec.path).name if hasattr(rec, "path") else "recording",
+                   len(known), len(unknown))
+    return "template (by channel name)"
+
+
 def _forward(rec, item, aset: dict):
     from ..headmodel import iter_template_forward, subject_forward
 
@@ -237,7 +277,6 @@ def _noise_cov(rec, item, spindles, aset, band):
 
 def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
     import mne
-    import numpy as np
 
     from ..inverse import MODALITIES, InverseSettings, check_modality
     from ..report import write_maps, write_report, write_summary
@@ -247,6 +286,7 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
     inv = InverseSettings(method=aset["method"], snr=aset["snr"], loose=aset["loose"],
                           depth=aset["depth"],
                           orientation="fixed" if aset["fixed"] else "loose")
+    positions = _eeg_positions(rec)
     mods, why = [], None
     for mod in MODALITIES:  # what the recording allows: EEG-only and MEG-only too
         try:
@@ -276,7 +316,7 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
                     item, "analyze")
     del fwd
     extra = {"recording": Path(item.recording).name, "subject": item.subject,
-             "modalities": list(mods),
+             "modalities": list(mods), "eeg_positions": positions,
              "session": item.session, "head_model": head, "noise_cov": cov_src,
              "source_subject": result.subject,
              "n_sources": int(sum(len(v) for v in result.vertices)),
