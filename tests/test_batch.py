@@ -116,6 +116,13 @@ def test_sample_list_and_messages(tmp_path):
         discover(tmp_path)
     with pytest.raises(SpindleScopeError, match="steps"):
         make_settings(steps="detect,fit")
+    with pytest.raises(SpindleScopeError, match="Unknown batch setting"):
+        make_settings(analyze={"snrr": 2})
+    from core.batch.dataset import _sibling
+
+    with pytest.raises(SpindleScopeError, match="Invalid file pattern"):
+        _sibling(tmp_path / "a.fif", "a", "hypnogram", "{subj}_h.tsv",
+                 dict(subject="1", session="", task="", run="", stem="a", root=str(tmp_path)))
 
 
 def test_slurm_job_script(tmp_path):

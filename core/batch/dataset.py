@@ -107,7 +107,12 @@ def _filter_labels(items, participant_label):
 def _sibling(path: Path, stem: str, suffix: str, pattern: str | None, item_vars: dict):
     """A file next to the recording with another suffix, or from a pattern."""
     if pattern:
-        rel = pattern.format(**item_vars)
+        try:
+            rel = pattern.format(**item_vars)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SpindleScopeError(
+                f"Invalid file pattern {pattern!r} ({exc}): use the fields {{subject}}, "
+                f"{{session}}, {{task}}, {{run}} and {{stem}}.") from None
         hits = sorted(path.parent.glob(rel)) or sorted(Path(item_vars["root"]).glob(rel))
         return str(hits[0]) if hits else None
     cand = path.parent / f"{stem}_{suffix}.tsv"
