@@ -99,8 +99,10 @@ def main():
             for r in out["results"]:
                 peaks[r.get("worker_pid", r["recording"])] = r["peak_rss_mb"]
             rows[w] = (wall, out)
+            per_task = [r["seconds"] for r in out["results"]]
             print(f"{w} worker(s): {wall:6.1f} s, {args.n / wall * 60:5.2f} recordings/min, "
-                  f"peak RSS per worker {max(peaks.values()):.0f} MB")
+                  f"peak RSS per worker {max(peaks.values()):.0f} MB; {len(peaks)} worker "
+                  f"processes ran tasks, mean task {sum(per_task) / len(per_task):.1f} s")
         ratio = rows[1][0] / rows[2][0]
         print(f"two workers vs one: {ratio:.2f}x the throughput "
               f"(machine: {os.cpu_count()} cores, shared)")
