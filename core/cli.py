@@ -21,6 +21,7 @@ COMMANDS = {
     "resolution": "core.commands.resolution",
     "stage": "core.commands.stage",
     "compare-stages": "core.commands.compare_stages",
+    "batch": "core.commands.batch",
 }
 
 

@@ -155,7 +155,7 @@ def _bandpass(data, sfreq, band):
 
 
 def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None = None,
-                  keep_stcs: bool = True, stc_dtype=np.float64):
+                  keep_stcs: bool = True, stc_dtype=np.float64, on_spindle=None):
     """Per-spindle dSPM sources per modality and their synchrony.
 
     Parameters
@@ -172,6 +172,9 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
         Precision the kept estimates are stored in as each spindle finishes
         (the figures are always computed in double precision); float32 halves
         the memory the movies of a whole night's spindles take.
+    on_spindle : callable | None
+        Called with each :class:`SpindleSources` as soon as it is done (e.g.
+        to write its estimates and drop them: memory stays bounded).
 
     Yields
     ------
@@ -259,6 +262,8 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
         results.append(SpindleSources(index=k, onset=onset, duration=dur, stcs=stcs,
                                       figures=figures, maps=maps, spectra=spectra,
                                       pair_sample=sample))
+        if on_spindle is not None:
+            on_spindle(results[-1])
     yield Progress(n_steps, n_steps, "Source analysis done")
     logger.info("Analysed %d spindles", len(results))
     return AnalysisResult(config=config, spindles=results, sfreq=sfreq,

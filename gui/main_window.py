@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
         f.addSeparator()
         self._action(f, "Open &session…", self.open_session_dialog)
+        self._action(f, "Open &cohort results…", lambda: self.open_cohort())
         self.act_save = self._action(f, "&Save session", self.save_session, QKeySequence.StandardKey.Save)
         self._action(f, "Save session &as…", self.save_session_as, QKeySequence("Ctrl+Shift+S"))
         f.addSeparator()
@@ -397,6 +398,23 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
         self.autosave.start(offer_recovery=False)
         return True
+
+    def open_cohort(self, folder=None):
+        """Show a ``batch`` derivatives folder in a cohort window (or None)."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Open cohort results (DERIV)")
+            if not folder:
+                return None
+        from core.batch.results import load_cohort
+
+        from .cohort_view import CohortView
+
+        view = self._guard("Opening the cohort results",
+                           lambda: CohortView(load_cohort(folder)))
+        if view is not None:
+            self.cohort_view = view
+            view.show()
+        return view
 
     def open_session_dialog(self):
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)
