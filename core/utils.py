@@ -219,6 +219,15 @@ def atomic_open(path, mode: str = "w", encoding: str | None = "utf-8",
                                dir=path.parent)
     binary = mode == "wb"
     try:
+        # mkstemp creates 0600; keep the old file's mode, else the umask's default
+        try:
+            perm = path.stat().st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            perm = 0o666 & ~umask
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, perm)
         with os.fdopen(fd, mode, **({} if binary else
                                     {"encoding": encoding, "newline": newline})) as fh:
             yield fh

@@ -20,3 +20,16 @@ def test_atomic_open_failure_keeps_old(tmp_path):
             raise RuntimeError("boom")
     assert p.read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["a.txt"]
+
+
+def test_atomic_write_mode_follows_umask_and_old_file(tmp_path):
+    p = tmp_path / "m.txt"
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(p, "x")
+    finally:
+        os.umask(old)
+    assert (p.stat().st_mode & 0o777) == 0o644
+    os.chmod(p, 0o640)
+    atomic_write_text(p, "y")
+    assert (p.stat().st_mode & 0o777) == 0o640
