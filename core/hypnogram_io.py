@@ -248,6 +248,35 @@ def read_hypnogram(path, *, epoch_length=None, recording_duration=None,
     return _check_length(hyp, recording_duration, path)
 
 
+def read_hypnogram_for(path, recording, *, epoch_length=None) -> Hypnogram:
+    """Read a hypnogram for an open recording: its length checked, its clock aligned.
+
+    The one way every caller (CLI, session files, the app, batch) reads a
+    hypnogram that belongs to a recording, so a hypnogram that starts at
+    lights-off is shifted onto the recording's clock everywhere alike.
+
+    Parameters
+    ----------
+    path : path-like
+        The hypnogram file.
+    recording : core.recording.Recording | None
+        The recording it scores; None reads the file on its own.
+    epoch_length : float | None
+        As for :func:`read_hypnogram`.
+
+    Returns
+    -------
+    hypnogram : Hypnogram
+    """
+    if recording is None:
+        return read_hypnogram(path, epoch_length=epoch_length)
+    info = getattr(recording, "info", None)
+    start = info.get("meas_date") if info is not None else None
+    return read_hypnogram(path, epoch_length=epoch_length,
+                          recording_duration=recording.duration,
+                          recording_start=start)
+
+
 def _naive(t):
     if t is None:
         return None

@@ -532,7 +532,7 @@ class Session:
         """
         from .recording import open_recording
         from .spindles import SpindleSet, read_spindles
-        from .staging import read_hypnogram
+        from .staging import read_hypnogram_for
 
         path = Path(path)
         data = _read_session_json(path)
@@ -553,8 +553,7 @@ class Session:
         hyp = None
         hyp_path = _resolve(data.get("hypnogram"), base)
         if hyp_path is not None and _exists(hyp_path):
-            hyp = read_hypnogram(hyp_path, epoch_length=data["epoch_length"],
-                                 recording_duration=rec.duration if rec else None)
+            hyp = read_hypnogram_for(hyp_path, rec, epoch_length=data["epoch_length"])
         if rec is not None:
             session.set_recording(rec, hypnogram=hyp, spindles=spindles)
         else:

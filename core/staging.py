@@ -284,6 +284,13 @@ def read_hypnogram(path, **kwargs) -> Hypnogram:
     return _read(path, **kwargs)
 
 
+def read_hypnogram_for(path, recording, **kwargs) -> Hypnogram:
+    """Read a recording's hypnogram; see :func:`core.hypnogram_io.read_hypnogram_for`."""
+    from .hypnogram_io import read_hypnogram_for as _read
+
+    return _read(path, recording, **kwargs)
+
+
 def write_hypnogram(hyp, path, fmt=None, **kwargs):
     """Write a hypnogram; see :func:`core.hypnogram_io.write_hypnogram`."""
     from .hypnogram_io import write_hypnogram as _write

@@ -469,11 +469,10 @@ class MainWindow(QMainWindow):
     def import_hypnogram(self, path):
         """Put the stages of ``path`` in place of all stages; one step that
         Ctrl+Z undoes. Returns the session's hypnogram."""
-        from core.staging import read_hypnogram
+        from core.staging import read_hypnogram_for
 
         rec = self.session.recording
-        hyp = read_hypnogram(path, recording_duration=rec.duration if rec else None,
-                             recording_start=rec.info["meas_date"] if rec else None)
+        hyp = read_hypnogram_for(path, rec)
         hyp = self.session.replace_hypnogram(hyp)
         self.autosave.start(offer_recovery=False)
         return hyp

@@ -255,13 +255,13 @@ class ScorerTools(QObject):
         """Agreement of the session's stages with the hypnogram in ``path``."""
         from pathlib import Path
 
-        from core.staging import read_hypnogram
+        from core.staging import read_hypnogram_for
 
         rec, hyp = self.session.recording, self.session.hypnogram
         try:
             if hyp is None:
                 raise SpindleScopeError("Open a recording with a hypnogram first.")
-            ref = read_hypnogram(path, recording_duration=rec.duration if rec else None)
+            ref = read_hypnogram_for(path, rec)
             agr = self.window.compare.compare_hypnograms(ref, hyp, Path(path).name)
         except Exception as exc:  # noqa: BLE001 - a clear dialog, never a traceback
             dialogs.show_error(self.window, "Comparing hypnograms failed.", exc)

@@ -268,3 +268,33 @@ def test_fuzz_binary_and_xml_hypnograms(tmp_path, valid_hypnogram_files, ext, ed
     path = tmp_path / f"m.{ext}"
     path.write_bytes(_mutate(data, edits, cut))
     _read_or_error(path)
+
+
+def test_recording_hypnogram_is_aligned_everywhere(tmp_path):
+    """CLI, session files and the app read a recording's hypnogram through one
+    function, so a lights-off XML lands on the recording's clock in all of them."""
+    from core.recording import open_recording
+    from core.session import Session
+    from core.staging import read_hypnogram_for
+
+    ev = "\n".join(
+        f"<ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>"
+        f"{NSRR_CONCEPT[s]}</EventConcept><Start>{o:g}</Start><Duration>{d:g}"
+        f"</Duration></ScoredEvent>" for o, d, s in _runs(STAGES))
+    xml = tmp_path / "night-nsrr.xml"
+    xml.write_text(NSRR.format(events=ev))
+    # a real FIF recording that starts 60 s before the scoring (22:00:00)
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    raw = mne.io.RawArray(np.zeros((2, 100 * 30 * (len(STAGES) + 2))), info, verbose=False)
+    raw.set_meas_date(dt.datetime(2020, 1, 1, 22, 0, 0, tzinfo=dt.timezone.utc))
+    fif = tmp_path / "night_raw.fif"
+    raw.save(fif, verbose=False)
+    rec = open_recording(fif)
+    hyp = read_hypnogram_for(xml, rec)
+    assert hyp.stages[:len(STAGES) + 2] == ["?", "?"] + STAGES
+    # a session file naming the recording and the XML reads it the same way
+    sess = Session()
+    sess.set_recording(rec, hypnogram=hyp)
+    path = sess.save(tmp_path / "s.spindlescope.json")
+    loaded = Session.load(path)
+    assert loaded.hypnogram.stages[:len(STAGES) + 2] == ["?", "?"] + STAGES

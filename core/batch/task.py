@@ -185,12 +185,12 @@ def _read_events(path, trial_type: str, work: Path):
 
 def _detect(rec, item, dset: dict):
     from ..detection import iter_detect, make_params
-    from ..staging import check_option_stages, read_hypnogram
+    from ..staging import check_option_stages, read_hypnogram_for
 
     params = make_params(dset["method"], **dset.get("params", {}))
     hyp = stages = None
     if item.hypnogram:
-        hyp = read_hypnogram(item.hypnogram, recording_duration=rec.duration)
+        hyp = read_hypnogram_for(item.hypnogram, rec)
         stages = check_option_stages(list(dset["stages"]))
     gen_kwargs = dict(method=dset["method"], picks=dset.get("picks"),
                       modality=dset["modality"], hypnogram=hyp, stages=stages,
@@ -265,9 +265,9 @@ def _noise_cov(rec, item, spindles, aset, band):
         return noise_cov_from_file(kind), Path(kind).name
     intervals = [(0.0, rec.duration)]
     if item.hypnogram:
-        from ..staging import read_hypnogram
+        from ..staging import read_hypnogram_for
 
-        hyp = read_hypnogram(item.hypnogram, recording_duration=rec.duration)
+        hyp = read_hypnogram_for(item.hypnogram, rec)
         intervals = hyp.intervals(["N2"]) or intervals
     cov = noise_cov_from_recording(rec, intervals,
                                    [(s.onset, s.onset + s.duration) for s in spindles],

@@ -80,7 +80,7 @@ def run(args) -> int:
     from ..detection import detect
     from ..recording import open_recording
     from ..spindles import write_spindles
-    from ..staging import check_option_stages, read_hypnogram
+    from ..staging import check_option_stages, read_hypnogram_for
 
     from ..spindles import _fmt_of
     from ..utils import check_range
@@ -109,8 +109,7 @@ def run(args) -> int:
     hyp = None
     stages = None
     if args.hypnogram:
-        hyp = read_hypnogram(args.hypnogram, epoch_length=args.epoch_length,
-                             recording_duration=rec.duration)
+        hyp = read_hypnogram_for(args.hypnogram, rec, epoch_length=args.epoch_length)
         stages = check_option_stages([s for s in args.stages.split(",") if s.strip()])
     picks = [p.strip() for p in args.picks.split(",")] if args.picks else None
     source = rec

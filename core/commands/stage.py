@@ -70,13 +70,13 @@ def run(args) -> int:
     from ..autostage import autostage
     from ..cli import TerminalProgress
     from ..recording import open_recording
-    from ..staging import read_hypnogram
+    from ..staging import read_hypnogram_for
     from ..utils import run_with_progress
 
     rec = open_recording(args.recording)
     hyp = None
     if args.hypnogram:
-        hyp = read_hypnogram(args.hypnogram, recording_duration=rec.duration)
+        hyp = read_hypnogram_for(args.hypnogram, rec)
         if abs(hyp.epoch_length - 30.0) > 1e-6:
             from ..utils import SpindleScopeError
 
