@@ -192,6 +192,9 @@ class MainWindow(QMainWindow):
                                       lambda on: self.browser.set_sigma_overlay(on),
                                       checkable=True, checked=self.settings.sigma_overlay)
         self._action(v, "&Channels…", self.channels_dialog)
+        self.act_unit_fix = self._action(
+            v, "Rescale implausible units", self.set_unit_fix, checkable=True)
+        self.act_unit_fix.setEnabled(False)
         groups = v.addMenu("Channel groups")
         self.group_actions = {}
         for g in GROUPS:
@@ -231,8 +234,31 @@ class MainWindow(QMainWindow):
             self.info_label.setText(f"{rec.path.name if rec.path else ''} · "
                                     f"{format_time(rec.duration)} at {rec.sfreq:g} Hz · {g}")
             self.info_label.setToolTip("\n".join(rec.report.warnings))
+        fixed = rec is not None and bool(rec.report.rescaled)
+        self.act_unit_fix.setEnabled(fixed)
+        self.act_unit_fix.setChecked(fixed and rec.unit_fix_applied)
+        self.act_unit_fix.setToolTip(
+            "\n".join(f"{n}: ×{f:g}" for n, f in rec.report.rescaled.items())
+            if fixed else "No channel type was rescaled when the file was opened.")
+        if fixed:
+            self.statusBar().showMessage(
+                f"{len(rec.report.rescaled)} channel(s) rescaled to plausible units "
+                f"(View ▸ Rescale implausible units undoes it).", 15000)
         self._update_title()
         self.compare.clear()
+
+    def set_unit_fix(self, on: bool):
+        """Apply or undo the unit fix decided when the recording was opened."""
+        rec = self.session.recording
+        if rec is None or not rec.report.rescaled:
+            return
+        rec.set_unit_fix(bool(on))
+        self.act_unit_fix.setChecked(rec.unit_fix_applied)
+        self.browser.loader.cache.clear()
+        self.browser.refresh()
+        self.statusBar().showMessage(
+            f"Unit fix {'applied to' if on else 'undone for'} "
+            f"{len(rec.report.rescaled)} channel(s).", 10000)
 
     def _update_undo(self, *args):
         h = self.session.history

@@ -439,3 +439,30 @@ def test_os_errors_read_as_sentences_in_dialogs():
     assert text.startswith("Permission denied for '/data/n.tsv'") and "PermissionError" in details
     text, _ = error_text(IsADirectoryError(21, "Is a directory", "/data"))
     assert text == "'/data' is a folder where a file was expected."
+
+
+def test_unit_fix_is_shown_and_reversible_from_the_view_menu(window, qtbot, tmp_path):
+    """A recording whose EEG was written in µV as volts is rescaled at opening;
+    View ▸ Rescale implausible units says so and undoes it on the drawn page."""
+    import mne
+
+    rng = np.random.default_rng(3)
+    data = 20e-6 * rng.standard_normal((4, 3000))
+    raw = mne.io.RawArray(data * 1e6, mne.create_info(["Fz", "Cz", "Pz", "Oz"], 100.0,
+                                                      "eeg"), verbose="error")
+    raw.save(tmp_path / "uv_raw.fif", verbose="error")
+    b = window.browser
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
+        window._open_recording(tmp_path / "uv_raw.fif")
+    act = window.act_unit_fix
+    assert act.isEnabled() and act.isChecked()
+    before = np.nanmax(np.abs(b._page.data))
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
+        act.trigger()                                   # undo the fix
+    assert not act.isChecked() and not window.session.recording.unit_fix_applied
+    after = np.nanmax(np.abs(b._page.data))
+    assert after / before == pytest.approx(1e6, rel=1e-3)
+    with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
+        act.trigger()                                   # and apply it again
+    assert window.session.recording.unit_fix_applied
+    assert np.nanmax(np.abs(b._page.data)) == pytest.approx(before, rel=1e-6)
