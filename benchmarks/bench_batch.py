@@ -84,7 +84,6 @@ def main():
     ap.add_argument("--keep", help="folder to keep the dataset and outputs in")
     args = ap.parse_args()
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-batch-"))
-    os.environ.setdefault("SPINDLESCOPE_CACHE_DIR", str(REPO / ".test-cache"))
     try:
         root = base / "bids"
         t0 = time.perf_counter()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 # Built artefacts (template head model, demo recording) are cached across test
-# runs in the checkout (git-ignored) unless the caller chose a folder.
-os.environ.setdefault("SPINDLESCOPE_CACHE_DIR", str(REPO / ".test-cache"))
+# runs in a per-user folder of the system's temporary directory (never in the
+# checkout) unless the caller chose a folder.
+os.environ.setdefault(
+    "SPINDLESCOPE_CACHE_DIR",
+    str(Path(tempfile.gettempdir()) / f"spindlescope-test-cache-{getpass.getuser()}"))
 
 
 def data_dir() -> Path:

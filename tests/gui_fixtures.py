@@ -45,7 +45,6 @@ class RecordingPaths:
     raw: Path
     hypnogram: Path | None
     spindles: Path | None
-    is_demo: bool
 
 
 @pytest.fixture(scope="session")
@@ -55,22 +54,12 @@ def small_fif(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_recording(tmp_path_factory) -> RecordingPaths:
-    """The built-in demo (built once, cached); a synthetic stand-in if the
-    demo cannot be built on this machine (the reason is printed)."""
-    try:
-        from core.simulate import demo_paths
+    """The built-in demo (built once, cached). A demo that cannot be built is
+    a failure of the product's first promise, never replaced by a stand-in."""
+    from core.simulate import demo_paths
 
-        p = demo_paths()
-        return RecordingPaths(p.raw, p.hypnogram, p.spindles, True)
-    except Exception as exc:  # the demo is another module's responsibility
-        print(f"demo recording unavailable ({type(exc).__name__}: {exc}); "
-              f"using a synthetic MEG+EEG recording")
-        folder = tmp_path_factory.mktemp("demo_standin")
-        raw = write_small_fif(folder / "standin_raw.fif")
-        hyp = folder / "hyp.tsv"
-        hyp.write_text("onset\tduration\tstage\n" + "".join(
-            f"{i * 30.0}\t30.0\t{'N2' if i % 3 else 'W'}\n" for i in range(10)))
-        return RecordingPaths(raw, hyp, None, False)
+    p = demo_paths()
+    return RecordingPaths(p.raw, p.hypnogram, p.spindles)
 
 
 @pytest.fixture

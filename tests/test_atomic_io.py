@@ -1,5 +1,4 @@
 import os, pytest
-from pathlib import Path
 from core.utils import atomic_open, atomic_write_text, atomic_write_bytes
 
 def test_atomic_write_replaces_and_cleans(tmp_path):

@@ -1,7 +1,6 @@
 """Command line: detect and compare."""
 
 import mne
-import numpy as np
 import pytest
 
 from core.cli import main
