@@ -56,12 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log details")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, modname in COMMANDS.items():
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname:
-                raise
-            continue  # command not part of this build
+        mod = importlib.import_module(modname)
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

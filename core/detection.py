@@ -400,14 +400,6 @@ class DetectionResult:
     skipped: dict = field(default_factory=dict)
     montage: str = "As recorded"
 
-    def to_spindle_set(self, merged=True):
-        """A :class:`~core.spindles.SpindleSet` of the events."""
-        from .spindles import SpindleSet
-
-        sset = SpindleSet()
-        sset.add(self.events if merged else self.channel_events)
-        return sset
-
 
 # --------------------------------------------------------------------------
 # Driver

@@ -393,20 +393,6 @@ class SpindleSet:
         return [{**{f.name: getattr(s, f.name) for f in fields(s)}}
                 for s in self._items]
 
-    def to_dataframe(self):
-        """A pandas DataFrame, one row per spindle, properties as columns."""
-        import pandas as pd
-
-        rows = []
-        for s in self._items:
-            row = {"uid": s.uid, "onset": s.onset, "duration": s.duration,
-                   "channels": ",".join(s.channels), "visibility": s.visibility,
-                   "scorer": s.scorer, "origin": s.origin, "status": s.status}
-            for k, v in s.properties.items():
-                row.setdefault(k, v)
-            rows.append(row)
-        return pd.DataFrame(rows)
-
     @classmethod
     def from_records(cls, records) -> "SpindleSet":
         """Build from dicts with Spindle field names (``uid`` kept if unique)."""
