@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .synchrony_figures import FIGURES
+from .synchrony_figures import DYNAMIC, FIGURES
 from .utils import atomic_open, atomic_write_text, logger
 
 #: Dehghani et al. (2010), means over 85 spindles in 7 subjects.
@@ -40,6 +40,10 @@ LABELS = {
     "coherence_multitaper": "coherence (multitaper)",
     "coherence_welch": "coherence (Welch)", "coherence_mvdr": "coherence (MVDR)",
 }
+for _m, _t in (("eeg", "EEG"), ("meg", "MEG"), ("meeg", "MEG+EEG")):
+    LABELS[f"{_m}_max_displacement_cm"] = f"{_t} max. moves/cycle (cm)"
+    LABELS[f"{_m}_max_hemi_change"] = f"{_t} max. hemisphere changes"
+    LABELS[f"{_m}_max_spread_cm"] = f"{_t} max. spread (cm)"
 
 #: The note shown wherever the inverse method is chosen.
 METHOD_NOTE = (
@@ -161,7 +165,7 @@ def _figures(result, summary):
 
     figs = []
     # 1. our figures with their nulls and intervals, beside the paper's
-    keys = [k for k in FIGURES if summary.get(k) is not None]
+    keys = [k for k in FIGURES if summary.get(k) is not None and k not in DYNAMIC]
     fig, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
     x = np.arange(len(keys))
     vals = np.array([summary[k] for k in keys])

@@ -36,7 +36,8 @@ class AnalysisConfig:
         Band-pass applied to the sensor data before the inverse, for the
         correlation analyses (default 10–15 Hz); None for broadband.
     coherence_band : (float, float)
-        Band over which coherence is averaged.
+        Band over which coherence is averaged; narrowed to its part inside
+        ``band`` for band-passed data.
     pad : float
         Seconds read on both sides of a spindle so that filtering has no edge
         effect inside it.
@@ -93,9 +94,16 @@ class AnalysisConfig:
             check_range("band high edge", hi, lo, 1e4)
             clo, chi = self.coherence_band
             if clo < lo - 1e-9 or chi > hi + 1e-9:
-                raise SpindleScopeError(
-                    f"The coherence band {clo:g}–{chi:g} Hz must lie inside the "
-                    f"analysis band {lo:g}–{hi:g} Hz (the data are band-passed).")
+                # coherence outside the pass band is set by the filter's
+                # stop band: keep the part of the coherence band inside it
+                if min(chi, hi) - max(clo, lo) <= 0:
+                    raise SpindleScopeError(
+                        f"The coherence band {clo:g}–{chi:g} Hz lies outside the "
+                        f"analysis band {lo:g}–{hi:g} Hz (the data are band-passed); "
+                        "choose a coherence band inside it.")
+                self.coherence_band = (max(clo, lo), min(chi, hi))
+                logger.info("Coherence band narrowed to %g–%g Hz (inside the "
+                            "analysis band)", *self.coherence_band)
         check_range("pad", self.pad, 0.0, 30.0)
         check_option("timecourse", self.timecourse, TIMECOURSES)
         for e in self.estimators:
@@ -301,6 +309,10 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
     subset = np.sort(np.random.default_rng(config.seed).choice(
         n_src, min(n_src, config.resample_sources), replace=False))
     pool = Pool(estimators, config.coherence_band, subset) if estimators else None
+    positions = np.concatenate([s["rr"][v] for s, v in zip(fwd["src"], first.vertices)])
+    fc = float(np.mean(config.band)) if config.band is not None else float(
+        np.mean(config.coherence_band))
+    geometry = (sfreq, fc, positions, len(first.vertices[0]))
 
     def courses(onset, dur, what):
         s0, s1 = rec.time_to_sample(onset), rec.time_to_sample(onset + dur)
@@ -344,7 +356,8 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
                     [v.copy() for v in kern.vertices], tmin=s0 / sfreq,
                     tstep=1.0 / sfreq, subject=kern.subject)
         figures, maps, st = segment_figures(tcs, tcs_n.get("eeg"), tcs_n.get("meg"),
-                                            estimators, config.coherence_band)
+                                            estimators, config.coherence_band,
+                                            geometry=geometry)
         sp = SpindleSources(index=k, onset=onset, duration=dur, stcs=stcs,
                             figures=figures, maps=maps, spectra={},
                             pair_sample={m: pairwise_correlation_sample(tc, 5000, seed=k)
@@ -357,7 +370,7 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
             sp.null_onset = nulls[k]
             sp.null_figures, _, nst = segment_figures(
                 ntcs, ntcs_n.get("eeg"), ntcs_n.get("meg"), estimators,
-                config.coherence_band)
+                config.coherence_band, geometry=geometry)
             if pool is not None:
                 pool.add("null", nst, k)
             del ntcs, ntcs_n

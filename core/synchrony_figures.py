@@ -19,6 +19,8 @@ Figures
     EEG–MEG magnitude-squared coherence of the normal components in the
     coherence band, pooled over spindles (cross-spectra summed before the
     coherence is formed), averaged over sources.
+``<modality>_max_displacement_cm, _max_hemi_change, _max_spread_cm``
+    Generator dynamics per cycle (:mod:`core.dynamics`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .coherence import add_stats, band_mean, band_pool, resample_stats
+from .dynamics import DYNAMICS, cycle_maxima, dynamics_figures
 from .synchrony import (between_correlation, figure_stats, mean_abs_pairwise_correlation,
                         mean_pairwise_correlation)
 
@@ -36,7 +39,8 @@ WITHIN = ("eeg_within_r", "meg_within_r", "meeg_within_r", "eeg_within_abs_r",
           "meg_within_abs_r")
 BETWEEN = ("between_r", "between_abs_r")
 COHERENCE = ("coherence_multitaper", "coherence_welch", "coherence_mvdr")
-FIGURES = WITHIN + BETWEEN + COHERENCE
+DYNAMIC = tuple(f"{m}_{k}" for m in ("eeg", "meg", "meeg") for k in DYNAMICS)
+FIGURES = WITHIN + BETWEEN + COHERENCE + DYNAMIC
 #: fewest tapers/segments for which a single spindle's coherence is shown
 MIN_DOF = 2
 #: permutations for the p-value of pooled coherence (each one re-pools the
@@ -45,7 +49,7 @@ SPECTRAL_PERM = 200
 
 
 def segment_figures(corr: dict, eeg_n=None, meg_n=None, estimators=None,
-                    band=(10.0, 15.0), within: bool = True):
+                    band=(10.0, 15.0), within: bool = True, geometry=None):
     """Every synchrony figure of one segment.
 
     Parameters
@@ -61,6 +65,8 @@ def segment_figures(corr: dict, eeg_n=None, meg_n=None, estimators=None,
         Coherence band.
     within : bool
         Compute the within-modality figures (False for cross-spindle pairs).
+    geometry : (sfreq, cycle_freq, positions, n_left) | None
+        For the generator dynamics per cycle (:mod:`core.dynamics`).
 
     Returns
     -------
@@ -73,6 +79,13 @@ def segment_figures(corr: dict, eeg_n=None, meg_n=None, estimators=None,
         Estimator name -> sufficient statistics (None when too short).
     """
     figures, maps, stats = {}, {}, {}
+    if within and geometry is not None:
+        sfreq, fc, positions, n_left = geometry
+        for mod, tc in corr.items():
+            mx = cycle_maxima(tc, sfreq, fc)
+            maps[f"{mod}_maxima"] = mx
+            for k, v in dynamics_figures(mx, positions, n_left).items():
+                figures[f"{mod}_{k}"] = v
     if within:
         for mod, tc in corr.items():
             figures[f"{mod}_within_r"] = mean_pairwise_correlation(tc)

@@ -218,3 +218,26 @@ def test_correlations_bad_input():
         sy.mean_pairwise_correlation(np.zeros(10))
     with pytest.raises(SpindleScopeError, match="differ in shape"):
         sy.between_correlation(x, x[:, :100])
+
+
+def test_generator_dynamics_per_cycle():
+    from core.dynamics import cycle_maxima, dynamics_figures
+
+    sfreq, f = 200.0, 12.5            # 16 samples per cycle
+    n_src, n_left = 10, 5
+    pos = np.zeros((n_src, 3))
+    pos[:, 0] = np.arange(n_src) * 0.01   # sources 1 cm apart
+    t = np.arange(16 * 6)
+    tc = 0.1 * np.ones((n_src, len(t)))
+    path = [0, 1, 6, 6, 2, 9]         # the maximum of each cycle
+    for c, src in enumerate(path):
+        tc[src, 16 * c:16 * (c + 1)] = 5.0 * np.sin(2 * np.pi * f * t[:16] / sfreq)
+    mx = cycle_maxima(tc, sfreq, f)
+    np.testing.assert_array_equal(mx, path)
+    d = dynamics_figures(mx, pos, n_left)
+    assert d["max_displacement_cm"] == pytest.approx(np.mean([1, 5, 0, 4, 7]))
+    assert d["max_hemi_change"] == pytest.approx(3 / 5)
+    centre = np.mean(path)
+    assert d["max_spread_cm"] == pytest.approx(np.mean(np.abs(np.array(path) - centre)))
+    assert cycle_maxima(tc[:, :20], sfreq, f) is None      # one cycle only
+    assert np.isnan(dynamics_figures(None, pos, n_left)["max_spread_cm"])
