@@ -5,14 +5,23 @@ of all EEG-derived (and all MEG-derived) source time courses, the correlation
 of EEG- and MEG-derived time courses at the same source, and EEG–MEG
 coherence in the spindle band by Welch's method and by the minimum-variance
 distortionless response (MVDR) estimator of Benesty, Chen & Huang (ICASSP
-2006). All functions work on arrays of shape ``(n_sources, n_times)``.
+2006). The correlation functions work on arrays of shape
+``(n_sources, n_times)``; the coherence estimators, pooled over spindles, live
+in :mod:`core.coherence` and are re-exported here.
+
+Every figure is reported against a null (DESIGN rule 10) by
+:func:`figure_stats`: the same pipeline on length-matched spindle-free
+segments (or cross-spindle pairs), the excess over it, a bootstrap interval
+over spindles and a permutation p-value.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .utils import SpindleScopeError, check_range
+from .coherence import (ESTIMATORS, PooledCoherence, band_mean,  # noqa: F401
+                        coherence_multitaper, coherence_mvdr, coherence_welch)
+from .utils import SpindleScopeError, check_option, check_range
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -106,210 +115,201 @@ def between_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", _standardise(x), _standardise(y))
 
 
-def _band_mask(freqs, band):
-    lo, hi = band
-    mask = (freqs >= lo) & (freqs <= hi)
-    if not mask.any():
+
+
+# --------------------------------------------------------------------------
+# Null, excess, interval and p-value of a figure
+# --------------------------------------------------------------------------
+def weighted_mean(stack: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The default pooling of :func:`figure_stats`: a weighted mean.
+
+    Parameters
+    ----------
+    stack : array, shape (n_units,)
+        Per-unit values; NaN (not estimable) units are left out.
+    weights : array, shape (n_reps, n_units)
+
+    Returns
+    -------
+    pooled : array, shape (n_reps,)
+    """
+    v = np.asarray(stack, float)
+    ok = np.isfinite(v)
+    num = weights @ np.where(ok, v, 0.0)
+    den = weights @ ok.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _concat(a, b):
+    if isinstance(a, dict):
+        return {k: np.concatenate([a[k], b[k]]) for k in a}
+    return np.concatenate([np.asarray(a, float), np.asarray(b, float)])
+
+
+def _n_units(a) -> int:
+    return len(next(iter(a.values()))) if isinstance(a, dict) else len(a)
+
+
+def _group_index(groups, n):
+    if groups is None:
+        return np.arange(n)
+    g = np.asarray(groups)
+    if len(g) != n:
+        raise SpindleScopeError(f"groups has {len(g)} entries for {n} values.")
+    return np.unique(g, return_inverse=True)[1]
+
+
+def _boot_weights(rng, gidx, n_reps):
+    """Counts of each unit when groups (resampling units) are drawn with
+    replacement: shape (n_reps, n_units)."""
+    n_groups = gidx.max() + 1
+    draws = rng.integers(0, n_groups, (n_reps, n_groups))
+    counts = np.zeros((n_reps, n_groups))
+    np.add.at(counts, (np.arange(n_reps)[:, None], draws), 1.0)
+    return counts[:, gidx]
+
+
+def _in_chunks(pool, stack, weights, chunk):
+    return np.concatenate([np.asarray(pool(stack, weights[i:i + chunk]), float)
+                           for i in range(0, len(weights), chunk)])
+
+
+def _jackknife(pool, values, gidx, chunk):
+    """Delete-one-group replicates and the jackknife standard error."""
+    n_groups = gidx.max() + 1
+    w = np.ones((n_groups, len(gidx)))
+    w[gidx, np.arange(len(gidx))] = 0.0
+    reps = _in_chunks(pool, values, w, chunk)
+    ok = np.isfinite(reps)
+    g = int(ok.sum())
+    if g < 2:
+        return np.nan, g
+    se = np.sqrt((g - 1) / g * np.sum((reps[ok] - reps[ok].mean()) ** 2))
+    return float(se), g
+
+
+def figure_stats(values, null_values, *, pool=None, groups=None, null_groups=None,
+                 n_boot: int = 1000, n_perm: int = 1000, ci: float = 0.95,
+                 seed: int = 0, chunk: int = 100, interval: str = "bootstrap") -> dict:
+    """Observed figure, null, excess, bootstrap interval and permutation p.
+
+    One function for every synchrony figure, within a recording (spindles as
+    resampling units) and across a cohort (subjects as resampling units, via
+    ``groups``).
+
+    Parameters
+    ----------
+    values : array, shape (n_units, ...) | dict of such arrays
+        Per-spindle contributions: the figure's per-spindle values (pooled by
+        a mean), or per-spindle sufficient statistics that ``pool`` combines
+        (e.g. cross-spectra for pooled coherence). NaN values of a scalar
+        figure mark spindles where it is not estimable; they are left out.
+    null_values : same kind, shape (n_null_units, ...)
+        The same figure on null units (length-matched spindle-free segments,
+        or cross-spindle pairs).
+    pool : callable | None
+        ``pool(stack, weights) -> array, shape (n_reps,)`` pooling the units
+        with non-negative weights of shape ``(n_reps, n_units)``; default
+        :func:`weighted_mean`.
+    groups, null_groups : array, shape (n_units,) | None
+        Resampling units (e.g. subject ids): the bootstrap draws whole groups
+        with replacement, and the permutation exchanges spindle/null labels
+        only within a group. Default: every unit is its own group.
+    n_boot, n_perm : int
+        Bootstrap and permutation replicates.
+    ci : float
+        Coverage of the percentile interval.
+    seed : int
+        Seed of the random generator (results are reproducible).
+    chunk : int
+        Replicates pooled at once (bounds memory for spectral statistics).
+    interval : 'bootstrap' | 'jackknife'
+        'bootstrap': percentile interval of ``n_boot`` replicates drawing
+        groups with replacement (for means). 'jackknife': delete-one-group
+        standard error with a Student-t interval, the usual error bar of
+        pooled coherence (Thomson & Chave 1991): a bootstrap draws a spindle
+        twice, and a duplicated spindle is perfectly coherent with itself,
+        which biases pooled coherence upward.
+
+    Returns
+    -------
+    stats : dict
+        ``value`` (observed pooled figure), ``null`` (pooled null), ``excess``
+        (value − null), ``ci`` ([low, high] of the value, bootstrap over
+        spindles), ``excess_ci`` (of the excess, spindles and null units
+        resampled independently), ``p`` (one-sided permutation p that the
+        figure exceeds its null: (1 + #{perm excess >= observed}) /
+        (1 + n_perm)), ``n`` and ``n_null`` (units that entered).
+    """
+    check_range("ci", ci, 0.5, 0.999)
+    pool = weighted_mean if pool is None else pool
+    if not isinstance(values, dict):
+        values = np.asarray(values, float)
+    if not isinstance(null_values, dict):
+        null_values = np.asarray(null_values, float)
+    n, m = _n_units(values), _n_units(null_values)
+    if n == 0:
+        raise SpindleScopeError("No values to summarise: analyse spindles first.")
+    if m == 0:
         raise SpindleScopeError(
-            f"No frequency of the spectrum falls in the band {lo:g}–{hi:g} Hz; "
-            "the segments are too short for this resolution.")
-    return mask
+            "No null values: give length-matched spindle-free segments "
+            "(score N2 epochs with spindle-free stretches).")
+    if (groups is None) != (null_groups is None):
+        raise SpindleScopeError("Give both groups and null_groups, or neither.")
+    rng = np.random.default_rng(seed)
+    one = np.ones((1, n))
+    value = float(pool(values, one)[0])
+    null = float(pool(null_values, np.ones((1, m)))[0])
+    g_obs = _group_index(groups, n)
+    g_null = _group_index(null_groups, m)
+    check_option("interval", interval, ("bootstrap", "jackknife"))
+    alpha = (1 - ci) / 2
+    if interval == "bootstrap":
+        wb = _boot_weights(rng, g_obs, n_boot)
+        boot = _in_chunks(pool, values, wb, chunk)
+        wn = _boot_weights(rng, g_null, n_boot)
+        boot_null = _in_chunks(pool, null_values, wn, chunk)
+        q = [100 * alpha, 100 * (1 - alpha)]
+        ok = np.isfinite(boot)
+        ci_v = np.percentile(boot[ok], q) if ok.any() else [np.nan, np.nan]
+        ex = boot - boot_null
+        ok = np.isfinite(ex)
+        ci_e = np.percentile(ex[ok], q) if ok.any() else [np.nan, np.nan]
+    else:
+        from scipy.stats import t as student
 
-
-def welch_coherence(x, y, sfreq: float, nperseg: int | None = None,
-                    noverlap: int | None = None, nfft: int | None = None):
-    """Magnitude-squared coherence by Welch's method, row by row.
-
-    Parameters
-    ----------
-    x, y : array, shape (n_sources, n_times)
-    sfreq : float
-    nperseg : int | None
-        Segment length; default a quarter of the signal (at least 16 samples).
-    nfft : int | None
-        FFT length (zero padding); fixes the frequency grid across signals of
-        different lengths.
-
-    Returns
-    -------
-    freqs : array, shape (n_freqs,)
-    coh : array, shape (n_sources, n_freqs)
-    """
-    from scipy.signal import coherence
-
-    x = _check_2d("x", x)
-    y = _check_2d("y", y)
-    n_times = x.shape[1]
-    if nperseg is None:
-        nperseg = max(16, n_times // 4)
-    nperseg = min(nperseg, n_times)
-    if nfft is not None:
-        nfft = max(nfft, nperseg)
-    freqs, coh = coherence(x, y, fs=sfreq, nperseg=nperseg, noverlap=noverlap,
-                           nfft=nfft, axis=-1)
-    return freqs, coh
-
-
-def _lag_cov(x: np.ndarray, y: np.ndarray, order: int) -> np.ndarray:
-    """Cross-correlation matrices ``E[x_L(t) y_L(t)ᵀ]`` of delay embeddings.
-
-    The embedding is taken oldest-sample-first; reversing it (the textbook
-    order) permutes rows and columns alike, which leaves every MVDR quantity
-    below unchanged in magnitude.
-    """
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    # contiguous copies make the batched product a BLAS call
-    wx = np.ascontiguousarray(sliding_window_view(x, order, axis=-1))  # (n, m, L)
-    wy = wx if y is x else np.ascontiguousarray(sliding_window_view(y, order, axis=-1))
-    return np.matmul(wx.transpose(0, 2, 1), wy) / wx.shape[1]
-
-
-def mvdr_coherence(x, y, sfreq: float, order: int | None = None,
-                   freqs: np.ndarray | None = None, reg: float = 1e-3):
-    """Magnitude-squared coherence by the MVDR approach (Benesty et al. 2006).
-
-    For each frequency f with Fourier vector ``f = [1, e^{jω}, …,
-    e^{jω(L−1)}]ᵀ``, MVDR filters ``h_x = R_xx⁻¹ f / (fᴴ R_xx⁻¹ f)`` (and
-    ``h_y`` alike) pass f undistorted with least output power. The coherence
-    is that of the two filter outputs::
-
-        γ(ω) = fᴴ R_xx⁻¹ R_xy R_yy⁻¹ f / sqrt((fᴴ R_xx⁻¹ f)(fᴴ R_yy⁻¹ f))
-
-    with ``R_xx, R_yy, R_xy`` the L×L auto- and cross-correlation matrices of
-    the delay-embedded signals; the magnitude-squared coherence |γ|² lies in
-    [0, 1] by the Cauchy–Schwarz inequality.
-
-    Parameters
-    ----------
-    x, y : array, shape (n_sources, n_times)
-    sfreq : float
-    order : int | None
-        Filter length L; default ``round(sfreq / 8)`` (≈ 125 ms), at most a
-        third of the signal.
-    freqs : array | None
-        Frequencies (Hz); default ``L`` points from 0 to Nyquist.
-    reg : float
-        Diagonal loading of R_xx and R_yy, relative to their mean power.
-
-    Returns
-    -------
-    freqs : array, shape (n_freqs,)
-    coh : array, shape (n_sources, n_freqs)
-    """
-    x = _check_2d("x", x)
-    y = _check_2d("y", y)
-    n, n_times = x.shape
-    if order is None:
-        order = int(round(sfreq / 8))
-    order = int(min(order, n_times // 3))
-    if order < 4:
-        raise SpindleScopeError(
-            f"The segments ({n_times} samples) are too short for MVDR coherence.")
-    if freqs is None:
-        freqs = np.linspace(0, sfreq / 2, order + 1)
-    freqs = np.asarray(freqs, float)
-    # rows in blocks: the delay embeddings take n·T·L values
-    block = max(1, int(2e7 // (n_times * order)))
-    if n > block:
-        coh = np.concatenate([
-            mvdr_coherence(x[i:i + block], y[i:i + block], sfreq, order, freqs, reg)[1]
-            for i in range(0, n, block)])
-        return freqs, coh
-    x = x - x.mean(1, keepdims=True)
-    y = y - y.mean(1, keepdims=True)
-    rxx, ryy, rxy = _lag_cov(x, x, order), _lag_cov(y, y, order), _lag_cov(x, y, order)
-    eye = np.eye(order)
-    rxx += reg * np.trace(rxx, axis1=1, axis2=2)[:, None, None] / order * eye
-    ryy += reg * np.trace(ryy, axis1=1, axis2=2)[:, None, None] / order * eye
-    omega = 2 * np.pi * freqs / sfreq
-    fv = np.exp(1j * np.outer(np.arange(order), omega))  # (L, n_freqs)
-    # R⁻¹f with real arithmetic: solve for the real and imaginary parts at once
-    nf = len(freqs)
-    rhs = np.broadcast_to(np.concatenate([fv.real, fv.imag], axis=1),
-                          (n, order, 2 * nf))
-    sx, sy = np.linalg.solve(rxx, rhs), np.linalg.solve(ryy, rhs)
-    axr, axi = sx[..., :nf], sx[..., nf:]
-    ayr, ayi = sy[..., :nf], sy[..., nf:]
-    fr, fi = fv.real[None], fv.imag[None]
-    # fᴴ R⁻¹ f is real for symmetric R
-    den_x = (fr * axr + fi * axi).sum(axis=1)
-    den_y = (fr * ayr + fi * ayi).sum(axis=1)
-    # fᴴ R_xx⁻¹ R_xy R_yy⁻¹ f = (R_xx⁻¹ f)ᴴ R_xy (R_yy⁻¹ f), R_xx symmetric
-    t = rxy @ sy
-    tr, ti = t[..., :nf], t[..., nf:]
-    num_r = (axr * tr + axi * ti).sum(axis=1)
-    num_i = (axr * ti - axi * tr).sum(axis=1)
-    num = num_r + 1j * num_i
-    coh = np.abs(num) ** 2 / (den_x * den_y)
-    return freqs, np.clip(coh, 0.0, 1.0)
-
-
-def band_mean(freqs: np.ndarray, spec: np.ndarray, band=(10.0, 15.0)) -> np.ndarray:
-    """Mean of spectra over a band (last axis)."""
-    return spec[..., _band_mask(freqs, band)].mean(axis=-1)
-
-
-def spindle_synchrony(eeg: np.ndarray, meg: np.ndarray, sfreq: float,
-                      meeg: np.ndarray | None = None, band=(10.0, 15.0),
-                      eeg_n=None, meg_n=None, mvdr_order: int | None = None) -> dict:
-    """All synchrony figures of one spindle.
-
-    Parameters
-    ----------
-    eeg, meg : array, shape (n_sources, n_times)
-        EEG- and MEG-derived time courses used for correlations (dSPM
-        values, band-passed before the inverse).
-    sfreq : float
-    meeg : array | None
-        MEG+EEG-derived time courses.
-    band : (float, float)
-        Coherence band (Hz).
-    eeg_n, meg_n : array | None
-        Signed (cortex-normal) time courses for coherence; default
-        ``eeg``/``meg``.
-
-    Returns
-    -------
-    figures : dict
-        ``eeg_within_r, meg_within_r, meeg_within_r, eeg_within_abs_r,
-        meg_within_abs_r, between_r, coherence_welch, coherence_mvdr`` and
-        per-source arrays ``between_r_map, coherence_welch_map,
-        coherence_mvdr_map``, spectra ``welch_freqs, welch_spectrum,
-        mvdr_freqs, mvdr_spectrum`` (averaged over sources).
-    """
-    check_range("band low", band[0], 0.0, sfreq / 2)
-    check_range("band high", band[1], band[0], sfreq / 2)
-    eeg_n = eeg if eeg_n is None else eeg_n
-    meg_n = meg if meg_n is None else meg_n
-    between = between_correlation(eeg, meg)
-    # the same frequency grids for every spindle, whatever its length:
-    # Welch on ~0.32-s Hann segments zero-padded to 1-Hz bins, MVDR on 1 Hz
-    n_times = eeg_n.shape[1]
-    fw, cw = welch_coherence(eeg_n, meg_n, sfreq, nperseg=min(n_times, int(
-        round(0.32 * sfreq))), nfft=int(round(sfreq)))
-    grid = np.arange(0.0, min(sfreq / 2, 60.0) + 1e-9, 1.0)
-    fm, cm = mvdr_coherence(eeg_n, meg_n, sfreq, order=mvdr_order, freqs=grid)
-    out = {
-        "eeg_within_r": mean_pairwise_correlation(eeg),
-        "meg_within_r": mean_pairwise_correlation(meg),
-        "eeg_within_abs_r": mean_abs_pairwise_correlation(eeg),
-        "meg_within_abs_r": mean_abs_pairwise_correlation(meg),
-        "between_r": float(np.mean(between)),
-        "between_abs_r": float(np.mean(np.abs(between))),
-        "coherence_welch": float(band_mean(fw, cw, band).mean()),
-        "coherence_mvdr": float(band_mean(fm, cm, band).mean()),
-        "between_r_map": between,
-        "coherence_welch_map": band_mean(fw, cw, band),
-        "coherence_mvdr_map": band_mean(fm, cm, band),
-        "welch_freqs": fw, "welch_spectrum": cw.mean(0),
-        "mvdr_freqs": fm, "mvdr_spectrum": cm.mean(0),
-    }
-    if meeg is not None:
-        out["meeg_within_r"] = mean_pairwise_correlation(meeg)
-    return out
-
-
-SCALARS = ("eeg_within_r", "meg_within_r", "meeg_within_r", "eeg_within_abs_r",
-           "meg_within_abs_r", "between_r", "between_abs_r", "coherence_welch",
-           "coherence_mvdr")
+        se_v, g_v = _jackknife(pool, values, g_obs, chunk)
+        se_n, g_n = _jackknife(pool, null_values, g_null, chunk)
+        tq = student.ppf(1 - alpha, max(1, min(g_v, g_n) - 1))
+        se_e = np.hypot(se_v, se_n)
+        ci_v = [value - tq * se_v, value + tq * se_v]
+        ci_e = [value - null - tq * se_e, value - null + tq * se_e]
+    # permutation of spindle/null labels (within groups when given)
+    both = _concat(values, null_values)
+    if groups is None:
+        labels = [np.arange(n + m)]
+    else:
+        gall = np.concatenate([np.asarray(groups, object), np.asarray(null_groups, object)])
+        gi = np.unique(gall.astype(str), return_inverse=True)[1]
+        labels = [np.where(gi == g)[0] for g in range(gi.max() + 1)]
+    is_obs = np.r_[np.ones(n, bool), np.zeros(m, bool)]
+    wa = np.zeros((n_perm, n + m))
+    for r in range(n_perm):
+        perm = np.empty(n + m, bool)
+        for idx in labels:
+            perm[idx] = rng.permutation(is_obs[idx])
+        wa[r] = perm
+    pa = _in_chunks(pool, both, wa, chunk)
+    pb = _in_chunks(pool, both, 1.0 - wa, chunk)
+    excess = value - null
+    d = pa - pb
+    p = float((1 + np.sum(d[np.isfinite(d)] >= excess - 1e-12)) / (1 + n_perm))
+    n_ok = n if not isinstance(values, np.ndarray) or values.ndim != 1 else int(
+        np.isfinite(values).sum())
+    m_ok = m if not isinstance(null_values, np.ndarray) or null_values.ndim != 1 else int(
+        np.isfinite(null_values).sum())
+    return {"value": value, "null": null, "excess": float(excess),
+            "ci": [float(ci_v[0]), float(ci_v[1])],
+            "excess_ci": [float(ci_e[0]), float(ci_e[1])], "p": p,
+            "n": n_ok, "n_null": m_ok}

@@ -218,6 +218,13 @@ class SourceWorkspace:
         kept.sort()
         return kept[: self.max_spindles] if self.max_spindles else kept
 
+    def _spindle_objects(self) -> list:
+        """The Spindle objects of :meth:`spindles` (their types group the
+        per-type figures)."""
+        kept = sorted((s for s in self.session.spindles if s.status != "rejected"),
+                      key=lambda s: (float(s.onset), float(s.duration)))
+        return kept[: self.max_spindles] if self.max_spindles else kept
+
     # -- keys -------------------------------------------------------------
     def _head_key(self) -> dict:
         d = asdict(self.head)
@@ -351,7 +358,7 @@ class SourceWorkspace:
         if self.noise.kind == "diagonal":
             return noise_cov_diagonal(rec.info)
         if self.noise.kind == "file":
-            return noise_cov_from_file(self.noise.path)
+            return noise_cov_from_file(self.noise.path, band=band)
         hyp = self.session.hypnogram
         intervals = hyp.intervals(["N2"]) if hyp is not None else []
         if not intervals:
@@ -377,7 +384,7 @@ class SourceWorkspace:
         key : str
         result : core.sources.AnalysisResult
         """
-        from .inverse import check_modality
+        from .inverse import check_modality, cov_regularisation
         from .sources import iter_analysis
 
         rec = self._recording()
@@ -396,9 +403,26 @@ class SourceWorkspace:
         # precision as each spindle finishes (the figures are computed in
         # double); 26 demo spindles x 3 modalities x 5,124 sources x ~300
         # samples = 0.5 GB instead of 1 GB
-        result = yield from iter_analysis(rec, spindles, fwd, cov, config,
-                                          stc_dtype=np.float32)
+        result = yield from iter_analysis(rec, self._spindle_objects(), fwd, cov, config,
+                                          stc_dtype=np.float32,
+                                          null_intervals=self._n2_intervals())
+        result.settings["noise_cov"] = f"{self.noise_label()}; {cov_regularisation(cov)}"
         return key, result
+
+    def _n2_intervals(self):
+        hyp = self.session.hypnogram
+        intervals = hyp.intervals(["N2"]) if hyp is not None else []
+        return intervals or None
+
+    def noise_label(self) -> str:
+        """The noise covariance source, as the reports name it."""
+        band = self.config.band
+        if self.noise.kind == "diagonal":
+            return "diagonal (ad hoc)"
+        if self.noise.kind == "file":
+            return Path(self.noise.path).name
+        return "spindle-free N2 segments" + (
+            f", {band[0]:g}–{band[1]:g} Hz" if band else "")
 
     def iter_resolution(self, methods=("MNE", "dSPM"), sensors=("meeg", "meg"),
                         snr=3.0, functions=("psf", "ctf"),

@@ -18,8 +18,9 @@ SPEEDS = {"0.05×": 0.05, "0.1×": 0.1, "0.25×": 0.25, "0.5×": 0.5, "1×": 1.0
 #: What the brain views show: the dSPM movie, or per-source maps of the spindle.
 DISPLAYS = {"dSPM movie": None,
             "EEG–MEG correlation map": "between_r_map",
-            "EEG–MEG coherence map (Welch)": "coherence_welch_map",
-            "EEG–MEG coherence map (MVDR)": "coherence_mvdr_map"}
+            "EEG–MEG coherence map (multitaper, pooled)": "coherence_multitaper_map",
+            "EEG–MEG coherence map (Welch, pooled)": "coherence_welch_map",
+            "EEG–MEG coherence map (MVDR, pooled)": "coherence_mvdr_map"}
 
 
 class MovieControls(QWidget):

@@ -49,6 +49,10 @@ def _file_row(placeholder, pattern="", folder=False):
     return w
 
 
+#: The time-course settings as the panel names them.
+TIMECOURSE_TEXT = {"norm": "norm (unsigned)", "normal": "normal (signed)",
+                   "envelope": "envelope (Hilbert)"}
+
 class InversePanel(QGroupBox):
     """Head model, noise covariance and inverse settings; Run and Cancel."""
 
@@ -98,6 +102,18 @@ class InversePanel(QGroupBox):
         self.max_spindles = QSpinBox()
         self.max_spindles.setRange(0, 100000)
         self.max_spindles.setSpecialValueText("all")
+        from core.report import METHOD_NOTE
+
+        self.method_note = QLabel("dSPM = MNE = sLORETA for synchrony (ⓘ)")
+        self.method_note.setToolTip(METHOD_NOTE)
+        self.method_note.setStyleSheet("color: #555;")
+        self.timecourse = QComboBox()
+        for key, text in TIMECOURSE_TEXT.items():
+            self.timecourse.addItem(text, key)
+        self.timecourse.setToolTip(
+            "Signal the correlations use: norm of the three loose-orientation "
+            "components, signed normal component, or Hilbert envelope of the "
+            "normal component. Coherence always uses the signed normal component.")
         self.run = QPushButton("Run")
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
@@ -115,6 +131,8 @@ class InversePanel(QGroupBox):
         form.addRow("", self.lambda_label)
         form.addRow("Orientation", self.orientation)
         form.addRow("Loose", self.loose)
+        form.addRow("", self.method_note)
+        form.addRow("Time course", self.timecourse)
         form.addRow("Spindles", self.max_spindles)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run)
@@ -158,7 +176,7 @@ class InversePanel(QGroupBox):
                    "orientation": self.orientation.currentText()}
         n = self.max_spindles.value()
         return {"head": head, "noise": noise, "inverse": inverse,
-                "max_spindles": n or None}
+                "max_spindles": n or None, "timecourse": self.timecourse.currentData()}
 
     def show_inputs(self, ws):
         """Reflect the workspace's inputs in the widgets."""
@@ -177,6 +195,7 @@ class InversePanel(QGroupBox):
         self.snr.setValue(inv.snr)
         self.loose.setValue(inv.loose)
         self.orientation.setCurrentText(inv.orientation)
+        self.timecourse.setCurrentIndex(list(TIMECOURSE_TEXT).index(ws.config.timecourse))
         self.max_spindles.setValue(ws.max_spindles or 0)
 
 
@@ -471,7 +490,12 @@ class SourcesTab(QWidget):
         sp, _ = self._current()
         key = self.controls.map_key
         if key is not None:
-            return res.mean_map(key) if sp is None else sp.maps.get(key)
+            # coherence maps exist pooled over spindles only (one spindle's
+            # coherence is mostly small-sample bias)
+            if sp is None or key not in sp.maps:
+                return res.mean_map(key) if key in res.maps or all(
+                    key in s.maps for s in res.spindles) else None
+            return sp.maps[key]
         vals = [s.stcs[mod].data.mean(axis=1) for s in res.spindles if mod in s.stcs]
         return np.mean(vals, axis=0) if vals else None
 

@@ -1,9 +1,13 @@
 """Correlation and coherence panels of a source analysis (Dehghani et al. 2010).
 
-Within-modality mean correlations (EEG, MEG, MEG+EEG), the distribution of
-pairwise correlations, EEG–MEG coherence spectra (Welch and MVDR) with the
-10–15 Hz band marked, and a table of our figures beside the paper's — per
-spindle or pooled over spindles. Export as CSV, PNG and SVG.
+Within-modality mean correlations (EEG, MEG, MEG+EEG) with their nulls and
+95 % intervals, the distribution of pairwise correlations, EEG–MEG coherence
+spectra pooled over spindles (multitaper, Welch, MVDR) with their
+length-matched spindle-free nulls (dashed) over the analysis band, and a
+table of every figure with its null, excess, interval and permutation p beside
+the paper's — pooled over spindles, or one spindle against its own null
+segment. A line states which signal the correlations and the coherence use.
+Export as CSV, PNG and SVG.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QHBoxLayout, QPus
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.report import PAPER_VALUES
+from core.utils import atomic_open
 
 from .timecourse_panel import COLORS, LABELS
 
@@ -25,9 +30,21 @@ from .timecourse_panel import COLORS, LABELS
 ROWS = (("eeg_within_r", "EEG within-modality mean r"),
         ("meg_within_r", "MEG within-modality mean r"),
         ("meeg_within_r", "MEG+EEG within-modality mean r"),
+        ("eeg_within_abs_r", "EEG within-modality mean |r|"),
+        ("meg_within_abs_r", "MEG within-modality mean |r|"),
         ("between_r", "EEG–MEG r at the same source"),
-        ("coherence_welch", "EEG–MEG coherence 10–15 Hz (Welch)"),
-        ("coherence_mvdr", "EEG–MEG coherence 10–15 Hz (MVDR)"))
+        ("between_abs_r", "EEG–MEG |r| at the same source"),
+        ("coherence_multitaper", "EEG–MEG coherence (multitaper, pooled)"),
+        ("coherence_welch", "EEG–MEG coherence (Welch, pooled)"),
+        ("coherence_mvdr", "EEG–MEG coherence (MVDR, pooled)"),
+        ("eeg_max_displacement_cm", "EEG maximum: move per cycle (cm)"),
+        ("meg_max_displacement_cm", "MEG maximum: move per cycle (cm)"),
+        ("eeg_max_hemi_change", "EEG maximum: hemisphere changes"),
+        ("meg_max_hemi_change", "MEG maximum: hemisphere changes"),
+        ("eeg_max_spread_cm", "EEG maxima: spread (cm)"),
+        ("meg_max_spread_cm", "MEG maxima: spread (cm)"))
+COLUMNS = ("measure", "value", "null", "excess [95 % CI]", "p", "paper")
+SPEC_PENS = {"multitaper": (44, 160, 44), "welch": (31, 119, 180), "mvdr": (214, 39, 40)}
 VALUE_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -83,6 +100,14 @@ class SynchronyPanels(QWidget):
                                               symbol="d", size=12, brush="k",
                                               name="paper")
         self.within.addItem(self.paper_marks)
+        self.null_marks = pg.ScatterPlotItem(x=[], y=[], symbol="t1", size=14,
+                                             brush=None, pen=pg.mkPen("k", width=2),
+                                             name="null")
+        self.within.addItem(self.null_marks)
+        self.ci_bars = pg.ErrorBarItem(x=np.arange(3.0), y=np.zeros(3), top=np.zeros(3),
+                                       bottom=np.zeros(3), beam=0.2,
+                                       pen=pg.mkPen("k", width=1.5))
+        self.within.addItem(self.ci_bars)
         self.hist = _plot("Pairwise correlations of source time courses", "r",
                           "density")
         self.hist.addLegend(offset=(5, 5))
@@ -94,14 +119,18 @@ class SynchronyPanels(QWidget):
         self.band = pg.LinearRegionItem((10.0, 15.0), movable=False,
                                         brush=pg.mkBrush(255, 200, 0, 60))
         self.spectra.addItem(self.band)
-        self.spec_curves = {
-            "welch": self.spectra.plot([], [], name="Welch",
-                                       pen=pg.mkPen((31, 119, 180), width=2)),
-            "mvdr": self.spectra.plot([], [], name="MVDR",
-                                      pen=pg.mkPen((214, 39, 40), width=2))}
+        self.spec_curves, self.null_curves = {}, {}
+        for est, color in SPEC_PENS.items():
+            self.spec_curves[est] = self.spectra.plot([], [], name=est,
+                                                      pen=pg.mkPen(color, width=2))
+            self.null_curves[est] = self.spectra.plot(
+                [], [], name=f"{est} null", pen=pg.mkPen(color, width=1,
+                                                         style=Qt.PenStyle.DashLine))
         self.spectra.setXRange(0, 40)
-        self.table = QTableWidget(len(ROWS), 3)
-        self.table.setHorizontalHeaderLabels(["measure", "ours", "paper"])
+        self.signals = QLabel("")
+        self.signals.setWordWrap(True)
+        self.table = QTableWidget(len(ROWS), len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -110,8 +139,9 @@ class SynchronyPanels(QWidget):
             paper = PAPER_VALUES.get(key)
             item = QTableWidgetItem("–" if paper is None else f"{paper:.2f}")
             item.setData(VALUE_ROLE, paper)
-            self.table.setItem(r, 2, item)
-            self.table.setItem(r, 1, QTableWidgetItem("–"))
+            self.table.setItem(r, 5, item)
+            for c in range(1, 5):
+                self.table.setItem(r, c, QTableWidgetItem("–"))
         self.table.resizeColumnToContents(0)
         buttons = QHBoxLayout()
         self.selector = QComboBox()
@@ -130,6 +160,7 @@ class SynchronyPanels(QWidget):
         grid.addWidget(self.spectra, 1, 0)
         grid.addWidget(self.table, 1, 1)
         lay = QVBoxLayout(self)
+        lay.addWidget(self.signals)
         lay.addLayout(grid)
         lay.addLayout(buttons)
 
@@ -140,7 +171,8 @@ class SynchronyPanels(QWidget):
         self.selector.blockSignals(True)
         self.selector.clear()
         if result is not None:
-            self.selector.addItem(f"all {len(result.spindles)} spindles (pooled)")
+            self.selector.addItem(f"all {len(result.spindles)} spindles (pooled, "
+                                  "with nulls and 95 % intervals)")
             for s in result.spindles:
                 self.selector.addItem(f"spindle #{s.index + 1} at {s.onset:.1f} s")
         self.selector.blockSignals(False)
@@ -160,16 +192,37 @@ class SynchronyPanels(QWidget):
             self.selector.blockSignals(False)
         if res is None:
             self.bars.setOpts(height=[0, 0, 0])
-            for c in list(self.hist_curves.values()) + list(self.spec_curves.values()):
+            self.null_marks.setData([], [])
+            self.ci_bars.setData(x=np.arange(3.0), y=np.zeros(3), top=np.zeros(3),
+                                 bottom=np.zeros(3))
+            for c in (list(self.hist_curves.values()) + list(self.spec_curves.values())
+                      + list(self.null_curves.values())):
                 c.setData([], [])
             for r in range(len(ROWS)):
-                self.table.item(r, 1).setText("–")
+                for c in range(1, 5):
+                    self.table.item(r, c).setText("–")
                 self.table.item(r, 1).setData(VALUE_ROLE, None)
+            self.signals.setText("")
             return
+        summ = self.summary
+        self.signals.setText(
+            f"Correlations use the {summ['correlation_signal']}; coherence uses the "
+            f"{summ['coherence_signal']}, pooled over spindles. Null: "
+            "length-matched spindle-free N2 segments through the same pipeline.")
         spindles = res.spindles if index is None else [res.spindles[index]]
         vals = self.values()
-        self.bars.setOpts(height=[vals.get(k) or 0.0 for k in
-                                  ("eeg_within_r", "meg_within_r", "meeg_within_r")])
+        keys = ("eeg_within_r", "meg_within_r", "meeg_within_r")
+        heights = [vals.get(k) if vals.get(k) is not None and np.isfinite(vals.get(k))
+                   else 0.0 for k in keys]
+        self.bars.setOpts(height=heights)
+        nulls = [vals.get(k + "_null") for k in keys]
+        xs = [i for i, n in enumerate(nulls) if n is not None and np.isfinite(n)]
+        self.null_marks.setData(xs, [nulls[i] for i in xs])
+        cis = [vals.get(k + "_ci") for k in keys]
+        top = np.array([ci[1] - h if ci else 0.0 for ci, h in zip(cis, heights)])
+        bottom = np.array([h - ci[0] if ci else 0.0 for ci, h in zip(cis, heights)])
+        self.ci_bars.setData(x=np.arange(3.0), y=np.array(heights), top=top,
+                             bottom=bottom)
         bins = np.linspace(-1, 1, 81)
         for mod, curve in self.hist_curves.items():
             samples = [s.pair_sample[mod] for s in spindles if mod in s.pair_sample]
@@ -178,26 +231,49 @@ class SynchronyPanels(QWidget):
                 continue
             h, _ = np.histogram(np.concatenate(samples), bins=bins, density=True)
             curve.setData(bins, h)
-        for est in ("welch", "mvdr"):
-            sp = [s.spectra for s in spindles if f"{est}_spectrum" in s.spectra]
-            if sp:
-                self.spec_curves[est].setData(sp[0][f"{est}_freqs"], np.mean(
-                    [s[f"{est}_spectrum"] for s in sp], axis=0))
+        # pooled spectra (a single spindle's spectrum is mostly bias: the
+        # pooled one is drawn with the spindle's figures)
+        for est, curve in self.spec_curves.items():
+            spec = res.spectra.get(est)
+            if spec is None:
+                curve.setData([], [])
+                self.null_curves[est].setData([], [])
+                continue
+            curve.setData(spec["freqs"], spec["observed"])
+            if "null" in spec:
+                self.null_curves[est].setData(spec["freqs"], spec["null"])
             else:
-                self.spec_curves[est].setData([], [])
+                self.null_curves[est].setData([], [])
         lo, hi = res.config.coherence_band
         self.band.setRegion((lo, hi))
+        flo, fhi = res.config.spectrum_range(res.sfreq)
+        self.spectra.setXRange(flo, fhi, padding=0.02)
         for r, (key, _) in enumerate(ROWS):
             item = self.table.item(r, 1)
             v = vals.get(key)
-            sd = vals.get(key + "_sd")
-            if v is None:
-                item.setText("–")
-            elif index is None and sd is not None:
-                item.setText(f"{v:.3f} ± {sd:.3f}")
-            else:
+            ok = v is not None and np.isfinite(v)
+            if index is None and ok and key + "_ci" in vals:
+                lo_, hi_ = vals[key + "_ci"]
+                item.setText(f"{v:.3f} [{lo_:.3f}, {hi_:.3f}]")
+            elif ok:
                 item.setText(f"{v:.3f}")
-            item.setData(VALUE_ROLE, v)
+            else:
+                item.setText("too short" if key.startswith("coherence") and v is not None
+                             else "–")
+            item.setData(VALUE_ROLE, v if ok else None)
+            null = vals.get(key + "_null")
+            self.table.item(r, 2).setText(
+                "–" if null is None or not np.isfinite(null) else f"{null:.3f}")
+            if ok and null is not None and np.isfinite(null):
+                text = f"{v - null:+.3f}"
+                if index is None and key + "_excess_ci" in vals:
+                    elo, ehi = vals[key + "_excess_ci"]
+                    text += f" [{elo:+.3f}, {ehi:+.3f}]"
+            else:
+                text = "–"
+            self.table.item(r, 3).setText(text)
+            p = vals.get(key + "_p")
+            self.table.item(r, 4).setText("–" if p is None else f"{p:.3g}")
 
     def values(self) -> dict:
         """The figures shown: pooled summary, or one spindle's figures."""
@@ -205,7 +281,10 @@ class SynchronyPanels(QWidget):
             return {}
         if self.spindle is None:
             return dict(self.summary)
-        return dict(self.result.spindles[self.spindle].figures)
+        sp = self.result.spindles[self.spindle]
+        out = dict(sp.figures)
+        out.update({k + "_null": v for k, v in sp.null_figures.items()})
+        return out
 
     def table_values(self) -> dict:
         """{key: value} read back from the table (None where absent)."""
@@ -223,23 +302,40 @@ class SynchronyPanels(QWidget):
         tag = "pooled" if self.spindle is None else f"spindle{self.spindle + 1}"
         if "csv" in formats:
             path = folder / f"synchrony_{tag}.csv"
-            with open(path, "w", newline="") as fid:
+            with atomic_open(path, "w", newline="") as fid:
                 w = csv.writer(fid)
-                w.writerow(["measure", "ours", "paper"])
+                w.writerow(["measure", "value", "null", "excess", "ci_low", "ci_high",
+                            "excess_ci_low", "excess_ci_high", "p", "paper",
+                            "timecourse"])
                 vals = self.table_values()
+                full = self.values()
+
+                def num(x):
+                    return "" if x is None or not np.isfinite(x) else repr(float(x))
                 for key, _ in ROWS:
                     v = vals[key]
-                    w.writerow([key, "" if v is None else repr(float(v)),
-                                PAPER_VALUES.get(key, "")])
+                    null = full.get(key + "_null")
+                    ci = full.get(key + "_ci") or [None, None]
+                    eci = full.get(key + "_excess_ci") or [None, None]
+                    w.writerow([key, num(v), num(null),
+                                num(v - null) if v is not None and null is not None
+                                else "", num(ci[0]), num(ci[1]), num(eci[0]),
+                                num(eci[1]), num(full.get(key + "_p")),
+                                PAPER_VALUES.get(key, ""),
+                                self.summary.get("timecourse", "")])
             out.append(path)
             path = folder / f"coherence_spectra_{tag}.csv"
-            with open(path, "w", newline="") as fid:
+            with atomic_open(path, "w", newline="") as fid:
                 w = csv.writer(fid)
-                w.writerow(["estimator", "freq_hz", "coherence"])
+                w.writerow(["estimator", "freq_hz", "coherence", "null"])
                 for est, curve in self.spec_curves.items():
                     x, y = curve.getData()
-                    for f, c in zip(x if x is not None else [], y if y is not None else []):
-                        w.writerow([est, f"{f:g}", repr(float(c))])
+                    _, yn = self.null_curves[est].getData()
+                    if x is None or len(x) == 0:
+                        continue
+                    yn = yn if yn is not None and len(yn) == len(x) else [np.nan] * len(x)
+                    for f, c, n in zip(x, y, yn):
+                        w.writerow([est, f"{f:g}", repr(float(c)), repr(float(n))])
             out.append(path)
         for name, widget in (("within", self.within), ("pairwise", self.hist),
                              ("coherence", self.spectra)):

@@ -22,7 +22,7 @@ def _write_spindles(path, rows):
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo_out")
-    assert main(["analyze", "--demo", "--out", str(out)]) == 0
+    assert main(["analyze", "--demo", "--out", str(out), "--n-boot", "300"]) == 0
     return out
 
 
@@ -42,6 +42,38 @@ def test_demo_reproduces_the_papers_direction(demo_out):
     assert summary["paper"]["eeg_within_r"] == 0.64
 
 
+def test_demo_every_figure_has_null_excess_interval_p(demo_out):
+    from core.synchrony_figures import BETWEEN, FIGURES
+
+    summary = json.loads((demo_out / "summary.json").read_text())
+    n = summary["n_spindles"]
+    for key in FIGURES:
+        v, null, lo_hi = summary[key], summary[key + "_null"], summary[key + "_ci"]
+        assert summary[key + "_excess"] == pytest.approx(v - null)
+        assert lo_hi[0] < v < lo_hi[1], key
+        assert 0 < summary[key + "_p"] <= 1
+        assert len(summary[key + "_values"]) == n
+        assert len(summary[key + "_null_values"]) == n
+    for key in BETWEEN + ("coherence_multitaper",):
+        assert key + "_null_cross" in summary and key + "_p_cross" in summary
+    # pooled coherence is no longer the short-segment floor: the demo's
+    # EEG-MEG coherence exceeds its spindle-free null, and the null is small
+    # (per-spindle Welch gave 0.26 against a null of 0.22)
+    assert summary["coherence_multitaper_null"] < 0.06
+    assert summary["coherence_multitaper_excess_ci"][0] > 0
+    assert summary["timecourse"] == "norm"
+    assert "ledoit_wolf" in summary["noise_cov"]
+    # per type: the diffuse (matrix) spindles' EEG within-r excess lies above
+    # the focal (core) spindles', with intervals that do not overlap
+    bt = summary["by_type"]
+    assert set(bt) == {"diffuse", "focal", "mixed"}
+    assert bt["diffuse"]["eeg_within_r_excess_ci"][0] > \
+        bt["focal"]["eeg_within_r_excess_ci"][1]
+    for kind in bt:
+        for key in FIGURES:
+            assert key + "_null" in bt[kind], (kind, key)
+
+
 def test_demo_outputs(demo_out):
     summary = json.loads((demo_out / "summary.json").read_text())
     n = summary["n_spindles"]
@@ -49,6 +81,14 @@ def test_demo_outputs(demo_out):
     assert len(rows) == n
     np.testing.assert_allclose([float(r["eeg_within_r"]) for r in rows],
                                summary["eeg_within_r_per_spindle"], atol=1e-6)
+    np.testing.assert_allclose([float(r["eeg_within_r_null"]) for r in rows],
+                               summary["eeg_within_r_null_values"], atol=1e-6)
+    assert {r["type"] for r in rows} == {"diffuse", "focal", "mixed"}
+    assert all(r["timecourse"] == "norm" for r in rows)
+    html = (demo_out / "report.html").read_text()
+    for text in ("null", "excess", "95 % CI", "norm of the three", "dSPM, MNE and "
+                 "sLORETA give the same", "ledoit_wolf", "Per spindle type"):
+        assert text in html, text
     for mod in ("eeg", "meg", "meeg"):
         files = sorted(demo_out.glob(f"{mod}_spindle*-stc.h5"))
         assert len(files) == n
@@ -86,7 +126,7 @@ def test_cli_dspm_equals_mne_apply_inverse_raw(sample_problem):
                "--subjects-dir", str(p["subjects_dir"]), "--subject", "sample",
                "--trans", str(p["trans"]), "--bem", str(p["bem"]), "--src", str(p["src"]),
                "--noise-cov", str(p["cov"]), "--band", "none", "--no-report",
-               "--out", str(p["out"])])
+               "--no-null", "--out", str(p["out"])])
     assert rc == 0
     # the reference, computed with MNE alone
     raw = mne.io.read_raw_fif(p["raw"], preload=True, verbose="error")

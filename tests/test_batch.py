@@ -82,6 +82,13 @@ def test_group_statistics_pools_subjects_and_finds_nulls():
     assert a["pooled_null"] == pytest.approx(3 / 6)
     assert a["excess"] == pytest.approx(2.0)
     assert "excess" not in b and b["pooled"] == pytest.approx(7.0)
+    # a coherence not estimable for a short spindle is stored as null (None): left out
+    s4 = {"c_per_spindle": [1.0, None, 3.0], "c_null_values": [None, 1.0]}
+    c = group_statistics([("01", s4), ("02", {"c_per_spindle": [5.0],
+                                               "c_null_values": [2.0]})],
+                         n_boot=100, n_perm=100)["c"]
+    assert c["n_spindles"] == 3 and c["pooled"] == pytest.approx(3.0)
+    assert c["pooled_null"] == pytest.approx(1.5)
 
 
 def test_statistics_reject_bad_input():

@@ -95,23 +95,44 @@ def test_demo_run_matches_cli_summary(analysed, cli_run):
     cli = json.loads(summary_path.read_text())
     assert cli["n_spindles"] == N_SPINDLES == len(tab.result.spindles)
     shown = tab.synchrony.table_values()
-    for key in ("eeg_within_r", "meg_within_r", "meeg_within_r", "between_r",
-                "coherence_welch", "coherence_mvdr"):
+    gui = tab.result.summary()
+    from core.synchrony_figures import FIGURES
+
+    # the GUI and the CLI call the same core function: the pooled figures,
+    # nulls, intervals and p-values are identical for the same spindle set
+    from gui.synchrony_panels import ROWS
+
+    assert {k for k, _ in ROWS} <= set(FIGURES) and len(ROWS) >= 16
+    for key, _ in ROWS:
         assert shown[key] == pytest.approx(cli[key], rel=1e-9, abs=1e-12), key
+    for key in FIGURES:
+        assert gui[key] == pytest.approx(cli[key], rel=1e-9, abs=1e-12), key
+        for suffix in ("_null", "_excess", "_p"):
+            assert gui[key + suffix] == pytest.approx(cli[key + suffix], rel=1e-9,
+                                                      abs=1e-12), key + suffix
+        np.testing.assert_allclose(gui[key + "_ci"], cli[key + "_ci"], rtol=1e-9)
+    assert cli["timecourse"] == gui["timecourse"] == "norm"
     row = [r for r in range(tab.synchrony.table.rowCount())
            if tab.synchrony.table.item(r, 0).text().startswith("EEG within")][0]
     assert tab.synchrony.table.item(row, 1).text().startswith(f"{cli['eeg_within_r']:.3f}")
-    assert tab.synchrony.table.item(row, 2).text() == "0.64"
+    assert tab.synchrony.table.item(row, 2).text() == f"{cli['eeg_within_r_null']:.3f}"
+    assert tab.synchrony.table.item(row, 5).text() == "0.64"
+    assert "norm of the three" in tab.synchrony.signals.text()
+    # the null is drawn on the bars and on the spectra
+    nx, ny = tab.synchrony.null_marks.getData()
+    assert ny[0] == pytest.approx(cli["eeg_within_r_null"])
+    x, y = tab.synchrony.null_curves["multitaper"].getData()
+    assert len(x) > 3 and x.min() >= 10.0 - 1e-9 and x.max() <= 15.0 + 1e-9
     # per-spindle figures too, and the workspace stored the summary in the session
     for key in ("between_r", "coherence_mvdr"):
-        np.testing.assert_allclose(tab.result.summary()[key + "_per_spindle"],
-                                   cli[key + "_per_spindle"], rtol=1e-9)
+        np.testing.assert_allclose(np.array(gui[key + "_values"], float),
+                                   np.array(cli[key + "_values"], float), rtol=1e-9)
     assert tab.session.results["sources"]["eeg_within_r"] == pytest.approx(
         cli["eeg_within_r"])
     # one spindle's figures
     tab.synchrony.selector.setCurrentIndex(2)
     assert tab.synchrony.table_values()["coherence_welch"] == pytest.approx(
-        cli["coherence_welch_per_spindle"][1], rel=1e-9)
+        cli["coherence_welch_values"][1], rel=1e-9)
     tab.synchrony.selector.setCurrentIndex(0)
     # the worker is gone, the panel says so
     assert QThreadPool.globalInstance().waitForDone(5000)

@@ -43,78 +43,201 @@ def test_between_correlation():
     assert samp.shape == (1000,) and np.all(np.abs(samp) <= 1 + 1e-12)
 
 
-def _ar12(rng, shape, sfreq, r):
-    w = 2 * np.pi * 12.0 / sfreq
-    a = [1.0, -2 * r * np.cos(w), r * r]
-    return lfilter([1.0], a, rng.standard_normal(shape)), a
+def _pair(rng, lengths, msc, n_src=60):
+    """Segments of x = √p s + √(1-p) n1, y = √p s + √(1-p) n2 (all white):
+    the true magnitude-squared coherence is p² at every frequency."""
+    p = np.sqrt(msc)
+    xs, ys = [], []
+    for n in lengths:
+        s = rng.standard_normal((n_src, n))
+        xs.append(np.sqrt(p) * s + np.sqrt(1 - p) * rng.standard_normal((n_src, n)))
+        ys.append(np.sqrt(p) * s + np.sqrt(1 - p) * rng.standard_normal((n_src, n)))
+    return xs, ys
 
 
-def _analytic_msc(a, freq, sfreq, noise_var):
-    om = 2 * np.pi * np.asarray(freq) / sfreq
-    s = 1.0 / np.abs(1 + a[1] * np.exp(-1j * om) + a[2] * np.exp(-2j * om)) ** 2
-    return s ** 2 / (s + noise_var) ** 2
+SFREQ = 200.0
+# the issue's spindle lengths: 18 of 0.3-0.6 s, 26 of 0.8-1.6 s
+SHORT = np.random.default_rng(10).integers(60, 121, 18)
+LONG = np.random.default_rng(11).integers(160, 321, 26)
+POOLED = {"multitaper": sy.coherence_multitaper, "welch": sy.coherence_welch,
+          "mvdr": sy.coherence_mvdr}
 
 
-def test_coherence_of_shared_white_signal():
-    """x = s + n1, y = s + n2, all white with equal power: MSC = 1/4 everywhere."""
-    rng = np.random.default_rng(2)
-    s = rng.standard_normal((3, 20000))
-    x = s + rng.standard_normal(s.shape)
-    y = s + rng.standard_normal(s.shape)
-    fw, cw = sy.welch_coherence(x, y, 200.0, nperseg=256)
-    fm, cm = sy.mvdr_coherence(x, y, 200.0, order=30)
-    assert sy.band_mean(fw, cw, (10, 15)).mean() == pytest.approx(0.25, abs=0.02)
-    assert sy.band_mean(fm, cm, (10, 15)).mean() == pytest.approx(0.25, abs=0.02)
+@pytest.mark.parametrize("lengths", [SHORT, LONG], ids=["18x0.3-0.6s", "26x0.8-1.6s"])
+def test_pooled_coherence_of_independent_noise_is_small(lengths):
+    xs, ys = _pair(np.random.default_rng(1), lengths, 0.0)
+    for name, fn in POOLED.items():
+        res = fn(xs, ys, SFREQ)
+        c = float(res.band((10, 15)).mean())
+        assert not res.too_short.any()
+        if name == "mvdr":
+            assert c < 0.05, (name, c)
+        else:
+            # E[MSC] of independent signals is 1/nu: below 3/nu
+            assert c < 3.0 / res.dof, (name, c, res.dof)
+            assert res.dof >= len(lengths)
+    # per spindle the same data give the small-sample bias the issue found:
+    # the shortest spindle alone gives about 1/nu with nu its own few tapers
+    i = int(np.argmin(lengths))
+    one = sy.coherence_multitaper(xs[i], ys[i], SFREQ)
+    pooled = sy.coherence_multitaper(xs, ys, SFREQ).band((10, 15)).mean()
+    assert one.dof <= 3
+    assert one.band((10, 15)).mean() > max(0.5 / one.dof, 4 * pooled)
 
 
-@pytest.mark.parametrize("snr", [0.5, 1.0, 3.0])
-def test_coherence_of_shared_12hz_component(snr):
-    """A shared 12-Hz resonance at known SNR: compare with the analytic MSC."""
-    rng = np.random.default_rng(3)
-    sfreq = 200.0
-    s, a = _ar12(rng, (2, 30000), sfreq, 0.9)
-    noise_var = s.var() / snr
-    x = s + np.sqrt(noise_var) * rng.standard_normal(s.shape)
-    y = s + np.sqrt(noise_var) * rng.standard_normal(s.shape)
-    expected = _analytic_msc(a, 12.0, sfreq, noise_var)
-    fw, cw = sy.welch_coherence(x, y, sfreq, nperseg=400)
-    welch12 = cw[:, np.argmin(np.abs(fw - 12.0))].mean()
-    assert welch12 == pytest.approx(expected, abs=0.03)
-    _, cm = sy.mvdr_coherence(x, y, sfreq, order=60, freqs=[12.0])
-    mvdr12 = cm.mean()
-    # MVDR trades resolution for variance: a few percent below, never above
-    assert expected - 0.13 < mvdr12 <= expected + 0.02
-    # far from the shared band the analytic coherence vanishes, so must theirs
-    far = _analytic_msc(a, 60.0, sfreq, noise_var)
-    assert far < 0.01
-    _, cm60 = sy.mvdr_coherence(x, y, sfreq, order=60, freqs=[60.0])
-    assert cm60.mean() < 0.03
-    assert cw[:, np.argmin(np.abs(fw - 60.0))].mean() < 0.03
+@pytest.mark.parametrize("lengths", [SHORT, LONG], ids=["18x0.3-0.6s", "26x0.8-1.6s"])
+@pytest.mark.parametrize("msc", [0.1, 0.25, 0.5, 0.8])
+def test_pooled_coherence_recovers_known_coherence(lengths, msc):
+    xs, ys = _pair(np.random.default_rng(int(msc * 100)), lengths, msc)
+    for name, fn in POOLED.items():
+        c = float(fn(xs, ys, SFREQ).band((10, 15)).mean())
+        tol = 0.06 if name == "mvdr" else 0.04
+        assert c == pytest.approx(msc, abs=tol), (name, c)
 
 
-def test_mvdr_coherence_is_bounded_and_symmetric():
+def test_pooled_coherence_does_not_depend_on_the_cut():
+    """The same stationary data cut into 0.4-s, 1.6-s and 16-s segments."""
+    rng = np.random.default_rng(7)
+    n = 32000  # 160 s
+    xs, ys = _pair(rng, [n], 0.25, n_src=8)
+    out = {}
+    for seg in (0.4, 1.6, 16.0):
+        m = int(seg * SFREQ)
+        cut = lambda a: [a[:, i:i + m] for i in range(0, n - m + 1, m)]  # noqa: E731
+        for name, fn in POOLED.items():
+            out[name, seg] = float(fn(cut(xs[0]), cut(ys[0]), SFREQ).band(
+                (10, 15)).mean())
+    for name in POOLED:
+        vals = [out[name, s] for s in (0.4, 1.6, 16.0)]
+        assert max(vals) - min(vals) < 0.05, (name, vals)
+        assert vals[-1] == pytest.approx(0.25, abs=0.03)
+
+
+def test_multitaper_equals_mne_connectivity():
+    mc = pytest.importorskip("mne_connectivity")
+    rng = np.random.default_rng(8)
+    data = rng.standard_normal((12, 3, 160))
+    data[:, 1] += 0.8 * data[:, 0]
+    idx = (np.array([0, 0, 1]), np.array([1, 2, 2]))
+    con = mc.spectral_connectivity_epochs(
+        data, method="coh", mode="multitaper", sfreq=SFREQ, mt_bandwidth=5.0,
+        mt_low_bias=True, mt_adaptive=False, indices=idx, fmin=7.5, fmax=40.0,
+        verbose=False)
+    ref = con.get_data() ** 2          # mne-connectivity gives |coherency|
+    freqs = np.asarray(con.freqs)
+    ours = sy.coherence_multitaper(data[:, idx[0]], data[:, idx[1]], SFREQ,
+                                   half_bandwidth=2.5, fmin=7.5, fmax=40.0)
+    np.testing.assert_allclose(ours.freqs, freqs)
+    np.testing.assert_allclose(ours.coherence, ref, rtol=1e-6)
+    assert ours.dof == 12 * 3            # three tapers (NW = 2) per segment
+
+
+def test_too_short_segments_are_flagged_never_one():
+    rng = np.random.default_rng(9)
+    xs, ys = _pair(rng, [30, 150, 30, 200], 0.0, n_src=5)  # 0.15-s segments
+    for name, fn in POOLED.items():
+        res = fn(xs, ys, SFREQ)
+        np.testing.assert_array_equal(res.too_short, [True, False, True, False])
+    with pytest.raises(SpindleScopeError, match="too short"):
+        sy.coherence_multitaper(xs[0], ys[0], SFREQ)
+    # a spindle too short for an estimator has no per-spindle value
+    from core.coherence import make_estimator
+    from core.synchrony_figures import segment_figures
+
+    est = {e: make_estimator(e, SFREQ, nfft=200) for e in ("multitaper", "welch", "mvdr")}
+    figs, _, st = segment_figures({"eeg": xs[0], "meg": ys[0]}, xs[0], ys[0], est)
+    for e in est:
+        assert st[e] is None and np.isnan(figs[f"coherence_{e}"])
+
+
+def test_mvdr_is_bounded_and_symmetric():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((20, 300))
     y = 0.3 * x + rng.standard_normal((20, 300))
-    f, c1 = sy.mvdr_coherence(x, y, 200.0)
-    _, c2 = sy.mvdr_coherence(y, x, 200.0)
+    c1 = sy.coherence_mvdr(x, y, SFREQ).coherence
+    c2 = sy.coherence_mvdr(y, x, SFREQ).coherence
     assert np.all((c1 >= 0) & (c1 <= 1))
     np.testing.assert_allclose(c1, c2, atol=1e-10)
 
 
-def test_spindle_synchrony_keys_and_bad_input():
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((30, 200))
-    out = sy.spindle_synchrony(x, x + 0.1 * rng.standard_normal(x.shape), 200.0,
-                               meeg=x)
-    for key in ("eeg_within_r", "meg_within_r", "meeg_within_r", "between_r",
-                "coherence_welch", "coherence_mvdr"):
-        assert np.isfinite(out[key])
-    assert out["between_r"] > 0.9 and out["coherence_welch"] > 0.9
-    assert out["between_r_map"].shape == (30,)
+def test_figure_stats_null_interval_p():
+    rng = np.random.default_rng(12)
+    obs = rng.normal(0.10, 0.05, 26)
+    null = rng.normal(0.02, 0.05, 26)
+    fs = sy.figure_stats(obs, null, n_boot=2000, n_perm=2000)
+    assert fs["value"] == pytest.approx(obs.mean())
+    assert fs["null"] == pytest.approx(null.mean())
+    assert fs["excess"] == pytest.approx(obs.mean() - null.mean())
+    se = obs.std(ddof=1) / np.sqrt(26)
+    lo, hi = fs["ci"]
+    assert lo < fs["value"] < hi
+    assert hi - lo == pytest.approx(2 * 1.96 * se, rel=0.2)
+    assert fs["excess_ci"][0] > 0 and fs["p"] < 0.01
+    # no effect: the p-value is not small and the excess interval covers 0
+    fs0 = sy.figure_stats(null, rng.normal(0.02, 0.05, 26))
+    assert fs0["p"] > 0.05 and fs0["excess_ci"][0] < 0 < fs0["excess_ci"][1]
+    # NaN (not estimable) values are left out
+    fs1 = sy.figure_stats(np.r_[obs, np.nan], null)
+    assert fs1["value"] == pytest.approx(obs.mean()) and fs1["n"] == 26
+    # cohort: subjects as resampling units widen the interval when subjects differ
+    groups = np.repeat(np.arange(6), 10)
+    vals = np.repeat(rng.normal(0.1, 0.05, 6), 10) + rng.normal(0, 0.01, 60)
+    fsg = sy.figure_stats(vals, rng.normal(0, 0.01, 60), groups=groups,
+                          null_groups=groups)
+    fsu = sy.figure_stats(vals, rng.normal(0, 0.01, 60))
+    assert np.diff(fsg["ci"])[0] > 2 * np.diff(fsu["ci"])[0]
+    with pytest.raises(SpindleScopeError, match="null values"):
+        sy.figure_stats(obs, [])
+
+
+def test_pooled_coherence_stats_match_direct_pooling():
+    """figure_stats with the coherence pool gives the directly pooled value."""
+    from core.coherence import MultitaperEstimator, band_pool, resample_stats
+
+    rng = np.random.default_rng(13)
+    xs, ys = _pair(rng, SHORT, 0.25, n_src=20)
+    nx, ny = _pair(rng, SHORT, 0.0, n_src=20)
+    est = MultitaperEstimator(SFREQ, 2.5, nfft=int(max(SHORT)), fmin=5, fmax=40)
+    keep = np.arange(20)
+    stack = lambda a, b: {k: np.stack([resample_stats(est, est.stats(u, v),  # noqa
+                                                      (10, 15), keep)[k]
+                                       for u, v in zip(a, b)]) for k in
+                          ("sxy", "sxx", "syy", "dof")}
+    fs = sy.figure_stats(stack(xs, ys), stack(nx, ny), pool=band_pool(est, (10, 15)),
+                         n_perm=200, interval="jackknife")
+    direct = sy.coherence_multitaper(xs, ys, SFREQ, nfft=int(max(SHORT)), fmin=5, fmax=40)
+    assert fs["value"] == pytest.approx(float(direct.band((10, 15)).mean()), rel=1e-4)
+    assert fs["ci"][0] < fs["value"] < fs["ci"][1]
+    assert fs["ci"][0] < 0.25 < fs["ci"][1]   # the truth lies inside
+    assert fs["null"] < 0.1 and fs["p"] < 0.01 and fs["excess_ci"][0] > 0.1
+
+
+def test_correlations_bad_input():
+    x = np.random.default_rng(5).standard_normal((30, 200))
     with pytest.raises(SpindleScopeError, match="shape"):
         sy.mean_pairwise_correlation(np.zeros(10))
     with pytest.raises(SpindleScopeError, match="differ in shape"):
         sy.between_correlation(x, x[:, :100])
-    with pytest.raises(SpindleScopeError, match="too short"):
-        sy.mvdr_coherence(x[:, :10], x[:, :10], 200.0)
+
+
+def test_generator_dynamics_per_cycle():
+    from core.dynamics import cycle_maxima, dynamics_figures
+
+    sfreq, f = 200.0, 12.5            # 16 samples per cycle
+    n_src, n_left = 10, 5
+    pos = np.zeros((n_src, 3))
+    pos[:, 0] = np.arange(n_src) * 0.01   # sources 1 cm apart
+    t = np.arange(16 * 6)
+    tc = 0.1 * np.ones((n_src, len(t)))
+    path = [0, 1, 6, 6, 2, 9]         # the maximum of each cycle
+    for c, src in enumerate(path):
+        tc[src, 16 * c:16 * (c + 1)] = 5.0 * np.sin(2 * np.pi * f * t[:16] / sfreq)
+    mx = cycle_maxima(tc, sfreq, f)
+    np.testing.assert_array_equal(mx, path)
+    d = dynamics_figures(mx, pos, n_left)
+    assert d["max_displacement_cm"] == pytest.approx(np.mean([1, 5, 0, 4, 7]))
+    assert d["max_hemi_change"] == pytest.approx(3 / 5)
+    centre = np.mean(path)
+    assert d["max_spread_cm"] == pytest.approx(np.mean(np.abs(np.array(path) - centre)))
+    assert cycle_maxima(tc[:, :20], sfreq, f) is None      # one cycle only
+    assert np.isnan(dynamics_figures(None, pos, n_left)["max_spread_cm"])

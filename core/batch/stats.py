@@ -124,6 +124,13 @@ def figure_statistics(values: list, nulls: list | None = None, *, n_boot: int = 
     return out
 
 
+def _finite(values) -> list:
+    """The finite numbers of a JSON list (None and NaN dropped)."""
+    if not isinstance(values, list):
+        return []
+    return [float(v) for v in values if isinstance(v, (int, float)) and np.isfinite(v)]
+
+
 def group_statistics(summaries: list[tuple[str, dict]], **kwargs) -> dict:
     """Statistics of every figure over the recordings' summaries.
 
@@ -146,16 +153,18 @@ def group_statistics(summaries: list[tuple[str, dict]], **kwargs) -> dict:
     for fig in figures:
         vals, nulls = {}, {}
         for subj, s in summaries:
-            per = s.get(f"{fig}_per_spindle")
+            # a figure not estimable for a spindle (a coherence of a spindle
+            # too short for its estimator) is stored as null: left out
+            per = _finite(s.get(f"{fig}_per_spindle"))
             if not per:
                 continue
             vals.setdefault(subj, []).extend(per)
             nv = null_values(s, fig)
             nulls.setdefault(subj, [])
-            if nv is None or nulls[subj] is None:
+            if nv is None or nulls[subj] is None or not _finite(nv):
                 nulls[subj] = None
             else:
-                nulls[subj].extend(nv)
+                nulls[subj].extend(_finite(nv))
         subjects = sorted(vals)
         null_list = [nulls[s] for s in subjects]
         out[fig] = figure_statistics([vals[s] for s in subjects],

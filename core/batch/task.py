@@ -259,20 +259,21 @@ def _noise_cov(rec, item, spindles, aset, band):
     from ..inverse import noise_cov_diagonal, noise_cov_from_file, noise_cov_from_recording
 
     kind = aset["noise_cov"]
-    if kind == "diagonal":
-        return noise_cov_diagonal(rec.info), "diagonal (ad hoc)"
-    if kind != "auto":
-        return noise_cov_from_file(kind), Path(kind).name
     intervals = [(0.0, rec.duration)]
     if item.hypnogram:
         from ..staging import read_hypnogram_for
 
         hyp = read_hypnogram_for(item.hypnogram, rec)
         intervals = hyp.intervals(["N2"]) or intervals
+    if kind == "diagonal":
+        return noise_cov_diagonal(rec.info), "diagonal (ad hoc)", intervals
+    if kind != "auto":
+        return noise_cov_from_file(kind, band=band), Path(kind).name, intervals
     cov = noise_cov_from_recording(rec, intervals,
                                    [(s.onset, s.onset + s.duration) for s in spindles],
                                    band=band)
-    return cov, "spindle-free N2 segments" if item.hypnogram else "spindle-free segments"
+    return cov, ("spindle-free N2 segments" if item.hypnogram
+                 else "spindle-free segments"), intervals
 
 
 def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
@@ -299,7 +300,7 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
     config = AnalysisConfig(inverse=inv, band=tuple(aset["band"]) if aset["band"] else None,
                             modalities=tuple(mods))
     fwd, head = _forward(rec, item, aset)
-    cov, cov_src = _noise_cov(rec, item, spindles, aset, config.band)
+    cov, cov_src, null_intervals = _noise_cov(rec, item, spindles, aset, config.band)
     keep = bool(aset.get("spindle_stcs"))
     outputs = {}
 
@@ -311,7 +312,7 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
         sp.stcs = {}
 
     result = _drain(iter_analysis(rec, spindles, fwd, cov, config, keep_stcs=keep,
-                                  stc_dtype=np.float32,
+                                  stc_dtype=np.float32, null_intervals=null_intervals,
                                   on_spindle=write_spindle if keep else None),
                     item, "analyze")
     del fwd

@@ -59,6 +59,16 @@ def add_arguments(p: argparse.ArgumentParser):
     i.add_argument("--band", type=_band, default=(10.0, 15.0),
                    help="band-pass before the inverse, LOW,HIGH Hz or 'none' "
                    "(default 10,15)")
+    s = p.add_argument_group("synchrony")
+    s.add_argument("--timecourse", default="norm", choices=("norm", "normal", "envelope"),
+                   help="time course the correlations use: norm of the loose "
+                   "components (default), signed normal component, or Hilbert "
+                   "envelope of the normal component; coherence always uses the "
+                   "signed normal component")
+    s.add_argument("--n-boot", type=int, default=1000,
+                   help="bootstrap and permutation replicates (default 1000)")
+    s.add_argument("--no-null", action="store_true",
+                   help="skip the null segments, intervals and p-values")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-stc", action="store_true", help="do not write STC files")
     p.add_argument("--no-report", action="store_true", help="no HTML report")
@@ -93,7 +103,8 @@ def run(args) -> int:
     from ..cli import TerminalProgress
     from ..headmodel import iter_template_forward, subject_forward
     from ..inverse import (InverseSettings, check_modality, noise_cov_diagonal,
-                           noise_cov_from_file, noise_cov_from_recording)
+                           cov_regularisation, noise_cov_from_file,
+                           noise_cov_from_recording)
     from ..recording import open_recording
     from ..report import write_maps, write_report, write_stcs, write_summary
     from ..sources import AnalysisConfig, iter_analysis
@@ -118,7 +129,8 @@ def run(args) -> int:
     settings = InverseSettings(method=args.method, snr=args.snr, loose=args.loose,
                                depth=args.depth,
                                orientation="fixed" if args.fixed else "loose")
-    config = AnalysisConfig(inverse=settings, band=args.band)
+    config = AnalysisConfig(inverse=settings, band=args.band, timecourse=args.timecourse,
+                            n_boot=args.n_boot, n_perm=args.n_boot, null=not args.no_null)
     rec = open_recording(args.recording)
     for mod in config.modalities:  # fail before any slow step
         check_modality(rec.info, mod)
@@ -136,20 +148,22 @@ def run(args) -> int:
                                 progress)
         head = f"fsaverage template ({args.template_spacing})"
     # noise covariance
+    n2 = _noise_intervals(args, rec, spindles)
     if args.noise_cov == "auto":
         cov = noise_cov_from_recording(
-            rec, _noise_intervals(args, rec, spindles),
-            [(s.onset, s.onset + s.duration) for s in spindles], band=config.band)
+            rec, n2, [(s.onset, s.onset + s.duration) for s in spindles], band=config.band)
         cov_src = "spindle-free N2 segments" + (
             f", {config.band[0]:g}–{config.band[1]:g} Hz" if config.band else "")
     elif args.noise_cov == "diagonal":
         cov = noise_cov_diagonal(rec.info)
         cov_src = "diagonal (ad hoc)"
     else:
-        cov = noise_cov_from_file(args.noise_cov)
+        cov = noise_cov_from_file(args.noise_cov, band=config.band)
         cov_src = Path(args.noise_cov).name
+    cov_src += f"; {cov_regularisation(cov)}"
     result = run_with_progress(iter_analysis(rec, spindles, fwd, cov, config,
-                                             keep_stcs=not args.no_stc), progress)
+                                             keep_stcs=not args.no_stc,
+                                             null_intervals=n2), progress)
     out = Path(args.out)
     extra = {"recording": str(Path(args.recording).name), "head_model": head,
              "noise_cov": cov_src, "n_sources": int(sum(len(v) for v in result.vertices)),
@@ -160,19 +174,39 @@ def run(args) -> int:
         write_stcs(result, out)
     if not args.no_report:
         write_report(result, out, title=f"SpindleScope: {extra['recording']}",
-                     notes=f"<p>Head model: {head}. Noise covariance: {cov_src}.</p>")
+                     notes=f"<p>Head model: {head}. Noise covariance: {cov_src}.</p>",
+                     summary=summary)
     elapsed = time.perf_counter() - t_start
     lines = [f"{summary['n_spindles']} spindles analysed in {elapsed:.1f} s "
              f"({settings.method}, {extra['n_sources']} sources); results in {out}"]
-    for key, label in (("eeg_within_r", "EEG within-modality r"),
-                       ("meg_within_r", "MEG within-modality r"),
-                       ("meeg_within_r", "MEG+EEG within-modality r"),
-                       ("between_r", "EEG-MEG r at the same source"),
-                       ("coherence_welch", "EEG-MEG coherence (Welch)"),
-                       ("coherence_mvdr", "EEG-MEG coherence (MVDR)")):
-        if key in summary:
-            paper = summary["paper"].get(key)
-            ref = f"   (paper {paper:.2f})" if paper is not None else ""
-            lines.append(f"  {label:<32} {summary[key]:.3f} ± {summary[key + '_sd']:.3f}{ref}")
+    lines.append(f"  correlations use the {summary['correlation_signal']}; coherence "
+                 f"the {summary['coherence_signal']}")
+    lines += summary_lines(summary)
+    for kind, d in summary.get("by_type", {}).items():
+        lines.append(f"  -- {kind} spindles ({d['n_spindles']}) --")
+        lines += summary_lines(d, paper=False)
     print("\n".join(lines), file=sys.stdout)
     return 0
+
+
+def summary_lines(summary: dict, paper: bool = True) -> list[str]:
+    """One line per figure: value [CI], null, excess [CI], p (and the paper's)."""
+    from ..report import LABELS
+    from ..synchrony_figures import FIGURES
+
+    lines = []
+    for key in FIGURES:
+        if summary.get(key) is None:
+            continue
+        text = f"  {LABELS[key]:<24} {summary[key]:.3f}"
+        if key + "_null" in summary:
+            lo, hi = summary[key + "_ci"]
+            elo, ehi = summary[key + "_excess_ci"]
+            text += (f" [{lo:.3f}, {hi:.3f}]  null {summary[key + '_null']:.3f}  "
+                     f"excess {summary[key + '_excess']:+.3f} [{elo:+.3f}, {ehi:+.3f}]  "
+                     f"p {summary[key + '_p']:.3g}")
+        ref = summary.get("paper", {}).get(key) if paper else None
+        if ref is not None:
+            text += f"   (paper {ref:.2f})"
+        lines.append(text)
+    return lines
