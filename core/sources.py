@@ -272,6 +272,8 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
     from .synchrony import pairwise_correlation_sample
     from .synchrony_figures import Pool, finish_stats
 
+    # raw MaxShield MEG is distorted until MaxFilter/SSS: refuse with the fix
+    getattr(rec, "check_source_ready", lambda: None)()
     config = config or AnalysisConfig()
     info = rec.info
     for mod in config.modalities:

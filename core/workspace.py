@@ -240,6 +240,7 @@ class SourceWorkspace:
         rec = self.session.recording
         if rec is None:
             raise SpindleScopeError("Open a recording first.")
+        rec.check_source_ready()
         return rec
 
     def _base_key(self) -> dict:

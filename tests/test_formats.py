@@ -264,3 +264,30 @@ def test_fuzz_edf_and_fif_headers(tmp_path, valid_recordings, ext, edits, cut):
         return
     chunk = rec.get_chunk(0, rec.duration)
     assert chunk.shape == (len(rec.ch_names), rec.n_times)
+
+
+def test_maxshield_is_refused_by_every_source_path(shared_data, tmp_path, capsys):
+    """The CLI's analyze, the GUI's workspace and the core analysis all refuse
+    raw MaxShield data with the MaxFilter advice (never a distorted result)."""
+    from core.cli import main
+    from core.session import Session
+    from core.sources import iter_analysis
+    from core.workspace import SourceWorkspace
+
+    path = shared_data / "formats" / "fif" / "test_move_anon_erm_raw.fif"
+    if not path.is_file():
+        pytest.skip("MaxShield file absent")
+    sp = tmp_path / "sp.tsv"
+    sp.write_text("onset\tduration\ttrial_type\n0.2\t0.5\tspindle\n")
+    assert main(["analyze", str(path), "--spindles", str(sp),
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "MaxFilter" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "summary.json").exists()
+    rec = open_recording(path)
+    with pytest.raises(RecordingError, match="MaxFilter"):
+        next(iter_analysis(rec, [], None, None))
+    session = Session()
+    session.set_recording(rec)
+    with pytest.raises(RecordingError, match="MaxFilter"):
+        SourceWorkspace(session)._recording()

@@ -132,6 +132,7 @@ def run(args) -> int:
     config = AnalysisConfig(inverse=settings, band=args.band, timecourse=args.timecourse,
                             n_boot=args.n_boot, n_perm=args.n_boot, null=not args.no_null)
     rec = open_recording(args.recording)
+    rec.check_source_ready()     # before any head model or covariance work
     for mod in config.modalities:  # fail before any slow step
         check_modality(rec.info, mod)
     spindles = _load_spindles(args.spindles)
