@@ -44,8 +44,9 @@ def check_modality(info, modality: str):
         if len(idx) == 0:
             raise SpindleScopeError(
                 f"{MODALITY_LABEL[modality]} source analysis needs {kind.upper()} "
-                f"channels, but the recording has none. Choose another modality "
-                f"(the recording has: "
+                f"channels, but the recording has none. Analyse the sensors it has "
+                f"(analyze --modalities, or the Sources tab's sensor sets; the "
+                f"recording has: "
                 f"{', '.join(sorted(set(info.get_channel_types())))}).")
         if kind == "eeg":
             locs = np.array([info["chs"][i]["loc"][:3] for i in idx])

@@ -221,3 +221,27 @@ def test_detect_bad_numbers_before_reading(tmp_path, capsys):
         assert main(["detect", str(rec), *argv, *out]) == 2
         err = capsys.readouterr().err
         assert msg in err and "does not exist" not in err
+
+
+def test_analyze_modalities_option_names_what_the_recording_has(tmp_path, capsys):
+    """An EEG-only recording asked for MEG sources: the message says what the
+    recording has and which option chooses the sensor sets (issue 14, item 12)."""
+    import mne
+    import numpy as np
+
+    from core.cli import main
+
+    info = mne.create_info(["Fz", "Cz", "Pz"], 100.0, "eeg")
+    raw = mne.io.RawArray(np.zeros((3, 1000)), info, verbose="error")
+    raw.set_montage("standard_1020", verbose="error")
+    raw.save(tmp_path / "eeg_raw.fif", verbose="error")
+    sp = tmp_path / "sp.tsv"
+    sp.write_text("onset\tduration\ttrial_type\n2\t0.8\tspindle\n")
+    code = main(["analyze", str(tmp_path / "eeg_raw.fif"), "--spindles", str(sp),
+                 "--modalities", "meg", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--modalities" in err and "eeg" in err
+    assert "Choose another modality" not in err
+    code = main(["analyze", str(tmp_path / "eeg_raw.fif"), "--spindles", str(sp),
+                 "--modalities", "bogus", "--out", str(tmp_path / "o")])
+    assert code == 2 and "Allowed values are" in capsys.readouterr().err

@@ -60,6 +60,10 @@ def add_arguments(p: argparse.ArgumentParser):
                    help="band-pass before the inverse, LOW,HIGH Hz or 'none' "
                    "(default 10,15)")
     s = p.add_argument_group("synchrony")
+    s.add_argument("--modalities", default="auto", metavar="LIST",
+                   help="sensor sets to invert, comma-separated of eeg, meg, meeg "
+                   "(default auto: every set the recording has sensors for; the "
+                   "EEG-MEG figures need eeg and meg)")
     s.add_argument("--timecourse", default="norm", choices=("norm", "normal", "envelope"),
                    help="time course the correlations use: norm of the loose "
                    "components (default), signed normal component, or Hilbert "
@@ -97,12 +101,41 @@ def _noise_intervals(args, rec, spindles):
     return [(0.0, rec.duration)]
 
 
+def _modalities(text, info) -> tuple:
+    """The sensor sets to analyse: those asked for (each checked), or with
+    ``auto`` every set the recording has sensors (and positions) for."""
+    from ..inverse import MODALITIES, check_modality
+    from ..utils import check_option
+
+    if str(text).strip().lower() == "auto":
+        mods, why = [], None
+        for mod in MODALITIES:
+            try:
+                check_modality(info, mod)
+                mods.append(mod)
+            except SpindleScopeError as exc:
+                why = why or exc
+        if not mods:
+            raise why
+        if len(mods) < len(MODALITIES):
+            logger.warning("Analysing %s only: %s", ", ".join(mods), why)
+        return tuple(mods)
+    mods = [m.strip().lower() for m in str(text).split(",") if m.strip()]
+    if not mods:
+        raise SpindleScopeError("Invalid value for the '--modalities' parameter: "
+                                "give eeg, meg and/or meeg, or auto.")
+    for mod in mods:
+        check_option("--modalities", mod, MODALITIES)
+        check_modality(info, mod)
+    return tuple(dict.fromkeys(mods))
+
+
 def run(args) -> int:
     import mne
 
     from ..cli import TerminalProgress
     from ..headmodel import iter_template_forward, subject_forward
-    from ..inverse import (InverseSettings, check_modality, noise_cov_diagonal,
+    from ..inverse import (InverseSettings, noise_cov_diagonal,
                            cov_regularisation, noise_cov_from_file,
                            noise_cov_from_recording)
     from ..recording import open_recording
@@ -129,12 +162,12 @@ def run(args) -> int:
     settings = InverseSettings(method=args.method, snr=args.snr, loose=args.loose,
                                depth=args.depth,
                                orientation="fixed" if args.fixed else "loose")
-    config = AnalysisConfig(inverse=settings, band=args.band, timecourse=args.timecourse,
-                            n_boot=args.n_boot, n_perm=args.n_boot, null=not args.no_null)
     rec = open_recording(args.recording)
     rec.check_source_ready()     # before any head model or covariance work
-    for mod in config.modalities:  # fail before any slow step
-        check_modality(rec.info, mod)
+    mods = _modalities(args.modalities, rec.info)  # fail before any slow step
+    config = AnalysisConfig(inverse=settings, band=args.band, timecourse=args.timecourse,
+                            n_boot=args.n_boot, n_perm=args.n_boot, null=not args.no_null,
+                            modalities=mods)
     spindles = _load_spindles(args.spindles)
     # head model
     if args.forward or args.subjects_dir:
