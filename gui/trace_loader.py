@@ -435,7 +435,10 @@ def compute_page(recording, req: PageRequest) -> PageData:
                 q = reduction_factor(sfreq, req, n, spec[1], per) if per >= 2 else 1
                 red = max(red, q)
                 y = anti_alias_reduce(x, q)
-                y -= y.mean(axis=1, keepdims=True)
+                k0, k1 = lead // q, lead // q + -(-n // q)
+                # baseline: the page's own mean (not the filter pads')
+                y -= y[:, k0:k1].mean(axis=1, dtype=np.float64,
+                                      keepdims=True).astype(np.float32)
                 rate = sfreq / q
                 sig = None
                 if y.shape[1] > 30:
@@ -449,10 +452,9 @@ def compute_page(recording, req: PageRequest) -> PageData:
                         y = _filter(y, band)
                     if notch is not None:
                         y = _filter(y, notch)
-                k0 = lead // q
-                y = y[:, k0:k0 + -(-n // q)]
+                y = y[:, k0:k1]
                 if sig is not None:
-                    sig = sig[:, k0:k0 + -(-n // q)]
+                    sig = sig[:, k0:k1]
                 t_filt += time.perf_counter() - tb
             if per >= 2:
                 out = np.empty((len(sel), cols), np.float32)

@@ -438,7 +438,10 @@ def test_psg_kinds_have_own_scales_ticks_and_labels(window, tmp_path, qtbot):
     assert rec.ch_types == ["eeg", "eeg", "eog", "resp", "emg", "temperature", "stim"]
     # every kind its own scale and unit in the legend
     legend = b.legend.text()
-    for word in ("EEG 20 µV", "EOG", "RESP", "EMG 50 µV", "TEMP", "STIM events"):
+    # (per division; EMG keeps its AASM band, its 100-Hz low-pass capped below
+    # the 50-Hz Nyquist frequency; the general filters were turned off)
+    for word in ("EEG 50 µV/div unfiltered", "EOG", "RESP", "EMG 50 µV/div 10–45 Hz",
+                 "TEMP", "STIM events"):
         assert word in legend, legend
     assert b.scalings["resp"] > 100 and b.scalings["temp"] < 1   # not one "other" scale
     # every row labelled, top to bottom
