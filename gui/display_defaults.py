@@ -8,8 +8,13 @@ never filtered. OK stores them in the settings (remembered across sessions).
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QGridLayout,
-                               QLabel)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QLabel,
+)
 
 from .trace_scales import KINDS, kind_filter, per_division
 

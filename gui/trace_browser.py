@@ -30,7 +30,7 @@ from core.recording import GROUPS
 from core.settings import DEFAULT_SCALINGS
 from core.utils import relink
 
-from .spindle_items import SpindleItem, TracesItem, TraceViewBox
+from .spindle_items import SpindleItem, TraceViewBox
 from .trace_loader import PageLoader, PageRequest, limit_heap_growth
 from .trace_rows import GapTracesItem, _event_ticks
 from .trace_scales import (GROUP_COLORS, KIND_OF_TYPE, KINDS, PERSISTED_KINDS,  # noqa: F401
@@ -471,19 +471,23 @@ class TraceBrowser(QWidget):
 
     def set_display_defaults(self, values: dict):
         """Per kind ``(scale per division, highpass, lowpass)``; stored in the settings."""
+        from core.utils import SpindleScopeError
+
+        for kind, (per_div, hp, lp) in values.items():
+            if not per_div or per_div <= 0 or (hp and lp and hp >= lp):
+                raise SpindleScopeError(
+                    f"Invalid display setting for {kind.upper()}: the scale must be "
+                    f"positive and the high-pass below the low-pass, but got "
+                    f"{per_div!r} per division, {hp!r}-{lp!r} Hz. Lower the high-pass "
+                    f"or turn it off (0).")
         s = self.session.settings
         filters = dict(s.display_filters)
         for kind, (per_div, hp, lp) in values.items():
             fac = self._units.get(kind, UNITS.get(kind, ("", 1.0)))[1]
             self.scalings[kind] = float(per_div) / 2.0 / fac
             filters[kind] = (hp or None, lp or None)
-        old = s.display_filters
         s.display_filters = filters
-        try:
-            s.validate()
-        except Exception:
-            s.display_filters = old
-            raise
+        s.validate()
         self._store_scalings()
         self._update_legend()
         self.refresh()

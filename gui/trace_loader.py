@@ -204,7 +204,7 @@ def _filter(data, sos):
 #: Rows filtered at once (bounds the filter's temporary memory).
 ROW_BLOCK = 128
 #: Samples per period of the highest frequency shown kept before filtering.
-SAMPLES_PER_PERIOD = 5
+SAMPLES_PER_PERIOD = 6
 
 
 def reduction_factor(sfreq, req: PageRequest, n_samples: int, lowpass=None,
