@@ -32,7 +32,7 @@ from core.utils import relink
 
 from .spindle_items import SpindleItem, TraceViewBox
 from .trace_loader import PageLoader, PageRequest, limit_heap_growth
-from .trace_rows import GapTracesItem, _event_ticks
+from .trace_rows import GapTracesItem, TimeAxis, _event_ticks, format_time  # noqa: F401
 from .trace_scales import (GROUP_COLORS, KIND_OF_TYPE, KINDS, PERSISTED_KINDS,  # noqa: F401
                            UNITS, auto_scalings, kind_filter, legend_text)
 
@@ -45,22 +45,6 @@ REVIEW_KEYS = {Qt.Key.Key_A: "accept", Qt.Key.Key_X: "reject",
                Qt.Key.Key_BracketLeft: "shrink", Qt.Key.Key_BracketRight: "extend",
                Qt.Key.Key_Comma: "earlier", Qt.Key.Key_Period: "later"}
 PAGE_RANGE = (5.0, 60.0)
-
-
-def format_time(t: float) -> str:
-    """Seconds → ``h:mm:ss`` (tenths shown below a minute of page)."""
-    t = max(0.0, float(t))
-    h, rem = divmod(t, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h)}:{int(m):02d}:{s:04.1f}"
-
-
-class TimeAxis(pg.AxisItem):
-    """Bottom axis labelled in h:mm:ss."""
-
-    def tickStrings(self, values, scale, spacing):
-        return [format_time(v).rsplit(".", 1)[0] if spacing >= 1 else format_time(v)
-                for v in values]
 
 
 class TraceBrowser(QWidget):
@@ -408,12 +392,19 @@ class TraceBrowser(QWidget):
         self.loader.request(self.recording, self._page_request(self.t0, self._rid))
 
     def _prefetch_neighbours(self):
-        """Compute the next and previous pages ahead, on the worker."""
+        """Compute the pages ahead on the worker: the next one (and, unless the
+        scorer is paging forward, the previous one)."""
         rec = self.recording
         if rec is None:
             return
         last = max(0.0, rec.duration - self.duration)
         ahead = [min(self.t0 + self.duration, last), max(self.t0 - self.duration, 0.0)]
+        step = self.t0 - getattr(self, "_prev_t0", self.t0)
+        self._prev_t0 = self.t0
+        if 0 < step <= self.duration + 1e-9:
+            ahead = ahead[:1]
+        elif -self.duration - 1e-9 <= step < 0:
+            ahead = ahead[::-1][:1]
         self.loader.prefetch(rec, [self._page_request(t) for t in ahead if t != self.t0])
 
     def _on_resized(self, *args):

@@ -202,13 +202,13 @@ def _filter(data, sos):
 
 
 #: Rows filtered at once (bounds the filter's temporary memory).
-ROW_BLOCK = 128
+ROW_BLOCK = 64
 #: Samples per period of the highest frequency shown kept before filtering.
 SAMPLES_PER_PERIOD = 6
 
 
 def reduction_factor(sfreq, req: PageRequest, n_samples: int, lowpass=None,
-                     per_pixel=None) -> int:
+                     per_pixel=None, exact=True) -> int:
     """Samples merged (anti-aliased) into one before filtering (1 = none).
 
     Only rows with a display low-pass are reduced: they are then filtered at
@@ -216,7 +216,7 @@ def reduction_factor(sfreq, req: PageRequest, n_samples: int, lowpass=None,
     shown (their low-pass, or the sigma band's top), and never below two
     samples per pixel, so peak decimation keeps its detail. The factor divides
     the pixel width ``per_pixel`` (raw samples per pixel) so every row shares
-    one pixel grid.
+    one pixel grid (``exact=False``: the factor wanted, divisor or not).
     """
     lowpass = req.lowpass if lowpass is None else lowpass
     if not lowpass:
@@ -226,7 +226,7 @@ def reduction_factor(sfreq, req: PageRequest, n_samples: int, lowpass=None,
     if per_pixel is None:
         per_pixel = -(-n_samples // max(req.n_px, 1))
     q = min(q, per_pixel // 2)
-    while q > 1 and per_pixel % q:
+    while exact and q > 1 and per_pixel % q:
         q -= 1
     return max(q, 1)
 
@@ -346,7 +346,11 @@ def _row_specs(req: PageRequest):
             for r, f in enumerate(filters)]
 
 
-def compute_page(recording, req: PageRequest) -> PageData:
+class PageCancelled(Exception):
+    """Raised inside :func:`compute_page` when its ``should_stop`` says so."""
+
+
+def compute_page(recording, req: PageRequest, should_stop=None) -> PageData:
     """Read, filter and decimate one page (pure; runs on any thread).
 
     The page is read once (float32). Rows are grouped by display filter;
@@ -363,6 +367,9 @@ def compute_page(recording, req: PageRequest) -> PageData:
         The open recording.
     req : PageRequest
         What to draw.
+    should_stop : callable | None
+        Asked between steps; True abandons the page (:class:`PageCancelled`),
+        e.g. a prefetch the scorer has jumped away from.
 
     Returns
     -------
@@ -383,12 +390,19 @@ def compute_page(recording, req: PageRequest) -> PageData:
     per = -(-n // n_px)                        # raw samples per pixel
     if per < 2:
         per = 1
+    else:  # widen pixels a little so the main reduction factor divides them
+        q_main = max([reduction_factor(sfreq, req, n, sp[1], per, exact=False)
+                      for sp in specs if sp is not None] or [1])
+        per = -(-per // q_main) * q_main
     n_pad = int(np.ceil(FILTER_PAD * sfreq / per)) * per if filt else 0
     lead = (min(n_pad, s0) // per) * per       # a multiple of every factor used
     p0, p1 = s0 - lead, min(recording.n_times, s1 + n_pad)
     if p0 + ((p1 - p0) // per) * per >= s1:    # whole pixels: reshapes without copies
         p1 = p0 + ((p1 - p0) // per) * per
     with _read_lock:
+        if should_stop is not None and should_stop():
+            raise PageCancelled
+        t_lock = time.perf_counter()
         raw = read_page(recording, p0, p1, req.idx, req.montage)
     t_read = time.perf_counter()
 
@@ -416,6 +430,8 @@ def compute_page(recording, req: PageRequest) -> PageData:
     red = 1
     for spec, rows in groups.items():
         for b0 in range(0, len(rows), ROW_BLOCK):
+            if should_stop is not None and should_stop():
+                raise PageCancelled
             sel = np.asarray(rows[b0:b0 + ROW_BLOCK])
             x = raw[sel]                         # a copy: the buffer stays intact
             bad_rows = np.flatnonzero(~np.isfinite(x.sum(axis=1)))
@@ -484,7 +500,7 @@ def compute_page(recording, req: PageRequest) -> PageData:
                 gap_rows += [int(r) for r in rows_abs[hit]]
     toc = time.perf_counter()
     return PageData(req, times, data, sigma,
-                    {"read": t_read - tic, "filter": t_filt,
+                    {"wait": t_lock - tic, "read": t_read - t_lock, "filter": t_filt,
                      "decimate": toc - t_read - t_filt, "total": toc - tic,
                      "reduction": red}, tuple(sorted(gap_rows)))
 
@@ -579,8 +595,10 @@ class _PageJob(QRunnable):
                 self.loader.cache.abandon(key)  # the user moved on: not needed
                 return
             try:
-                page = compute_page(self.recording, self.req)
-            except Exception:  # a failing prefetch is retried in the open
+                page = compute_page(self.recording, self.req, should_stop=lambda: (
+                    self.loader.latest_rid != self.sched_rid
+                    and self.loader.latest_key != key))   # jumped elsewhere
+            except Exception:  # cancelled, or failing: retried in the open if needed
                 self.loader.cache.abandon(key)
                 return
             self.loader.cache.put(key, page)
@@ -615,6 +633,7 @@ class PageLoader(QObject):
         super().__init__(parent)
         self.sync_limit = int(sync_limit)
         self.latest_rid = -1
+        self.latest_key = None
         self.n_dropped = 0
         self.cache = PageCache(cache_size)
         self._pool = QThreadPool(self)
@@ -629,6 +648,7 @@ class PageLoader(QObject):
         """Compute ``req`` (inline or on the worker) and emit :attr:`loaded`."""
         self.latest_rid = req.rid
         key = page_key(recording, req)
+        self.latest_key = key
         cost = len(req.idx) * (req.t1 - req.t0) * recording.sfreq
         if cost <= self.sync_limit:
             page = self.cache.get(key)
