@@ -179,6 +179,7 @@ def _jump_times(duration, n, page=30.0):
 def measure_ours(path, n_rows, pages, filters, think):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t_start = time.perf_counter()
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from core.settings import Settings
@@ -200,8 +201,14 @@ def measure_ours(path, n_rows, pages, filters, think):
     views = (b.plot, win.overview, win.hypnogram_lane)
 
     def show(n):
+        # wait in an event loop, as the app does (a processEvents() spin would
+        # fight the page worker for the GIL and time the harness, not the app)
         while len(drawn) < n:
-            app.processEvents()
+            loop = QEventLoop()
+            b.sigPageDrawn.connect(loop.quit)
+            if len(drawn) < n:
+                loop.exec()
+            b.sigPageDrawn.disconnect(loop.quit)
         for v in views:  # paint now, synchronously
             v.viewport().repaint()
 

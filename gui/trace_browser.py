@@ -395,8 +395,8 @@ class TraceBrowser(QWidget):
         """Compute the pages ahead on the worker: the next one (and, unless the
         scorer is paging forward, the previous one)."""
         rec = self.recording
-        if rec is None:
-            return
+        if rec is None or self._page is None or self._page.request.rid != self._rid:
+            return   # the page asked for is still being computed: it goes first
         last = max(0.0, rec.duration - self.duration)
         ahead = [min(self.t0 + self.duration, last), max(self.t0 - self.duration, 0.0)]
         step = self.t0 - getattr(self, "_prev_t0", self.t0)
