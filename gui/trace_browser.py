@@ -418,7 +418,9 @@ class TraceBrowser(QWidget):
         self._page = page
         self._redraw_page()
         self.sigPageDrawn.emit(page)
-        self._prefetch_timer.start()
+        # paging through in order: the next page is wanted at once
+        step = abs(self.t0 - getattr(self, "_prev_t0", self.t0))
+        self._prefetch_timer.start(0 if 0 < step <= self.duration + 1e-9 else 80)
 
     def _redraw_page(self):
         page = self._page
