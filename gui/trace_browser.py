@@ -32,7 +32,7 @@ from core.utils import relink
 
 from .spindle_items import SpindleItem, TraceViewBox
 from .trace_loader import PageLoader, PageRequest, limit_heap_growth
-from .trace_rows import GapTracesItem, TimeAxis, _event_ticks, format_time  # noqa: F401
+from .trace_rows import GapTracesItem, TimeAxis, _event_ticks, format_time
 from .trace_scales import (GROUP_COLORS, KIND_OF_TYPE, KINDS, PERSISTED_KINDS,  # noqa: F401
                            UNITS, auto_scalings, kind_filter, legend_text)
 
