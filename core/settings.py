@@ -21,9 +21,17 @@ from .utils import (SpindleScopeError, atomic_write_text, check_option, check_ra
 #: Version of the JSON layout; bump when a field changes meaning.
 SCHEMA_VERSION = 1
 
-#: Default display scalings (SI units per half channel spacing), like MNE's.
-DEFAULT_SCALINGS = {"eeg": 20e-6, "eog": 150e-6, "mag": 1e-12, "grad": 4e-11,
+#: Default display scalings (SI units per half channel spacing), like MNE's;
+#: EEG at 25 µV per half spacing is the scorer's 50 µV per division.
+DEFAULT_SCALINGS = {"eeg": 25e-6, "eog": 150e-6, "mag": 1e-12, "grad": 4e-11,
                     "other": 1e-3}
+
+#: AASM display bands (high-pass, low-pass in Hz; None: off) of the channel
+#: kinds that do not follow the general ``highpass``/``lowpass`` (EEG, EOG and
+#: MEG do, 0.3–35 Hz by default). Low-pass edges above Nyquist are capped at
+#: display time; stim channels are never filtered.
+DEFAULT_DISPLAY_FILTERS = {"emg": (10.0, 100.0), "ecg": (0.3, 70.0),
+                           "resp": (0.1, 15.0), "temp": (None, None)}
 
 _MAX_RECENT = 10
 
@@ -60,6 +68,31 @@ def _valid_detector_params(value) -> dict:
         except SpindleScopeError as exc:
             logger.warning("Ignoring the saved %r detector parameters (%s); "
                            "using its published defaults.", method, exc)
+    return out
+
+
+def _valid_display_filters(value) -> dict:
+    """Keep the per-kind display bands that read (a bad entry is dropped)."""
+    if not isinstance(value, dict):
+        logger.warning("Ignoring display_filters in the settings: expected an object, "
+                       "got %s.", type(value).__name__)
+        return {k: tuple(v) for k, v in DEFAULT_DISPLAY_FILTERS.items()}
+    out = {}
+    for kind, band in value.items():
+        try:
+            if not isinstance(band, (list, tuple)) or len(band) != 2:
+                raise SpindleScopeError(f"expected [high-pass, low-pass], got {band!r}")
+            hp, lp = (None if v is None else check_range(f"display_filters[{kind!r}]",
+                                                         v, 0.0, 10000.0) for v in band)
+            hp, lp = hp or None, lp or None
+            if hp and lp and hp >= lp:
+                raise SpindleScopeError(f"the high-pass ({hp} Hz) must be below the "
+                                        f"low-pass ({lp} Hz)")
+            out[str(kind)] = (hp, lp)
+        except (SpindleScopeError, TypeError, ValueError) as exc:
+            logger.warning("Ignoring the saved display filter of %r (%s).", kind, exc)
+            if kind in DEFAULT_DISPLAY_FILTERS:
+                out[str(kind)] = DEFAULT_DISPLAY_FILTERS[kind]
     return out
 
 
@@ -122,6 +155,11 @@ class Settings:
         user montage; "" = as recorded).
     user_montages : dict
         Montage name → list of derivations (``"C4-M1"``, ``"Cz-(M1+M2)"``).
+    display_filters : dict
+        Channel kind → its own display ``(highpass, lowpass)`` in Hz (None:
+        off); kinds not listed use ``highpass``/``lowpass``
+        (:data:`DEFAULT_DISPLAY_FILTERS`: EMG 10–100, ECG 0.3–70, respiration
+        0.1–15 Hz, temperature unfiltered).
     """
 
     page_duration: float = 30.0
@@ -142,6 +180,7 @@ class Settings:
     window_geometry: str = ""
     montage: str = ""
     user_montages: dict = field(default_factory=dict)
+    display_filters: dict = field(default_factory=lambda: dict(DEFAULT_DISPLAY_FILTERS))
 
     def validate(self) -> "Settings":
         """Check every field; raise :class:`SpindleScopeError` if one is off."""
@@ -188,6 +227,7 @@ class Settings:
         self.detector_params = _valid_detector_params(self.detector_params)
         self.user_montages = _valid_user_montages(self.user_montages)
         self.montage = str(self.montage or "")
+        self.display_filters = _valid_display_filters(self.display_filters)
         return self
 
     # -- recent files -----------------------------------------------------
@@ -235,6 +275,9 @@ class Settings:
                     f"Invalid value for the 'scalings' parameter: expected an "
                     f"object, but got {kwargs['scalings']!r} instead.")
             kwargs["scalings"] = {**DEFAULT_SCALINGS, **kwargs["scalings"]}
+        if isinstance(kwargs.get("display_filters"), dict):
+            kwargs["display_filters"] = {**DEFAULT_DISPLAY_FILTERS,
+                                         **kwargs["display_filters"]}
         if "sigma_band" in kwargs:
             if not isinstance(kwargs["sigma_band"], (list, tuple)) or \
                     len(kwargs["sigma_band"]) != 2:

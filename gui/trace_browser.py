@@ -23,34 +23,19 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from core.recording import GROUPS
 from core.settings import DEFAULT_SCALINGS
 from core.utils import relink
 
-from .spindle_items import SpindleItem, TracesItem, TraceViewBox
+from .spindle_items import SpindleItem, TraceViewBox
 from .trace_loader import PageLoader, PageRequest, limit_heap_growth
-from .trace_rows import _VOLT_FACTORS, GapTracesItem, _event_ticks, _nice
+from .trace_rows import GapTracesItem, TimeAxis, _event_ticks, format_time
+from .trace_scales import (GROUP_COLORS, KIND_OF_TYPE, KINDS, PERSISTED_KINDS,  # noqa: F401
+                           UNITS, auto_scalings, kind_filter, legend_text)
 
-#: Display unit and factor from SI per channel kind ("" = the file's own unit).
-UNITS = {"eeg": ("µV", 1e6), "eog": ("µV", 1e6), "mag": ("fT", 1e15),
-         "grad": ("fT/cm", 1e13), "emg": ("µV", 1e6), "ecg": ("mV", 1e3),
-         "resp": ("", 1.0), "temp": ("", 1.0), "stim": ("", 1.0), "misc": ("", 1.0),
-         "other": ("", 1.0)}
-#: Trace colour per channel kind.
-GROUP_COLORS = {"eeg": (25, 55, 120), "eog": (110, 60, 160), "mag": (20, 110, 40),
-                "grad": (10, 90, 100), "other": (80, 80, 80), "emg": (150, 40, 40),
-                "ecg": (170, 20, 90), "resp": (0, 120, 160), "temp": (160, 100, 0),
-                "stim": (0, 0, 0), "misc": (80, 80, 80)}
-#: Display kind of each MNE channel type (each kind has its own scale).
-KIND_OF_TYPE = {"eeg": "eeg", "eog": "eog", "mag": "mag", "grad": "grad",
-                "emg": "emg", "ecg": "ecg", "resp": "resp", "temperature": "temp",
-                "stim": "stim"}
-#: Kinds whose scale is fixed (volts, teslas); the others are set per file
-#: from their robust amplitude (their units are whatever the file says).
-FIXED_SCALINGS = {"emg": 50e-6, "ecg": 1e-3}
-KINDS = ("eeg", "eog", "mag", "grad", "emg", "ecg", "resp", "temp", "misc", "stim")
 SIGMA_COLOR = (230, 90, 0)
 STAGE_KEYS = {Qt.Key.Key_W: "W", Qt.Key.Key_1: "N1", Qt.Key.Key_2: "N2",
               Qt.Key.Key_3: "N3", Qt.Key.Key_R: "R", Qt.Key.Key_0: "?",
@@ -60,22 +45,6 @@ REVIEW_KEYS = {Qt.Key.Key_A: "accept", Qt.Key.Key_X: "reject",
                Qt.Key.Key_BracketLeft: "shrink", Qt.Key.Key_BracketRight: "extend",
                Qt.Key.Key_Comma: "earlier", Qt.Key.Key_Period: "later"}
 PAGE_RANGE = (5.0, 60.0)
-
-
-def format_time(t: float) -> str:
-    """Seconds → ``h:mm:ss`` (tenths shown below a minute of page)."""
-    t = max(0.0, float(t))
-    h, rem = divmod(t, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h)}:{int(m):02d}:{s:04.1f}"
-
-
-class TimeAxis(pg.AxisItem):
-    """Bottom axis labelled in h:mm:ss."""
-
-    def tickStrings(self, values, scale, spacing):
-        return [format_time(v).rsplit(".", 1)[0] if spacing >= 1 else format_time(v)
-                for v in values]
 
 
 class TraceBrowser(QWidget):
@@ -133,7 +102,14 @@ class TraceBrowser(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addWidget(self.legend)
+        top = QHBoxLayout()
+        top.addWidget(self.legend, 1)
+        self.display_button = QToolButton(self)
+        self.display_button.setText("Scales && filters…")
+        self.display_button.setToolTip("Scale and display filter per channel type")
+        self.display_button.clicked.connect(self.display_defaults_dialog)
+        top.addWidget(self.display_button)
+        lay.addLayout(top)
         lay.addWidget(self.plot, 1)
 
         self.pens = {g: pg.mkPen(GROUP_COLORS[g], width=1) for g in GROUP_COLORS}
@@ -307,54 +283,17 @@ class TraceBrowser(QWidget):
     def _store_scalings(self):
         # only the kinds with physical units persist across recordings
         self.session.settings.scalings = {k: v for k, v in self.scalings.items()
-                                          if k in DEFAULT_SCALINGS}
+                                          if k in PERSISTED_KINDS}
 
     def _auto_scalings(self, rec, force=False):
-        """Own scale and unit for kinds without a standard one.
-
-        EMG and ECG get fixed scales in volts; respiration, temperature and
-        misc channels (any unit) get a 1-2-5 value near 3 robust standard
-        deviations of their data; stim rows are drawn as event ticks.
-        """
-        self._units = {k: UNITS[k] for k in UNITS}
-        if rec is None:
-            return
-        orig = getattr(rec.raw, "_orig_units", None) or {}
-        for kind, fixed in FIXED_SCALINGS.items():
-            if force or kind not in self.scalings:
-                self.scalings[kind] = fixed
-        for kind in ("resp", "temp", "misc", "stim"):
-            idx = [i for i, k in self._kind_of.items() if k == kind]
-            if not idx:
-                continue
-            unit = next((orig.get(rec.ch_names[i]) for i in idx
-                         if orig.get(rec.ch_names[i])), "a.u.")
-            self._units[kind] = (unit, _VOLT_FACTORS.get(unit, 1.0))
-            if kind == "stim" or (not force and kind in self.scalings):
-                continue
-            try:
-                amp = float(np.nanmedian(rec._robust_amplitude(idx[:16])))
-            except Exception:  # noqa: BLE001 - a scale must not stop browsing
-                amp = float("nan")
-            self.scalings[kind] = _nice(3 * 1.4826 * amp) if amp > 0 else 1.0
-        self.scalings.setdefault("stim", 1.0)
+        """Own scale and unit for kinds without a standard one (trace_scales)."""
+        self._units = auto_scalings(rec, self._kind_of, self.scalings, force)
 
     def _update_legend(self):
         rec = self.recording
-        if rec is None:
-            self.legend.setText("")
-            return
-        present = {self._kind_of[i] for i in self.order}
-        parts = []
-        for k in KINDS:
-            if k not in present:
-                continue
-            if k == "stim":
-                parts.append("STIM events")
-                continue
-            unit, fac = self._units.get(k, UNITS[k])
-            parts.append(f"{k.upper()} {self.scalings[k] * fac:.3g} {unit}".rstrip())
-        self.legend.setText("Scale (half channel spacing): " + " · ".join(parts))
+        present = {self._kind_of.get(i, "misc") for i in self.order} if rec else set()
+        self.legend.setText(legend_text(present, self.scalings, self._units,
+                                        self.session.settings, rec.sfreq) if rec else "")
 
     # -- time -----------------------------------------------------------------
     @property
@@ -444,19 +383,28 @@ class TraceBrowser(QWidget):
             sigma_band=tuple(s.sigma_band) if s.sigma_overlay else None,
             montage=self.montage,
             raw_rows=tuple(r for r, ci in enumerate(idx)
-                           if self._kind_of.get(ci) == "stim"))
+                           if self._kind_of.get(ci) == "stim"),
+            row_filters=tuple(kind_filter(self._kind_of.get(ci, "misc"), s) or (None, None)
+                              for ci in idx))
 
     def _request_page(self):
         self._rid += 1
         self.loader.request(self.recording, self._page_request(self.t0, self._rid))
 
     def _prefetch_neighbours(self):
-        """Compute the next and previous pages ahead, on the worker."""
+        """Compute the pages ahead on the worker: the next one (and, unless the
+        scorer is paging forward, the previous one)."""
         rec = self.recording
-        if rec is None:
-            return
+        if rec is None or self._page is None or self._page.request.rid != self._rid:
+            return   # the page asked for is still being computed: it goes first
         last = max(0.0, rec.duration - self.duration)
         ahead = [min(self.t0 + self.duration, last), max(self.t0 - self.duration, 0.0)]
+        step = self.t0 - getattr(self, "_prev_t0", self.t0)
+        self._prev_t0 = self.t0
+        if 0 < step <= self.duration + 1e-9:
+            ahead = ahead[:1]
+        elif -self.duration - 1e-9 <= step < 0:
+            ahead = ahead[::-1][:1]
         self.loader.prefetch(rec, [self._page_request(t) for t in ahead if t != self.t0])
 
     def _on_resized(self, *args):
@@ -470,7 +418,9 @@ class TraceBrowser(QWidget):
         self._page = page
         self._redraw_page()
         self.sigPageDrawn.emit(page)
-        self._prefetch_timer.start()
+        # paging through in order: the next page is wanted at once
+        step = abs(self.t0 - getattr(self, "_prev_t0", self.t0))
+        self._prefetch_timer.start(0 if 0 < step <= self.duration + 1e-9 else 80)
 
     def _redraw_page(self):
         page = self._page
@@ -505,11 +455,50 @@ class TraceBrowser(QWidget):
         s = self.session.settings
         s.highpass, s.lowpass, s.notch = highpass, lowpass, notch
         s.validate()
+        self._update_legend()
         self.refresh()
 
     def set_sigma_overlay(self, on: bool):
         self.session.settings.sigma_overlay = bool(on)
         self.refresh()
+
+    def set_display_defaults(self, values: dict):
+        """Per kind ``(scale per division, highpass, lowpass)``; stored in the settings."""
+        from core.utils import SpindleScopeError
+
+        for kind, (per_div, hp, lp) in values.items():
+            if not per_div or per_div <= 0 or (hp and lp and hp >= lp):
+                raise SpindleScopeError(
+                    f"Invalid display setting for {kind.upper()}: the scale must be "
+                    f"positive and the high-pass below the low-pass, but got "
+                    f"{per_div!r} per division, {hp!r}-{lp!r} Hz. Lower the high-pass "
+                    f"or turn it off (0).")
+        s = self.session.settings
+        filters = dict(s.display_filters)
+        for kind, (per_div, hp, lp) in values.items():
+            fac = self._units.get(kind, UNITS.get(kind, ("", 1.0)))[1]
+            self.scalings[kind] = float(per_div) / 2.0 / fac
+            filters[kind] = (hp or None, lp or None)
+        s.display_filters = filters
+        s.validate()
+        self._store_scalings()
+        self._update_legend()
+        self.refresh()
+
+    def display_defaults_dialog(self):
+        """Open the per-type scales and filters dialog (OK applies)."""
+        from .display_defaults import DisplayDefaultsDialog
+
+        dlg = DisplayDefaultsDialog(self, self)
+        dlg.accepted.connect(lambda: self._apply_display_dialog(dlg))
+        dlg.open()
+        return dlg
+
+    def _apply_display_dialog(self, dlg):
+        try:
+            dlg.apply()
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+            self.sigError.emit("Setting the display filters failed.", exc)
 
     # -- spindles -------------------------------------------------------------
     def _mark_spans(self, channels, row_of, pos_of):

@@ -32,10 +32,13 @@ _HEAP_TUNED = False
 def limit_heap_growth() -> None:
     """Return big page buffers to the OS (glibc only; once per process).
 
-    Pages are tens of MB each and are allocated from two threads; glibc's
+    Pages were tens of MB each, allocated from two threads; glibc's
     adaptive mmap threshold would keep freed pages in per-thread heaps and
     let the resident memory of a long browsing session creep up. A fixed
-    1-MB threshold gives them back on free.
+    threshold gives blocks above it back on free. The page buffer itself is
+    now reused (:func:`read_page`), and the per-block temporaries of the
+    filters (a few MB) stay below the 32-MB threshold: served from the heap
+    without fresh page faults (a 1-MB threshold made filtering 2x slower).
     """
     global _HEAP_TUNED
     if _HEAP_TUNED:
@@ -48,7 +51,7 @@ def limit_heap_growth() -> None:
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+        ctypes.CDLL("libc.so.6").mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):  # musl or another libc: nothing to tune
         pass
 
@@ -77,6 +80,9 @@ class PageRequest:
         Rows (positions in ``idx``) drawn as events, not traces (stim /
         trigger channels): never filtered nor mean-removed, and reduced by
         the maximum, so event codes survive.
+    row_filters : tuple of (float | None, float | None)
+        Per row, its display (high-pass, low-pass) in Hz (the channel
+        type's); empty: ``highpass`` and ``lowpass`` for every row.
     """
 
     rid: int
@@ -90,6 +96,7 @@ class PageRequest:
     sigma_band: tuple | None = None
     montage: object = None
     raw_rows: tuple = ()
+    row_filters: tuple = ()
 
 
 @dataclass
@@ -154,8 +161,13 @@ def peak_decimate(times, data, n_px):
 
 _SOS_CACHE: dict = {}
 
+#: Highest low-pass edge drawn, as a fraction of the Nyquist frequency (a
+#: display low-pass at or above Nyquist is capped here rather than dropped).
+NYQUIST_CAP = 0.9
+
 
 def _sos(kind, freqs, sfreq):
+    """Butterworth second-order sections in float32 (cached), or None."""
     key = (kind, freqs, sfreq)
     if key not in _SOS_CACHE:
         from scipy import signal
@@ -168,8 +180,10 @@ def _sos(kind, freqs, sfreq):
                    if 0 < lo < hi < 1 else None)
         elif kind == "band":
             lo, hi = freqs
-            if hi is not None and hi >= nyq * 0.99:
-                hi = None
+            if hi is not None and hi > nyq * NYQUIST_CAP:
+                hi = nyq * NYQUIST_CAP
+            if lo is not None and hi is not None and lo >= hi:
+                lo = None  # the high-pass alone no longer fits: keep the low-pass
             if lo and hi:
                 sos = signal.butter(2, [lo / nyq, hi / nyq], "bandpass", output="sos")
             elif lo:
@@ -180,7 +194,7 @@ def _sos(kind, freqs, sfreq):
                 sos = None
         else:  # pragma: no cover
             raise ValueError(kind)
-        _SOS_CACHE[key] = sos
+        _SOS_CACHE[key] = None if sos is None else sos.astype(np.float32)
     return _SOS_CACHE[key]
 
 
@@ -191,27 +205,164 @@ def _filter(data, sos):
 
 
 #: Rows filtered at once (bounds the filter's temporary memory).
-ROW_BLOCK = 48
+ROW_BLOCK = 64
+#: Samples per period of the highest frequency shown kept before filtering.
+SAMPLES_PER_PERIOD = 6
 
 
-def reduction_factor(sfreq, req: PageRequest, n_samples: int) -> int:
-    """Samples averaged together before filtering (1 = none).
+def reduction_factor(sfreq, req: PageRequest, n_samples: int, lowpass=None,
+                     per_pixel=None, exact=True) -> int:
+    """Samples merged (anti-aliased) into one before filtering (1 = none).
 
-    Only with a display low-pass: the page is then computed at a rate of at
-    least 8x the highest frequency shown (low-pass or sigma band), the block
-    mean acting as anti-alias filter before the Butterworth low-pass; and never
-    below two samples per pixel, so peak decimation keeps its detail.
+    Only rows with a display low-pass are reduced: they are then filtered at
+    a rate of at least :data:`SAMPLES_PER_PERIOD` times the highest frequency
+    shown (their low-pass, or the sigma band's top), and never below two
+    samples per pixel, so peak decimation keeps its detail. The factor divides
+    the pixel width ``per_pixel`` (raw samples per pixel) so every row shares
+    one pixel grid (``exact=False``: the factor wanted, divisor or not).
     """
-    if not req.lowpass:
+    lowpass = req.lowpass if lowpass is None else lowpass
+    if not lowpass:
         return 1
-    top = max(req.lowpass, req.sigma_band[1] if req.sigma_band else 0.0)
-    q = int(sfreq // (8 * top))
-    q = min(q, n_samples // max(2 * req.n_px, 1))
+    top = max(lowpass, req.sigma_band[1] if req.sigma_band else 0.0)
+    q = int(sfreq // (SAMPLES_PER_PERIOD * top))
+    if per_pixel is None:
+        per_pixel = -(-n_samples // max(req.n_px, 1))
+    q = min(q, per_pixel // 2)
+    while exact and q > 1 and per_pixel % q:
+        q -= 1
     return max(q, 1)
 
 
-def compute_page(recording, req: PageRequest) -> PageData:
+_WEIGHTS: dict = {}
+
+
+def _tri_weights(q):
+    """Weights of a length-``2q - 1`` triangle over three blocks of ``q``.
+
+    Column ``b`` weights the samples of block ``k - 1 + b`` for the output
+    centred on block ``k``: two cascaded ``q``-sample means (a second-order
+    CIC filter, about -27 dB where the plain block mean gives -13 dB).
+    """
+    if q not in _WEIGHTS:
+        c = (q - 1) / 2.0
+        m = np.arange(-q, 2 * q) - c          # offsets from the block centre
+        w = np.clip(q - np.abs(m), 0.0, None)
+        w /= w.sum()
+        _WEIGHTS[q] = np.ascontiguousarray(w.reshape(3, q).T, dtype=np.float32)
+    return _WEIGHTS[q]
+
+
+def anti_alias_reduce(x, q):
+    """Reduce ``q`` samples to one through a triangular (CIC-2) low-pass.
+
+    Parameters
+    ----------
+    x : array, shape (n_rows, n_times)
+        Signals (float32); ``n_times`` is cut to a multiple of ``q``.
+    q : int
+        Reduction factor.
+
+    Returns
+    -------
+    y : array, shape (n_rows, n_times // q)
+        Sample ``k`` is centred on the middle of input block ``k``.
+    """
+    if q <= 1:
+        return x
+    n_blk = x.shape[1] // q
+    blocks = x[:, : n_blk * q].reshape(x.shape[0], n_blk, q)
+    m = blocks @ _tri_weights(q)                        # (rows, n_blk, 3)
+    y = m[:, :, 1].copy()
+    y[:, 1:] += m[:, :-1, 0]                            # block k - 1
+    y[:, 0] += m[:, 0, 0]                               # edges: the block repeated
+    y[:, :-1] += m[:, 1:, 2]                            # block k + 1
+    y[:, -1] += m[:, -1, 2]
+    return y
+
+
+def _pixel_peaks(y, per, n_blk, out, cols):
+    """Min/max per pixel of ``y`` (pixels of ``per`` samples) into ``out``."""
+    n_use = n_blk * per
+    blocks = y[:, :n_use].reshape(y.shape[0], n_blk, per)
+    view = out[:, : 2 * n_blk].reshape(out.shape[0], n_blk, 2)
+    if per <= 8:  # a reduction along a short axis is slow: fold column by column
+        lo, hi = view[:, :, 0], view[:, :, 1]
+        lo[...] = blocks[:, :, 0]
+        hi[...] = blocks[:, :, 0]
+        for j in range(1, per):
+            np.minimum(lo, blocks[:, :, j], out=lo)
+            np.maximum(hi, blocks[:, :, j], out=hi)
+    else:
+        view[:, :, 0] = blocks.min(axis=2)
+        view[:, :, 1] = blocks.max(axis=2)
+    if cols > 2 * n_blk:  # remainder (less than a pixel): one last min/max pair
+        rest = y[:, n_use:] if y.shape[1] > n_use else y[:, -1:]
+        out[:, -2] = rest.min(axis=1)
+        out[:, -1] = rest.max(axis=1)
+
+
+_BUFFERS = threading.local()
+
+
+def _page_buffer(n_rows, n_times):
+    """A float32 buffer of this shape, reused by the thread from page to page."""
+    flat = getattr(_BUFFERS, "flat", None)
+    if flat is None or flat.size < n_rows * n_times:
+        flat = np.empty(int(n_rows * n_times * 1.1) + 1, np.float32)
+        _BUFFERS.flat = flat
+    return flat[: n_rows * n_times].reshape(n_rows, n_times)
+
+
+def read_page(recording, start, stop, idx, montage=None):
+    """Read samples ``[start, stop)`` of rows ``idx`` once, as float32.
+
+    Plain channels of a file-backed MNE recording are read straight into a
+    preallocated float32 buffer (reused by the thread); montage rows and other
+    recordings go through their own readers. The result is only valid until
+    the thread's next read.
+    """
+    if montage is not None:  # derivations of this page's rows only
+        return np.asarray(montage.read_rows(recording, start, stop, idx), np.float32)
+    raw = getattr(recording, "raw", None)
+    idx = np.asarray(idx, int)
+    reader = getattr(raw, "_read_segment", None)
+    if raw is None or reader is None or getattr(raw, "preload", True) \
+            or getattr(raw, "_projector", None) is not None \
+            or getattr(raw, "_comp", None) is not None:
+        return np.asarray(recording.get_samples(start, stop, idx), np.float32)
+    buf = _page_buffer(len(idx), stop - start)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Loading an EDF with mixed")
+            reader(start, stop, idx, data_buffer=buf, verbose="error")
+    except Exception:  # noqa: BLE001 - the reader's own path says what failed
+        return np.asarray(recording.get_samples(start, stop, idx), np.float32)
+    return buf
+
+
+def _row_specs(req: PageRequest):
+    """(high-pass, low-pass) per row; None for rows drawn raw (stim)."""
+    raw_rows = set(req.raw_rows)
+    filters = req.row_filters or ((req.highpass, req.lowpass),) * len(req.idx)
+    return [None if r in raw_rows else (f[0] or None, f[1] or None)
+            for r, f in enumerate(filters)]
+
+
+class PageCancelled(Exception):
+    """Raised inside :func:`compute_page` when its ``should_stop`` says so."""
+
+
+def compute_page(recording, req: PageRequest, should_stop=None) -> PageData:
     """Read, filter and decimate one page (pure; runs on any thread).
+
+    The page is read once (float32). Rows are grouped by display filter;
+    each group with a low-pass is first reduced towards pixel resolution
+    through an anti-alias filter (:func:`anti_alias_reduce`), then
+    band-passed (zero phase, float32) at that rate, then reduced to
+    alternating per-pixel minima and maxima on a pixel grid shared by every
+    row. Stim rows are never filtered nor mean-removed (per-pixel min/max of
+    the raw codes).
 
     Parameters
     ----------
@@ -219,6 +370,9 @@ def compute_page(recording, req: PageRequest) -> PageData:
         The open recording.
     req : PageRequest
         What to draw.
+    should_stop : callable | None
+        Asked between steps; True abandons the page (:class:`PageCancelled`),
+        e.g. a prefetch the scorer has jumped away from.
 
     Returns
     -------
@@ -227,87 +381,131 @@ def compute_page(recording, req: PageRequest) -> PageData:
     """
     tic = time.perf_counter()
     sfreq = recording.sfreq
-    filt = bool(req.highpass or req.lowpass or req.notch or req.sigma_band)
-    pad = FILTER_PAD if filt else 0.0
+    specs = _row_specs(req)
+    filt = bool(req.notch or req.sigma_band
+                or any(s is not None and (s[0] or s[1]) for s in specs))
     s0 = max(0, int(round(req.t0 * sfreq)))
     s1 = min(recording.n_times, int(round(req.t1 * sfreq)))
     if s1 <= s0 or not req.idx:
         return PageData(req, np.zeros(0), np.zeros((len(req.idx), 0)))
-    q = reduction_factor(sfreq, req, s1 - s0)
-    n_pad = int(np.ceil(pad * sfreq / q)) * q
-    p0 = max(0, s0 - n_pad)
-    p1 = min(recording.n_times, s1 + n_pad)
+    n = s1 - s0
+    n_px = max(int(req.n_px), 1)
+    per = -(-n // n_px)                        # raw samples per pixel
+    if per < 2:
+        per = 1
+    else:  # widen pixels a little so the main reduction factor divides them
+        q_main = max([reduction_factor(sfreq, req, n, sp[1], per, exact=False)
+                      for sp in specs if sp is not None] or [1])
+        per = -(-per // q_main) * q_main
+    n_pad = int(np.ceil(FILTER_PAD * sfreq / per)) * per if filt else 0
+    lead = (min(n_pad, s0) // per) * per       # a multiple of every factor used
+    p0, p1 = s0 - lead, min(recording.n_times, s1 + n_pad)
+    if p0 + ((p1 - p0) // per) * per >= s1:    # whole pixels: reshapes without copies
+        p1 = p0 + ((p1 - p0) // per) * per
     with _read_lock:
-        if req.montage is not None:  # derivations of this page's rows only
-            raw = req.montage.read_rows(recording, p0, p1, req.idx)
-        else:
-            raw = recording.get_samples(p0, p1, np.asarray(req.idx, int))
+        if should_stop is not None and should_stop():
+            raise PageCancelled
+        t_lock = time.perf_counter()
+        raw = read_page(recording, p0, p1, req.idx, req.montage)
     t_read = time.perf_counter()
-    # reduced sample k covers raw samples [p0 + k q, p0 + (k + 1) q)
-    n_red = (p1 - p0) // q
-    k0 = -(-(s0 - p0) // q)
-    k1 = max(k0 + 1, (s1 - p0) // q)
-    times = (p0 + np.arange(k0, k1) * q + (q - 1) / 2.0) / sfreq
-    rate = sfreq / q
-    band = _sos("band", (req.highpass or None, req.lowpass or None), rate)
-    notch = (_sos("notch", float(req.notch), rate)
-             if req.notch and req.notch < rate / 2 - 1 else None)
-    sig_sos = _sos("band", tuple(req.sigma_band), rate) if req.sigma_band else None
-    out, out_sigma, t_filt_total = [], [], 0.0
+
+    # the shared pixel grid (raw sample times)
+    if per >= 2:
+        n_blk = n // per
+        cols = 2 * n_blk + (2 if n > n_blk * per else 0)
+        tt = np.empty((n_blk, 2))
+        tt[:, 0] = (s0 + np.arange(n_blk) * per) / sfreq
+        tt[:, 1] = tt[:, 0] + (per // 2) / sfreq
+        times = tt.reshape(-1)
+        if cols > 2 * n_blk:
+            times = np.concatenate([times, [(s0 + n_blk * per) / sfreq, (s1 - 1) / sfreq]])
+    else:
+        n_blk, cols = n, n
+        times = np.arange(s0, s1) / sfreq
+    n_rows = len(req.idx)
+    data = np.empty((n_rows, cols), np.float32)
+    sigma = np.full((n_rows, cols), np.nan, np.float32) if req.sigma_band else None
     gap_rows = []
-    raw_rows = set(req.raw_rows)
-    times_d = None
-    for b0 in range(0, raw.shape[0], ROW_BLOCK):
-        tb = time.perf_counter()
-        x = raw[b0:b0 + ROW_BLOCK]
-        bad = ~np.isfinite(x)
-        has_bad = bool(bad.any())
-        if has_bad:            # fill the gaps for the filters, blank them after
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                fill = np.nan_to_num(np.nanmean(np.where(bad, np.nan, x), axis=1,
-                                                keepdims=True))
-            x = np.where(bad, fill, x)
-        rows_raw = [r - b0 for r in range(b0, b0 + x.shape[0]) if r in raw_rows]
-        x_ev = None
-        if rows_raw:
-            x_ev = x[rows_raw]
-            if q > 1:
-                x_ev = x_ev[:, : n_red * q].reshape(len(rows_raw), n_red, q).max(axis=2)
-        if q > 1:
-            x = x[:, : n_red * q].reshape(x.shape[0], n_red, q).mean(axis=2)
-            if has_bad:
-                bad = bad[:, : n_red * q].reshape(bad.shape[0], n_red, q).any(axis=2)
-        x = x - x.mean(axis=1, keepdims=True)
-        y = x
-        if x.shape[1] > 30:
-            if band is not None:
-                y = _filter(y, band)
-            if notch is not None:
-                y = _filter(y, notch)
-        sig = _filter(x, sig_sos) if sig_sos is not None and x.shape[1] > 30 else None
-        if x_ev is not None:
-            y = np.array(y, copy=True)
-            y[rows_raw] = x_ev
-        y = np.ascontiguousarray(y[:, k0:k1])
-        t_filt_total += time.perf_counter() - tb
-        times_d, yd = peak_decimate(times, y, req.n_px)
-        if has_bad:
-            bad_d = peak_decimate(times, np.ascontiguousarray(
-                bad[:, k0:k1], dtype=float), req.n_px)[1] > 0
-            yd = np.where(bad_d, np.nan, yd)
-            gap_rows += [b0 + r for r in np.flatnonzero(bad_d.any(axis=1))]
-        out.append(yd)
-        if sig is not None:
-            sd = peak_decimate(times, np.ascontiguousarray(sig[:, k0:k1]), req.n_px)[1]
-            out_sigma.append(np.where(bad_d, np.nan, sd) if has_bad else sd)
+    t_filt = 0.0
+    groups: dict = {}
+    for r, spec in enumerate(specs):
+        groups.setdefault(spec, []).append(r)
+    red = 1
+    for spec, rows in groups.items():
+        for b0 in range(0, len(rows), ROW_BLOCK):
+            if should_stop is not None and should_stop():
+                raise PageCancelled
+            sel = np.asarray(rows[b0:b0 + ROW_BLOCK])
+            x = raw[sel]                         # a copy: the buffer stays intact
+            bad_rows = np.flatnonzero(~np.isfinite(x.sum(axis=1)))
+            bad = None
+            if bad_rows.size:                    # fill gaps for the filters, blank after
+                bad = ~np.isfinite(x[bad_rows])
+                xb = x[bad_rows]
+                cnt = (~bad).sum(axis=1)
+                fill = np.where(cnt > 0, np.where(bad, 0, xb).sum(axis=1)
+                                / np.maximum(cnt, 1), 0.0).astype(np.float32)
+                xb[bad] = np.broadcast_to(fill[:, None], xb.shape)[bad]
+                x[bad_rows] = xb
+            if spec is None:                     # stim: raw codes, per-pixel min/max
+                y, q = x[:, lead:lead + n], 1
+            else:
+                tb = time.perf_counter()
+                q = reduction_factor(sfreq, req, n, spec[1], per) if per >= 2 else 1
+                red = max(red, q)
+                y = anti_alias_reduce(x, q)
+                k0, k1 = lead // q, lead // q + -(-n // q)
+                # baseline: the page's own mean (not the filter pads')
+                y -= y[:, k0:k1].mean(axis=1, dtype=np.float64,
+                                      keepdims=True).astype(np.float32)
+                rate = sfreq / q
+                sig = None
+                if y.shape[1] > 30:
+                    band = _sos("band", spec, rate)
+                    notch = (_sos("notch", float(req.notch), rate)
+                             if req.notch and req.notch < rate / 2 - 1 else None)
+                    if req.sigma_band:
+                        sig_sos = _sos("band", tuple(req.sigma_band), rate)
+                        sig = _filter(y, sig_sos) if sig_sos is not None else None
+                    if band is not None:
+                        y = _filter(y, band)
+                    if notch is not None:
+                        y = _filter(y, notch)
+                y = y[:, k0:k1]
+                if sig is not None:
+                    sig = sig[:, k0:k1]
+                t_filt += time.perf_counter() - tb
+            if per >= 2:
+                out = np.empty((len(sel), cols), np.float32)
+                _pixel_peaks(y, per // q, n_blk, out, cols)
+                data[sel] = out
+                if sig is not None and spec is not None:
+                    _pixel_peaks(sig, per // q, n_blk, out, cols)
+                    sigma[sel] = out
+            else:
+                data[sel] = y
+                if sig is not None and spec is not None:
+                    sigma[sel] = sig
+            if bad is not None:                  # pixels touched by a gap: NaN
+                bb = bad[:, lead:lead + n]
+                if per >= 2:
+                    mask = np.zeros((len(bad_rows), cols), bool)
+                    _pixel_peaks(bb, per, n_blk, mask, cols)
+                    mask[:, ::2] |= mask[:, 1::2]  # both points of a pixel
+                    mask[:, 1::2] = mask[:, ::2]
+                else:
+                    mask = bb
+                hit = mask.any(axis=1)
+                rows_abs = sel[bad_rows]
+                data[rows_abs] = np.where(mask, np.nan, data[rows_abs])
+                if sigma is not None:
+                    sigma[rows_abs] = np.where(mask, np.nan, sigma[rows_abs])
+                gap_rows += [int(r) for r in rows_abs[hit]]
     toc = time.perf_counter()
-    data_d = np.concatenate(out) if out else np.zeros((0, 0))
-    sigma_d = np.concatenate(out_sigma) if out_sigma else None
-    return PageData(req, times_d, data_d, sigma_d,
-                    {"read": t_read - tic, "filter": t_filt_total,
-                     "decimate": toc - t_read - t_filt_total, "total": toc - tic,
-                     "reduction": q}, tuple(gap_rows))
+    return PageData(req, times, data, sigma,
+                    {"wait": t_lock - tic, "read": t_read - t_lock, "filter": t_filt,
+                     "decimate": toc - t_read - t_filt, "total": toc - tic,
+                     "reduction": red}, tuple(sorted(gap_rows)))
 
 
 def page_key(recording, req: PageRequest) -> tuple:
@@ -315,7 +513,7 @@ def page_key(recording, req: PageRequest) -> tuple:
     return (id(recording), round(req.t0, 6), round(req.t1, 6), tuple(req.idx), req.n_px,
             req.highpass, req.lowpass, req.notch,
             tuple(req.sigma_band) if req.sigma_band else None, req.montage,
-            tuple(req.raw_rows))
+            tuple(req.raw_rows), tuple(req.row_filters))
 
 
 class PageCache:
@@ -400,8 +598,10 @@ class _PageJob(QRunnable):
                 self.loader.cache.abandon(key)  # the user moved on: not needed
                 return
             try:
-                page = compute_page(self.recording, self.req)
-            except Exception:  # a failing prefetch is retried in the open
+                page = compute_page(self.recording, self.req, should_stop=lambda: (
+                    self.loader.latest_rid != self.sched_rid
+                    and self.loader.latest_key != key))   # jumped elsewhere
+            except Exception:  # cancelled, or failing: retried in the open if needed
                 self.loader.cache.abandon(key)
                 return
             self.loader.cache.put(key, page)
@@ -436,6 +636,7 @@ class PageLoader(QObject):
         super().__init__(parent)
         self.sync_limit = int(sync_limit)
         self.latest_rid = -1
+        self.latest_key = None
         self.n_dropped = 0
         self.cache = PageCache(cache_size)
         self._pool = QThreadPool(self)
@@ -450,6 +651,7 @@ class PageLoader(QObject):
         """Compute ``req`` (inline or on the worker) and emit :attr:`loaded`."""
         self.latest_rid = req.rid
         key = page_key(recording, req)
+        self.latest_key = key
         cost = len(req.idx) * (req.t1 - req.t0) * recording.sfreq
         if cost <= self.sync_limit:
             page = self.cache.get(key)

@@ -1,14 +1,31 @@
-"""Row drawing helpers of the trace browser: gaps, event ticks, nice scales."""
+"""Row drawing helpers of the trace browser: gaps, event ticks, nice scales, time axis."""
 
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from .spindle_items import TracesItem
 
 #: Display factor from volts for voltage units a file may name.
 _VOLT_FACTORS = {"V": 1.0, "mV": 1e3, "uV": 1e6, "µV": 1e6, "nV": 1e9}
+
+
+def format_time(t: float) -> str:
+    """Seconds → ``h:mm:ss`` (tenths shown below a minute of page)."""
+    t = max(0.0, float(t))
+    h, rem = divmod(t, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}"
+
+
+class TimeAxis(pg.AxisItem):
+    """Bottom axis labelled in h:mm:ss."""
+
+    def tickStrings(self, values, scale, spacing):
+        return [format_time(v).rsplit(".", 1)[0] if spacing >= 1 else format_time(v)
+                for v in values]
 
 
 def _nice(x: float) -> float:

@@ -38,13 +38,19 @@ def test_page_reads_only_visible_window(small_fif):
 
     rec = open_recording(small_fif)
     calls = []
-    orig = rec.get_samples
-    rec.get_samples = lambda s0, s1, idx: calls.append((s0, s1, list(idx))) or orig(s0, s1, idx)
+    orig = rec.raw._read_segment   # one read per page, straight into a float32 buffer
+    rec.raw._read_segment = lambda s0, s1, idx, **kw: (
+        calls.append((s0, s1, list(idx), kw["data_buffer"].dtype))
+        or orig(s0, s1, idx, **kw))
     page = compute_page(rec, PageRequest(1, 60.0, 90.0, (0, 3), 500, highpass=0.3,
                                          lowpass=35.0, sigma_band=(11.0, 16.0)))
-    (s0, s1, idx), = calls
-    assert idx == [0, 3]
-    assert s0 == int((60.0 - 2.0) * rec.sfreq) and s1 == int((90.0 + 2.0) * rec.sfreq)
+    (s0, s1, idx, dtype), = calls
+    assert idx == [0, 3] and dtype == np.float32
+    # 2 s of filter pad, rounded to whole pixels (about 30 s / 500 px)
+    per = int(round((page.times[2] - page.times[0]) * rec.sfreq))
+    assert np.ceil(30.0 * rec.sfreq / 500) <= per < 1.2 * np.ceil(30.0 * rec.sfreq / 500)
+    assert int((60.0 - 2.0) * rec.sfreq) - per < s0 <= int((60.0 - 2.0) * rec.sfreq)
+    assert int((90.0 + 2.0) * rec.sfreq) - per < s1 <= int((90.0 + 2.0) * rec.sfreq) + per
     assert page.data.shape == page.sigma.shape == (2, page.times.size)
     assert 60.0 <= page.times[0] and page.times[-1] < 90.0
     # the 13-Hz burst at 70 s shows in the sigma band, not before it
@@ -433,7 +439,10 @@ def test_psg_kinds_have_own_scales_ticks_and_labels(window, tmp_path, qtbot):
     assert rec.ch_types == ["eeg", "eeg", "eog", "resp", "emg", "temperature", "stim"]
     # every kind its own scale and unit in the legend
     legend = b.legend.text()
-    for word in ("EEG 20 µV", "EOG", "RESP", "EMG 50 µV", "TEMP", "STIM events"):
+    # (per division; EMG keeps its AASM band, its 100-Hz low-pass capped below
+    # the 50-Hz Nyquist frequency; the general filters were turned off)
+    for word in ("EEG 50 µV/div unfiltered", "EOG", "RESP", "EMG 50 µV/div 10–45 Hz",
+                 "TEMP", "STIM events"):
         assert word in legend, legend
     assert b.scalings["resp"] > 100 and b.scalings["temp"] < 1   # not one "other" scale
     # every row labelled, top to bottom

@@ -37,6 +37,10 @@ def _open(qtbot, window, path):  # noqa: F811
     return window.session.recording
 
 
+#: Pages are read and computed in float32: 10 pV on signals of tens of µV.
+F32 = dict(rtol=1e-5, atol=1e-11)
+
+
 def _expected(rec, page, combo):
     """Peak-decimated page of ``sum(w * channel)``, mean removed."""
     req = page.request
@@ -57,7 +61,7 @@ def test_switching_montages_changes_drawn_data(qtbot, window, psg_fif):  # noqa:
         bar.set_montage("As recorded")
     assert b.montage is None and window.settings.montage == "As recorded"
     c4 = _expected(rec, b._page, [("C4", 1.0)])
-    np.testing.assert_allclose(b._page.data[b.visible_names().index("C4")], c4)
+    np.testing.assert_allclose(b._page.data[b.visible_names().index("C4")], c4, **F32)
     with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
         bar.set_montage("Sleep (AASM)")
     assert b.visible_names() == ["F4-M1", "F3-M2", "C4-M1", "C3-M2", "O2-M1", "O1-M2",
@@ -65,7 +69,7 @@ def test_switching_montages_changes_drawn_data(qtbot, window, psg_fif):  # noqa:
     page = b._page
     row = b.visible_names().index("C4-M1")
     expect = _expected(rec, page, [("C4", 1.0), ("M1", -1.0)])
-    np.testing.assert_allclose(page.data[row], expect, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(page.data[row], expect, **F32)
     # the slow wave of M1 is in C4-M1 and not in C3-M2
     assert np.std(page.data[row]) > 1.3 * np.std(page.data[b.visible_names().index("C3-M2")])
     # what is drawn is that row, at the EEG gain, on its line
@@ -75,20 +79,20 @@ def test_switching_montages_changes_drawn_data(qtbot, window, psg_fif):  # noqa:
     np.testing.assert_allclose(ys, row - expect * gain, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(page.data[b.visible_names().index("E1-M2")],
                                _expected(rec, page, [("E1", 1.0), ("M2", -1.0)]),
-                               rtol=1e-6, atol=1e-12)
+                               **F32)
     assert window.settings.montage == "Sleep (AASM)"
     with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
         bar.set_montage("Average reference")
     eeg = [n for n, t in zip(NAMES, TYPES) if t == "eeg"]
     combo = [(n, (1.0 if n == "C3" else 0.0) - 1.0 / len(eeg)) for n in eeg]
     np.testing.assert_allclose(b._page.data[b.visible_names().index("C3-avg")],
-                               _expected(rec, b._page, combo), rtol=1e-6, atol=1e-12)
+                               _expected(rec, b._page, combo), **F32)
     # a user montage, saved in the settings
     with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
         bar.add_user_montage("Mine", ["O2-(M1+M2)", "C4"])
     assert b.visible_names() == ["O2-(M1+M2)", "C4"]
     np.testing.assert_allclose(b._page.data[0], _expected(
-        rec, b._page, [("O2", 1.0), ("M1", -0.5), ("M2", -0.5)]), rtol=1e-6, atol=1e-12)
+        rec, b._page, [("O2", 1.0), ("M1", -0.5), ("M2", -0.5)]), **F32)
     assert window.settings.user_montages == {"Mine": ["O2-(M1+M2)", "C4"]}
     with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
         bar.set_montage("As recorded")
