@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .synchrony_figures import DYNAMIC, FIGURES
+from .safe_io import write_via_temp
 from .utils import atomic_open, atomic_write_text, logger
 
 #: Dehghani et al. (2010), means over 85 spindles in 7 subjects.
@@ -111,9 +112,15 @@ def write_maps(result, out: Path) -> list[Path]:
                                  [v.copy() for v in result.vertices], tmin=0.0,
                                  tstep=1.0, subject=result.subject)
         path = out / f"{key}-stc.h5"
-        stc.save(path, ftype="h5", overwrite=True, verbose="error")
+        _save_stc(stc, path)
         paths.append(path)
     return paths
+
+
+def _save_stc(stc, path):
+    """A SourceEstimate as HDF5, put in place atomically."""
+    write_via_temp(path, lambda tmp: stc.save(tmp, ftype="h5", overwrite=True,
+                                              verbose="error"))
 
 
 def write_stcs(result, out: Path) -> list[Path]:
@@ -122,7 +129,7 @@ def write_stcs(result, out: Path) -> list[Path]:
     for s in result.spindles:
         for mod, stc in s.stcs.items():
             path = out / f"{mod}_spindle{s.index}-stc.h5"
-            stc.save(path, ftype="h5", overwrite=True, verbose="error")
+            _save_stc(stc, path)
             paths.append(path)
     return paths
 
@@ -259,6 +266,7 @@ def write_report(result, out: Path, title: str = "SpindleScope analysis",
         report.add_figure(fig, title=name, image_format="png")
         plt.close(fig)
     path = out / "report.html"
-    report.save(path, overwrite=True, open_browser=False, verbose="error")
+    write_via_temp(path, lambda tmp: report.save(tmp, overwrite=True, open_browser=False,
+                                                 verbose="error"))
     logger.info("Report written to %s", path)
     return path

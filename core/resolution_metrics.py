@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .utils import Progress, SpindleScopeError, check_option, check_range, \
+from .safe_io import write_via_temp
+from .utils import Progress, atomic_open, SpindleScopeError, check_option, check_range, \
     run_with_progress
 
 FUNCTIONS = ("psf", "ctf")
@@ -636,7 +637,7 @@ class ResolutionResults:
         """One row per source x method x sensor set, one column per metric."""
         fname = Path(fname)
         n_lh = len(self.vertices[0])
-        with open(fname, "w", newline="") as fid:
+        with atomic_open(fname, "w", newline="") as fid:
             w = csv.writer(fid)
             w.writerow(["source", "hemi", "vertex", "x_mm", "y_mm", "z_mm", "method",
                         "sensors"] + self.names)
@@ -652,7 +653,7 @@ class ResolutionResults:
 
     def write_summary_csv(self, fname):
         rows = self.summary()
-        with open(fname, "w", newline="") as fid:
+        with atomic_open(fname, "w", newline="") as fid:
             w = csv.DictWriter(fid, fieldnames=list(rows[0]))
             w.writeheader()
             for r in rows:
@@ -672,15 +673,18 @@ class ResolutionResults:
         out = []
         for m, s in self.values:
             fname = folder / f"{m}_{s}-stc.h5"
-            self.to_stc(m, s).save(fname, ftype="h5", overwrite=True, verbose="error")
+            stc = self.to_stc(m, s)
+            write_via_temp(fname, lambda tmp, stc=stc: stc.save(
+                tmp, ftype="h5", overwrite=True, verbose="error"))
             out.append(fname)
         for label in self.default_contrasts():
             safe = label.replace(":", "_")
             fname = folder / f"contrast_{safe}-stc.h5"
-            self.contrast_stc(label).save(fname, ftype="h5", overwrite=True,
-                                          verbose="error")
+            stc = self.contrast_stc(label)
+            write_via_temp(fname, lambda tmp, stc=stc: stc.save(
+                tmp, ftype="h5", overwrite=True, verbose="error"))
             out.append(fname)
-        with open(folder / "index.csv", "w", newline="") as fid:
+        with atomic_open(folder / "index.csv", "w", newline="") as fid:
             w = csv.writer(fid)
             w.writerow(["time_index", "metric", "unit"])
             for i, n in enumerate(self.names):
