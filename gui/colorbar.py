@@ -195,6 +195,8 @@ class ColorBar:
         lut = self.actor.GetLookupTable()
         lo, hi = self.range
         rgb = np.empty((n, 3))
+        rgb_k = [0.0, 0.0, 0.0]
         for k, v in enumerate(np.linspace(lo, hi, n)):
-            rgb[k] = lut.GetColor(float(v))
+            lut.GetColor(float(v), rgb_k)
+            rgb[k] = rgb_k
         return np.round(rgb * 255).astype(np.uint8)
