@@ -29,7 +29,7 @@ MAP_UNITS = {"between_r_map": "EEG–MEG correlation r",
              "coherence_welch_map": "coherence (0–1)",
              "coherence_mvdr_map": "coherence (0–1)"}
 #: Position of the bar in the view (fractions of the width and height).
-BAR_POSITION = dict(position_x=0.80, position_y=0.08, width=0.13, height=0.72)
+BAR_POSITION = {"position_x": 0.80, "position_y": 0.08, "width": 0.13, "height": 0.72}
 LABEL_FORMAT = "%.3g"
 
 

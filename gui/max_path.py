@@ -118,22 +118,24 @@ class MaximumPath:
         self._points.point_data["order"] = np.linspace(0.0, 1.0, n) if n > 1 \
             else np.zeros(1)
         line_pts = self.positions if n > 1 else np.repeat(self.positions, 2, axis=0)
-        self._replace(self._line, line_pts)
+        self._replace(self._line, line_pts, verts=False)
         self._line.lines = np.hstack([[len(line_pts)], np.arange(len(line_pts))])
         self.cycle = None
         self.set_visible(True)
         self.set_cycle(0)
 
     @staticmethod
-    def _replace(mesh, points):
+    def _replace(mesh, points, verts: bool = True):
+        """Rewrite a mesh's points in place (new arrays when the count
+        changes, with one vertex cell per point when ``verts``)."""
         if mesh.n_points == len(points):
             mesh.points[:] = points
             mesh.Modified()
-        else:
-            mesh.points = points
-            mesh.verts = np.hstack([np.ones((len(points), 1), int),
-                                    np.arange(len(points))[:, None]]).ravel() \
-                if mesh.n_lines == 0 else mesh.verts
+            return
+        mesh.points = points
+        if verts:
+            mesh.verts = np.column_stack([np.ones(len(points), int),
+                                          np.arange(len(points))]).ravel()
 
     def set_frame(self, frame: int):
         """Highlight the cycle holding sample ``frame`` of the spindle."""
@@ -183,7 +185,7 @@ def show_paths(tab):
             path.set_path(None)
         return
     freq = cycle_frequency(res.config)
-    width = max(1, int(round(res.sfreq / freq)))  # as core.dynamics.cycle_maxima
+    width = max(1, round(res.sfreq / freq))  # as core.dynamics.cycle_maxima
     for mod, path in tab.paths.items():
         path.set_path(spindle_maxima(sp, mod, res.sfreq, freq), width)
         path.set_frame(tab.controls.frame)

@@ -129,5 +129,9 @@ def test_maximum_path_follows_core_dynamics(view):
     green = (img[..., 1] > 150) & (img[..., 0] < 80) & (img[..., 2] < 120)
     assert green.sum() > 20
     assert np.abs(img - before).mean() > 0.01
+    path.set_path(maxima[:4], 16)  # another spindle: fewer cycles
+    assert path._points.n_points == path._points.n_verts == 4
+    np.testing.assert_allclose(np.asarray(path._line.points), expected[:4])
+    assert path.cycle == 0 and path.current_source == peaks[0]
     path.set_path(None)
     assert not path.visible and path.current_source is None
