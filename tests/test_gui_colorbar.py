@@ -135,3 +135,33 @@ def test_maximum_path_follows_core_dynamics(view):
     assert path.cycle == 0 and path.current_source == peaks[0]
     path.set_path(None)
     assert not path.visible and path.current_source is None
+
+
+def test_movie_frames_hold_the_bar_and_the_moving_maximum(view, tmp_path):
+    """Exported movie frames carry the bar, and the highlighted maximum
+    moves with the frames."""
+    from PIL import Image
+
+    from core.utils import run_with_progress
+    from gui.max_path import MaximumPath
+    from gui.movie_export import iter_export_movie
+
+    n = view.surface.n_sources
+    view.set_clim(0.0, 1.0)
+    path = MaximumPath(view)
+    path.set_path(np.array([100, 900, 1500]), 2)
+    shown = []
+
+    def set_frame(f):
+        view.set_values(np.full(n, f / 6.0))
+        path.set_frame(f)
+        shown.append(path.current_source)
+
+    gif = run_with_progress(iter_export_movie([view], set_frame, range(6),
+                                              tmp_path / "m.gif", fps=5))
+    assert shown == [100, 100, 900, 900, 1500, 1500]
+    movie = Image.open(gif)
+    assert movie.n_frames == 6
+    for k in (0, 5):
+        movie.seek(k)
+        assert_colorbar_shown(view, np.asarray(movie.convert("RGB")))
