@@ -165,6 +165,8 @@ class BrainView(QWidget):
         Image size of the 'image' back end.
     multi_samples : int
         MSAA samples (0, the default: about 3x faster in software rendering).
+    units : str
+        Title of the colour bar (units; see :mod:`gui.colorbar`).
 
     Signals
     -------
@@ -175,7 +177,7 @@ class BrainView(QWidget):
     vertex_picked = Signal(int)
 
     def __init__(self, surface: CortexSurface, title="", camera=None, backend=None,
-                 size=(480, 400), parent=None, multi_samples=0):
+                 size=(480, 400), parent=None, multi_samples=0, units="value"):
         super().__init__(parent)
         import pyvista as pv
 
@@ -227,6 +229,10 @@ class BrainView(QWidget):
             self.actors.append(actor)
         self._values = np.full(surface.n_sources, np.nan)
         self._threshold = None
+        from .colorbar import ColorBar
+
+        # drawn by the same render: both back ends, snapshots and movies
+        self.colorbar = ColorBar(self.plotter, self.actors[0].mapper, units)
         self._marker = None
         self._title_actor = self.plotter.add_text(title, font_size=10, color="black")
         self.hemi, self.view = "both", "lateral"
@@ -295,6 +301,13 @@ class BrainView(QWidget):
             hi = lo + 1e-12
         for actor in self.actors:
             actor.mapper.scalar_range = (float(lo), float(hi))
+            # the colour bar reads the table (also when its hemisphere is hidden)
+            actor.mapper.lookup_table.SetRange(float(lo), float(hi))
+        self.refresh()
+
+    def set_units(self, units: str):
+        """Title of the colour bar (units of the values shown)."""
+        self.colorbar.set_label(units)
         self.refresh()
 
     @property
@@ -313,6 +326,7 @@ class BrainView(QWidget):
             raise ValueError(f"Expected {self.surface.n_sources} source values, got "
                              f"an array of shape {values.shape}.")
         self._values = values
+        self.colorbar.set_threshold(self._threshold)
         shown = values
         if self._threshold is not None:
             shown = np.where(values >= self._threshold, values, np.nan)

@@ -161,6 +161,9 @@ class CohortView(QWidget):
                 self.brain.setParent(None)
             self.brain = BrainView(surf, "group mean", backend=self.backend)
             self.map_box.addWidget(self.brain, 1)
+        from .colorbar import map_unit
+
+        self.brain.colorbar.set_label(f"{map_unit(key)}, group mean")
         if finite.size:
             lo, hi = np.percentile(finite, [2, 98])
             self.brain.set_clim(float(lo), float(max(hi, lo + 1e-9)))

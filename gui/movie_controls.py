@@ -34,7 +34,8 @@ class MovieControls(QWidget):
     spindle_changed(int)
         Index of the spindle shown; -1 for "all spindles (mean)" maps.
     appearance_changed()
-        Threshold, colormap, view, hemisphere, surface or display changed.
+        Threshold, colormap, view, hemisphere, surface, display, linked colour
+        scale or path of the maximum changed.
     """
 
     frame_changed = Signal(int)
@@ -84,6 +85,15 @@ class MovieControls(QWidget):
         self.surface = QComboBox()
         self.surface.addItems(list(SURFACES))
         self.third = QCheckBox("MEG+EEG view")
+        self.linked = QCheckBox("Linked colour scale")
+        self.linked.setToolTip("One colour range for the EEG- and MEG-derived views "
+                               "(the union of their ranges)")
+        self.path = QCheckBox("Path of maximum")
+        self.path.setChecked(True)
+        self.path.setToolTip("The source maximum of each spindle cycle (blue to "
+                             "white), the current cycle's in green")
+        for w in (self.linked, self.path):
+            w.toggled.connect(lambda *_: self.appearance_changed.emit())
         for w in (self.threshold,):
             w.valueChanged.connect(lambda *_: self.appearance_changed.emit())
         for w in (self.cmap, self.view, self.hemi, self.display):
@@ -100,7 +110,7 @@ class MovieControls(QWidget):
         g.setColumnStretch(3, 1)
         row2 = [QLabel("Show"), self.display, QLabel("Threshold"), self.threshold,
                 QLabel("Colours"), self.cmap, QLabel("View"), self.view, self.hemi,
-                self.surface, self.third]
+                self.surface, self.third, self.linked, self.path]
         sub = QGridLayout()
         for col, w in enumerate(row2):
             sub.addWidget(w, 0, col)

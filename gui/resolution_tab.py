@@ -332,6 +332,10 @@ class ResolutionTab(QWidget):
             m = max(abs(lo), abs(hi))
             lo, hi = -m, m
         self.map_view.set_cmap("RdBu_r" if diff else "viridis")
+        unit = METRIC_UNITS[self.metric_box.currentData()]
+        self.map_view.colorbar.set_label(
+            f"{METRIC_LABELS[self.metric_box.currentData()]}"
+            f"{' difference' if diff else ''} ({unit})")
         self.map_view.set_clim(lo, hi)
         self.map_view.set_values(vals)
         unit = METRIC_UNITS[self.metric_box.currentData()]
@@ -414,6 +418,7 @@ class ResolutionTab(QWidget):
             return
         v = self.func_view
         v.set_cmap("hot")
+        v.colorbar.set_label(f"|{func}| / max (ratio)")
         v.set_clim(0.0, 1.0)
         v._threshold = 0.05  # near-zero leakage shown as the bare cortex
         v.set_values(vals)

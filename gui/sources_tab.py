@@ -22,6 +22,8 @@ from core.utils import run_with_progress
 from core.workspace import workspace_for
 
 from .brain_view import BrainView, cortex_surface
+from .colorbar import linked_clims, view_units
+from .max_path import MaximumPath, show_paths
 from .movie_controls import MovieControls
 from .synchrony_panels import SynchronyPanels
 from .timecourse_panel import LABELS, TimecoursePanel
@@ -228,6 +230,7 @@ class SourcesTab(QWidget):
         self._busy = False
         self.result = None
         self.views: dict = {}
+        self.paths: dict = {}  # modality -> MaximumPath
         self._surface_kind = "pial"
         self.panel = InversePanel()
         self.panel.show_inputs(self.ws)
@@ -421,7 +424,7 @@ class SourcesTab(QWidget):
             for v in self.views.values():
                 v.close_view()
                 v.setParent(None)
-            self.views = {}
+            self.views, self.paths = {}, {}
         self.placeholder.setVisible(False)
         if self.views:
             for mod, v in self.views.items():
@@ -433,6 +436,7 @@ class SourcesTab(QWidget):
             view = BrainView(surf, f"{LABELS[mod]}-derived", backend=self.backend,
                              camera=None if first is None else first.camera)
             view.vertex_picked.connect(self._on_vertex_picked)
+            self.paths[mod] = MaximumPath(view)
             self.view_layout.addWidget(view, 1)
             self.views[mod] = view
             first = first or view
@@ -467,8 +471,12 @@ class SourcesTab(QWidget):
     def _apply_clims(self):
         """Colour ranges of the spindle (or map) shown, one per view."""
         self._clims = self._compute_clims()
+        if self.controls.linked.isChecked():
+            self._clims = linked_clims(self._clims)
         for mod, view in self.views.items():
+            view.colorbar.set_label(view_units(self.result, mod, self.controls.map_key))
             view.set_clim(*self._clims.get(mod, (0.0, 1.0)))
+        show_paths(self)
 
     def _compute_clims(self):
         sp, _ = self._current()
@@ -523,6 +531,8 @@ class SourcesTab(QWidget):
         sp, _ = self._current()
         if sp is not None:
             self.timecourse.set_time(self.controls.tmin + frame / self.controls.sfreq)
+            for path in self.paths.values():
+                path.set_frame(frame)
         if sp is not None and self.controls.map_key is None:
             self._draw()
 

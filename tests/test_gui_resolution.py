@@ -66,6 +66,11 @@ def test_compute_resolution_map(computed):
     assert counts.sum() == np.isfinite(want).sum() == res.n_sources
     img = tab.map_view.image()
     assert img.std() > 10
+    # the colour bar: the metric, its unit (cm) and the map's range
+    from test_gui_colorbar import assert_colorbar_shown
+
+    assert_colorbar_shown(tab.map_view, img)
+    assert tab.map_view.colorbar.title == "peak localisation error (cm)"
     # the summary table holds the study's medians
     rows = {(tab.table.item(r, 0).text(), tab.table.item(r, 1).text(),
              tab.table.item(r, 2).text()): tab.table.item(r, 3).data(
@@ -89,6 +94,8 @@ def test_difference_map(computed):
     np.testing.assert_allclose(tab.map_view.values, want)
     lo, hi = tab.map_view.clim
     assert lo == pytest.approx(-hi)  # symmetric colour range for differences
+    assert tab.map_view.colorbar.title == "spatial deviation difference (cm)"
+    assert tab.map_view.colorbar.range == pytest.approx((lo, hi))
     tab.contrast.setCurrentText("meeg:dSPM-MNE")
     np.testing.assert_allclose(tab.map_view.values, res.contrast(
         "ctf_sd_ext", ("dSPM", "meeg"), ("MNE", "meeg")))
@@ -112,6 +119,10 @@ def test_click_source_shows_psf_and_ctf(computed, qtbot):
     np.testing.assert_allclose(tab.func_view.values, psf)
     assert tab.func_view.values.max() == pytest.approx(1.0)
     before = tab.func_view.image()
+    from test_gui_colorbar import assert_colorbar_shown
+
+    assert_colorbar_shown(tab.func_view, before)  # 0..1, threshold 0.05
+    assert tab.func_view.colorbar.title == "|PSF| / max (ratio)\ngrey < 0.05"
     with qtbot.waitSignal(tab.function_shown, timeout=60_000):
         tab.function.setCurrentText("CTF")
     ctf = np.abs(R.get_ctf(source, norm=True)[:, 0])

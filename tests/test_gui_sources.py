@@ -249,6 +249,67 @@ def test_display_maps_threshold_and_views(analysed):
     c.third.setChecked(False)
 
 
+def test_colour_bars_linked_scale_and_maxima_path(analysed, tmp_path):
+    """Both views show a colour bar with the inverse method's units and the
+    view's range; the linked scale gives both one range; the snapshot holds
+    the bars; the path is the analysis's cycle maxima of the spindle shown."""
+    from PIL import Image
+    from test_gui_colorbar import assert_colorbar_shown
+
+    from core.dynamics import cycle_maxima
+    from gui.max_path import cycle_frequency
+
+    tab = analysed
+    c = tab.controls
+    c.display.setCurrentText("dSPM movie")
+    c.spindle.setCurrentIndex(1)
+    c.threshold.setValue(20.0)
+    method = tab.result.config.inverse.method
+    for mod in ("eeg", "meg"):
+        view = tab.views[mod]
+        assert_colorbar_shown(view, view.image())
+        lo, hi = tab._clims[mod]
+        assert view.colorbar.title.startswith(method)
+        assert view.colorbar.threshold == pytest.approx(lo + 0.2 * (hi - lo))
+    assert tab.views["eeg"].clim != tab.views["meg"].clim
+    own = dict(tab._clims)
+    c.linked.setChecked(True)
+    assert tab.views["eeg"].clim == tab.views["meg"].clim == (
+        min(own["eeg"][0], own["meg"][0]), max(own["eeg"][1], own["meg"][1]))
+    assert_colorbar_shown(tab.views["meg"], tab.views["meg"].image())
+    c.linked.setChecked(False)
+    assert tab.views["eeg"].clim == pytest.approx(own["eeg"])
+    c.threshold.setValue(0.0)
+    snap = np.asarray(Image.open(tab.snapshot(tmp_path / "bars.png")))[..., :3]
+    x = 0
+    for view in tab.visible_views():
+        w = view.image().shape[1]
+        assert_colorbar_shown(view, snap[:, x:x + w])
+        x += w
+    # the path of the maximum: the analysis's maxima, cycle by cycle
+    sp = tab.result.spindles[1]
+    freq = cycle_frequency(tab.result.config)
+    width = int(round(tab.result.sfreq / freq))
+    for mod in ("eeg", "meg"):
+        path = tab.paths[mod]
+        mx = sp.maps[f"{mod}_maxima"]
+        np.testing.assert_array_equal(path.maxima, mx)
+        np.testing.assert_array_equal(
+            path.maxima, cycle_maxima(sp.stcs[mod].data, tab.result.sfreq, freq))
+        surf = tab.views[mod].surface
+        np.testing.assert_allclose(path.positions, [
+            surf.hemis[h][0][v] for h, v in map(surf.vertex_of_source, mx)])
+        assert path.visible
+    c.set_frame(2 * width + 1)
+    assert tab.paths["meg"].cycle == 2
+    assert tab.paths["meg"].current_source == int(sp.maps["meg_maxima"][2])
+    c.display.setCurrentText("EEG–MEG correlation map")
+    assert not tab.paths["eeg"].visible
+    assert tab.views["eeg"].colorbar.title == "EEG–MEG correlation r"
+    c.display.setCurrentText("dSPM movie")
+    assert tab.paths["eeg"].visible
+
+
 def test_exports(analysed, tmp_path):
     from PIL import Image
 
@@ -447,8 +508,27 @@ for _ in range(5):
 src = tab.timecourse.source
 tc_ok = src is not None and bool(np.allclose(tab.timecourse.values("eeg")[1],
                                              spindles[0].stcs["eeg"].data[src]))
+sys.path.insert(0, sys.argv[1] + "/tests")
+from test_gui_colorbar import assert_colorbar_shown
+from core.dynamics import cycle_maxima
+from gui.max_path import cycle_frequency
+bar_ok = True
+try:
+    assert_colorbar_shown(views["eeg"], eeg)
+    assert_colorbar_shown(views["meg"], meg)
+except AssertionError as exc:
+    bar_ok = repr(exc)
+tab.controls.linked.setChecked(True)
+linked = [list(views["eeg"].clim), list(views["meg"].clim)]
+freq = cycle_frequency(result.config)
+mx = cycle_maxima(spindles[0].stcs["eeg"].data, 200.0, freq)
+width = int(round(200.0 / freq))
+path = tab.paths["eeg"]
+path_ok = bool(np.array_equal(path.maxima, mx)) and path.current_source == int(
+    mx[min(tab.controls.frame // width, len(mx) - 1)])
 img = tab.grab().toImage()
-print(json.dumps({"backend": backend, "frames": len(frames), "values": ok_values,
+print(json.dumps({"bar": bar_ok, "linked": linked, "path": path_ok,
+                  "backend": backend, "frames": len(frames), "values": ok_values,
                   "std": [float(eeg.std()), float(meg.std())],
                   "diff": float(np.abs(eeg.astype(int) - meg).mean()),
                   "picked": src, "timecourse": tc_ok, "grab": [img.width(), img.height()]}))
@@ -471,3 +551,7 @@ def test_sources_tab_with_qt_interactor_under_x(tmp_path):
     assert min(out["std"]) > 10 and out["diff"] > 1.0
     assert out["picked"] is not None and out["timecourse"]
     assert out["grab"][0] >= 1000
+    assert out["bar"] is True, out["bar"]  # colour bars in QtInteractor pictures
+    assert out["linked"][0] == out["linked"][1]
+    assert out["linked"][0][1] > 2.9  # the EEG's larger range (values up to 3)
+    assert out["path"]
