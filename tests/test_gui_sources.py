@@ -110,7 +110,10 @@ def test_demo_run_matches_cli_summary(analysed, cli_run):
         for suffix in ("_null", "_excess", "_p"):
             assert gui[key + suffix] == pytest.approx(cli[key + suffix], rel=1e-9,
                                                       abs=1e-12), key + suffix
-        np.testing.assert_allclose(gui[key + "_ci"], cli[key + "_ci"], rtol=1e-9)
+        # resampled intervals re-sum thousands of terms: BLAS thread counts in
+        # the GUI worker and the CLI process change the last bits (seen: 5e-10)
+        np.testing.assert_allclose(gui[key + "_ci"], cli[key + "_ci"], rtol=1e-7,
+                                   atol=1e-9, err_msg=key)
     assert cli["timecourse"] == gui["timecourse"] == "norm"
     row = [r for r in range(tab.synchrony.table.rowCount())
            if tab.synchrony.table.item(r, 0).text().startswith("EEG within")][0]
