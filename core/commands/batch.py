@@ -75,15 +75,9 @@ def add_arguments(p: argparse.ArgumentParser):
 
 def settings_from_args(args) -> dict:
     from ..batch import make_settings
-    from .detect import _parse_value
+    from .detect import parse_set
 
-    params = {}
-    for item in args.set:
-        if "=" not in item:
-            raise SpindleScopeError(
-                f"--set expects NAME=VALUE, got {item!r} (e.g. --set rel_pow=1.8).")
-        k, v = item.split("=", 1)
-        params[k.strip()] = _parse_value(v)
+    params = parse_set(args.set)
     return make_settings(
         steps=args.steps, trial_type=args.trial_type,
         detect={"method": args.detect_method, "modality": args.modality,

@@ -59,6 +59,18 @@ def add_arguments(parser):
                         help="output events file (.tsv, .csv, .fif, .edf)")
 
 
+def parse_set(items) -> dict:
+    """Detector parameters from ``--set NAME=VALUE`` items (values parsed)."""
+    params = {}
+    for item in items or ():
+        if "=" not in item:
+            raise SpindleScopeError(
+                f"--set expects NAME=VALUE, got {item!r} (e.g. --set rel_pow=1.8).")
+        k, v = item.split("=", 1)
+        params[k.strip()] = _parse_value(v)
+    return params
+
+
 def _parse_value(text):
     text = text.strip()
     if "," in text:
@@ -95,13 +107,7 @@ def run(args) -> int:
         raise SpindleScopeError(
             "Invalid value for --epoch-length: it must be more than 0 s (30 s is "
             "the AASM epoch), but got 0 instead.")
-    params = {}
-    for item in args.set:
-        if "=" not in item:
-            raise SpindleScopeError(
-                f"--set expects NAME=VALUE, got {item!r} (e.g. --set rel_pow=1.8).")
-        k, v = item.split("=", 1)
-        params[k.strip()] = _parse_value(v)
+    params = parse_set(args.set)
     from core.detection import make_params
 
     params = make_params(args.method, **params)  # nonsense settings: say so first
