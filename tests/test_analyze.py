@@ -191,8 +191,8 @@ def test_eeg_only_recording_asked_for_meg(capsys, tmp_path, sample_problem):
                                str(p["subjects_dir"]), "--subject", "sample",
                                "--trans", str(p["trans"]), "--bem", str(p["bem"]),
                                "--src", str(p["src"]), "--noise-cov", str(p["cov"]),
-                               "--out", str(tmp_path)],
-                      "MEG source analysis needs MEG channels")
+                               "--modalities", "eeg,meg", "--out", str(tmp_path)],
+                      "MEG source analysis needs MEG channels", "--modalities")
 
 
 def test_spindles_beyond_the_end(capsys, tmp_path, sample_problem):
@@ -224,7 +224,8 @@ def test_no_sensor_positions(capsys, tmp_path, sample_problem):
     raw.save(tmp_path / "nopos_raw.fif", verbose="error")
     _run_expect_error(capsys, ["analyze", str(tmp_path / "nopos_raw.fif"),
                                "--spindles", str(p["spindles"]), "--noise-cov",
-                               "diagonal", "--band", "none", "--out", str(tmp_path)],
+                               "diagonal", "--band", "none", "--modalities", "eeg",
+                               "--out", str(tmp_path)],
                       "no sensor positions")
 
 
