@@ -15,7 +15,8 @@ Vectorview-like array of :mod:`core.sensors`, with three kinds of spindles:
     at the MEG signal-to-noise ratio it is given, stays below EEG visibility
     (``focal.patch_max_eeg_snr`` background SDs on the best EEG channel), and
     a focal spindle's patches are redrawn until their sum stays at or below
-    ``focal.max_eeg_snr`` (mixed spindles are not constrained): small
+    ``focal.max_eeg_snr`` (after 100 draws the closest one is scaled down to
+    it; mixed spindles are not constrained): small
     tangential sulcal sources whose EEG the strong widespread background
     buries, so focal spindles are MEG-only, as the core system in the paper;
 ``mixed``
@@ -51,7 +52,14 @@ from pathlib import Path
 import numpy as np
 
 from .headmodel import _manifest_ok, _recipe_key, _write_manifest, iter_template_forward
-from .utils import Progress, SpindleScopeError, cache_dir, logger, resources_dir, run_with_progress
+from .utils import (
+    Progress,
+    SpindleScopeError,
+    cache_dir,
+    logger,
+    resources_dir,
+    run_with_progress,
+)
 
 DEMO_RECIPE = 4
 SIGMA_BAND = (11.0, 16.0)
@@ -285,18 +293,26 @@ def _iter_build(params, paths: DemoPaths):
             n_p = int(rng.integers(fcfg["n_patches"][0], fcfg["n_patches"][1] + 1))
             if kind == "mixed":
                 n_p = max(2, n_p - 2)
+            best = None
             for _attempt in range(100):
                 focal = [_focal_patch(rng, site_patches, gain, fcfg, bg_sigma, is_meg,
                                       times, t0) for _ in range(n_p)]
+                if kind == "mixed":
+                    break
                 # a core spindle stays below EEG visibility as a whole: its
                 # patches are redrawn when their sum would be seen in EEG
-                if kind == "mixed" or _peak_snr(focal, gain, bg_sigma, is_eeg,
-                                                sfreq) <= fcfg["max_eeg_snr"]:
+                peak_eeg = _peak_snr(focal, gain, bg_sigma, is_eeg, sfreq)
+                if best is None or peak_eeg < best[0]:
+                    best = (peak_eeg, focal)
+                if peak_eeg <= fcfg["max_eeg_snr"]:
                     break
             else:
-                raise SpindleScopeError(
-                    "Cannot draw a focal spindle below EEG visibility: lower "
-                    "focal.patch_max_eeg_snr or focal.n_patches in the demo parameters.")
+                # rare: the closest draw, scaled down to the EEG limit
+                peak_eeg, focal = best
+                scale = fcfg["max_eeg_snr"] / peak_eeg
+                logger.info("Demo: focal spindle at %.1f s scaled by %.2f to stay "
+                            "below EEG visibility", t0, scale)
+                focal = [((p * scale, w, a, b), f) for (p, w, a, b), f in focal]
             parts += [fp[0] for fp in focal]
             freqs += [fp[1] for fp in focal]
         onset = min(p[2] for p in parts)
