@@ -3,11 +3,13 @@ snapshots of brain views."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from core.utils import Progress, SpindleScopeError
+from core.safe_io import write_via_temp
+from core.utils import Progress, SpindleScopeError, atomic_write_bytes
 
 
 def compose(images) -> np.ndarray:
@@ -25,7 +27,7 @@ def snapshot(views, path) -> Path:
     path = Path(path)
     img = compose([v.image() for v in views])
     try:
-        Image.fromarray(img).save(path)
+        write_via_temp(path, lambda tmp: Image.fromarray(img).save(tmp))
     except (ValueError, OSError) as exc:
         raise SpindleScopeError(f"Cannot write the snapshot {str(path)!r} ({exc}).") \
             from exc
@@ -62,6 +64,10 @@ def iter_export_movie(views, set_frame, frames, path, fps: float = 10.0):
         raise SpindleScopeError("There are no frames to export.")
     images = []
     writer = None
+    # frames go to a private temporary file; the finished movie is put in
+    # place atomically (a cancelled or killed export leaves no broken file)
+    tmpdir = tempfile.TemporaryDirectory(prefix=".spindlescope-")
+    tmp = Path(tmpdir.name) / path.name
     try:
         for k, f in enumerate(frames):
             yield Progress(k, len(frames), f"Frame {k + 1}/{len(frames)}")
@@ -76,19 +82,24 @@ def iter_export_movie(views, set_frame, frames, path, fps: float = 10.0):
                 import imageio_ffmpeg
 
                 writer = imageio_ffmpeg.write_frames(
-                    str(path), (img.shape[1], img.shape[0]), fps=fps,
+                    str(tmp), (img.shape[1], img.shape[0]), fps=fps,
                     codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1,
                     quality=7)
                 writer.send(None)
             writer.send(np.ascontiguousarray(img))
+        if writer is not None:
+            writer.close()
+            writer = None
+        if suffix == ".gif":
+            from PIL import Image
+
+            pics = [Image.fromarray(im) for im in images]
+            pics[0].save(tmp, save_all=True, append_images=pics[1:],
+                         duration=int(round(1000 / fps)), loop=0)
+        atomic_write_bytes(path, tmp.read_bytes())
     finally:
         if writer is not None:
             writer.close()
-    if suffix == ".gif":
-        from PIL import Image
-
-        pics = [Image.fromarray(im) for im in images]
-        pics[0].save(path, save_all=True, append_images=pics[1:],
-                     duration=int(round(1000 / fps)), loop=0)
+        tmpdir.cleanup()
     yield Progress(len(frames), len(frames), f"Movie written to {path.name}")
     return path

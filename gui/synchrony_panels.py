@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QHBoxLayout, QPus
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.report import PAPER_VALUES
+from core.safe_io import write_via_temp
 from core.utils import atomic_open
 
 from .timecourse_panel import COLORS, LABELS
@@ -342,11 +343,11 @@ class SynchronyPanels(QWidget):
             item = widget.getPlotItem()
             if "png" in formats:
                 path = folder / f"{name}_{tag}.png"
-                ImageExporter(item).export(str(path))
+                write_via_temp(path, lambda tmp, item=item: ImageExporter(item).export(str(tmp)))
                 out.append(path)
             if "svg" in formats:
                 path = folder / f"{name}_{tag}.svg"
-                _export_svg(widget, path)
+                write_via_temp(path, lambda tmp, widget=widget: _export_svg(widget, tmp))
                 out.append(path)
         return out
 
