@@ -46,3 +46,16 @@ def dreams_dir(shared_data) -> Path:
     if not path.is_dir():
         pytest.skip("DREAMS data absent")
     return path
+
+
+# Property-based tests keep no example database in the checkout.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY",
+    str(Path(tempfile.gettempdir()) / f"spindlescope-hypothesis-{getpass.getuser()}"))
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("spindlescope", database=None)
+    _hypothesis_settings.load_profile("spindlescope")
+except ImportError:  # pragma: no cover - the test extra brings hypothesis
+    pass
