@@ -107,11 +107,13 @@ def test_session_save_survives_sigkill(tmp_path):
         seen |= tmps
         s = Session.load(path)
         got = _key(s.spindles)
-        # the marks file is whole: the last reported save or one under way
-        assert got in (_key(_marks(last)), _key(_marks(last + 1)),
-                       _key(_marks(last + 2)))
-        assert s.view["t0"] in (float(last), float(last + 1), float(last + 2))
-        start = last + 3
+        # the marks file is whole: exactly one saved version, the last reported
+        # one or a later one (a fast child saves again before the kill lands)
+        versions = [k for k in range(last, last + 200) if got == _key(_marks(k))]
+        assert versions, got
+        k = versions[0]
+        assert float(last) <= s.view["t0"] <= float(k + 2)
+        start = int(max(k, s.view["t0"])) + 3
     # the evidence that kills landed inside a write (a temporary file left)
     print(f"kills inside a write: {mid_write} of {ROUNDS}")
 
