@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,6 +217,11 @@ class Recording:
         self.n_epochs = 0
         self.edf_header = None
         self._unit_fix_on = True
+        #: Held by every reader of the file (trace pages, detection, sources):
+        #: MNE's readers are not meant for concurrent use. Re-entrant, so a
+        #: reader holding it may call :meth:`get_samples`.
+        self.read_lock = threading.RLock()
+        self._direct = False  # the direct FIF reader, built on first use
         self._infer_types()
         # Probe the last sample: a file truncated after its header was
         # written claims more samples than it has.
@@ -339,7 +345,7 @@ class Recording:
     def get_samples(self, start: int, stop: int, idx) -> np.ndarray:
         """Read samples ``[start, stop)`` of channel indices ``idx``."""
         try:
-            with warnings.catch_warnings():
+            with self.read_lock, warnings.catch_warnings():
                 # EDF channels at other rates are resampled on the fly; the
                 # edge effect MNE warns about is reported once at opening.
                 warnings.filterwarnings("ignore", "Loading an EDF with mixed")
@@ -350,6 +356,53 @@ class Recording:
             raise RecordingError(
                 f"Reading samples {start}–{stop}{where} failed ({exc}); the "
                 f"file may be truncated or damaged.") from exc
+
+    def read_into(self, start: int, stop: int, idx, out: np.ndarray) -> np.ndarray:
+        """Read samples ``[start, stop)`` of channels ``idx`` into ``out``.
+
+        Same values as :meth:`get_samples` (calibrated, unit fix applied,
+        projections not applied) in ``out``'s dtype (float32 for pages). A
+        plain FIF is read straight from its data buffers
+        (:class:`~core.fif_direct.FifDirect`); other files through MNE's
+        reader into ``out``, or :meth:`get_samples` when neither applies.
+
+        Parameters
+        ----------
+        start, stop : int
+            Sample range, within the recording.
+        idx : array of int
+            Channel indices.
+        out : array, shape (len(idx), stop - start)
+            Filled in place.
+
+        Returns
+        -------
+        out : array
+            ``out``.
+        """
+        idx = np.asarray(idx, int)
+        raw = self.raw
+        with self.read_lock:
+            if self._direct is False:
+                from .fif_direct import FifDirect
+
+                self._direct = FifDirect.for_raw(raw)
+            plain = (not getattr(raw, "preload", True)
+                     and getattr(raw, "_projector", None) is None
+                     and getattr(raw, "_comp", None) is None)
+            try:
+                if plain and self._direct is not None:
+                    return self._direct.read(int(start), int(stop), idx, out)
+                if plain and hasattr(raw, "_read_segment"):
+                    with warnings.catch_warnings():
+                        warnings.filterwarnings("ignore", "Loading an EDF with mixed")
+                        raw._read_segment(int(start), int(stop), idx, data_buffer=out,
+                                          verbose="error")
+                    return out
+            except Exception as exc:  # noqa: BLE001 - MNE's path below says what failed
+                logger.debug("fast read failed (%s); reading through MNE", exc)
+            out[...] = self.get_samples(start, stop, idx)
+            return out
 
     # -- checks -----------------------------------------------------------
     def _infer_types(self):
@@ -565,6 +618,11 @@ class Recording:
         raw = self.raw
         idx = np.array(sorted(factors))
         fac = np.array([factors[i] for i in idx])
+        with self.read_lock:  # not while a page is being read
+            self._scale_locked(raw, idx, fac)
+
+    @staticmethod
+    def _scale_locked(raw, idx, fac):
         if raw.preload:
             raw._data[idx] *= fac[:, None]
         else:

@@ -38,10 +38,9 @@ def test_page_reads_only_visible_window(small_fif):
 
     rec = open_recording(small_fif)
     calls = []
-    orig = rec.raw._read_segment   # one read per page, straight into a float32 buffer
-    rec.raw._read_segment = lambda s0, s1, idx, **kw: (
-        calls.append((s0, s1, list(idx), kw["data_buffer"].dtype))
-        or orig(s0, s1, idx, **kw))
+    orig = rec.read_into   # one read per page, straight into a float32 buffer
+    rec.read_into = lambda s0, s1, idx, out: (
+        calls.append((s0, s1, list(idx), out.dtype)) or orig(s0, s1, idx, out))
     page = compute_page(rec, PageRequest(1, 60.0, 90.0, (0, 3), 500, highpass=0.3,
                                          lowpass=35.0, sigma_band=(11.0, 16.0)))
     (s0, s1, idx, dtype), = calls
