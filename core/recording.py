@@ -394,6 +394,9 @@ class Recording:
                 if plain and self._direct is not None:
                     return self._direct.read(int(start), int(stop), idx, out)
                 if plain and hasattr(raw, "_read_segment"):
+                    # get_data starts from zeros, and some readers leave
+                    # samples untouched (EDF channels with one sample per record)
+                    out[...] = 0
                     with warnings.catch_warnings():
                         warnings.filterwarnings("ignore", "Loading an EDF with mixed")
                         raw._read_segment(int(start), int(stop), idx, data_buffer=out,

@@ -1,0 +1,178 @@
+"""Page reading in core: the direct FIF reader equals MNE's, the read lock."""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from gui_fixtures import small_fif  # noqa: F401
+
+mne = pytest.importorskip("mne")
+
+
+def _assert_same(rec, start, stop, idx):
+    """read_into (float32) equals raw.get_data to float32 precision, per row."""
+    out = np.full((len(idx), stop - start), np.nan, np.float32)
+    got = rec.read_into(start, stop, idx, out)
+    assert got is out
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Loading an EDF with mixed")
+        ref = rec.raw.get_data(picks=np.asarray(idx), start=start, stop=stop)
+    scale = np.abs(ref).max(axis=1, keepdims=True)
+    scale[scale == 0] = 1.0
+    err = np.abs(out.astype(np.float64) - ref) / scale
+    assert err.max() < 2e-7, err.max()
+    return out
+
+
+@pytest.fixture(scope="module")
+def sss_fif(sample_dir):
+    path = sample_dir / "SSS" / "sample_audvis_trunc_raw_sss.fif"
+    if not path.exists():
+        pytest.skip("sample SSS file absent")
+    return path
+
+
+def test_direct_fif_equals_mne_on_sample(sss_fif):
+    from core.fif_direct import FifDirect
+    from core.recording import open_recording
+
+    rec = open_recording(sss_fif)          # 376 channels, first_samp 12900
+    assert rec.raw.first_samp > 0 and FifDirect.for_raw(rec.raw) is not None
+    n = rec.n_times
+    all_idx = np.arange(len(rec.ch_names))
+    _assert_same(rec, 0, n, all_idx)
+    _assert_same(rec, n - 1, n, all_idx)
+    idx = np.random.default_rng(0).permutation(all_idx)[:37]   # out of order
+    _assert_same(rec, 17, n - 5, idx)
+    assert rec._direct is not None   # those reads went the direct way
+
+
+def test_direct_fif_unit_fix(shared_data):
+    from core.fif_direct import FifDirect
+    from core.recording import open_recording
+
+    path = shared_data / "formats" / "fif" / "test_move_anon_erm_raw.fif"
+    if not path.exists():
+        pytest.skip("test FIF absent")
+    rec = open_recording(path)
+    assert FifDirect.for_raw(rec.raw) is not None
+    idx = np.arange(len(rec.ch_names))
+    before = _assert_same(rec, 100, rec.n_times - 1, idx).copy()
+    rec._apply_scale({0: 1e3})  # a unit fix multiplies the calibration
+    after = _assert_same(rec, 100, rec.n_times - 1, idx)
+    np.testing.assert_allclose(after[0], before[0] * 1e3, rtol=1e-6)
+    np.testing.assert_array_equal(after[1:], before[1:])
+
+
+def _saved(raw, path, **kw):
+    raw.save(path, overwrite=True, verbose="error", **kw)
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_real(sss_fif):
+    """The sample's real data, repeated to 60 s (every third channel)."""
+    src = mne.io.read_raw_fif(sss_fif, verbose="error")
+    src.pick(src.ch_names[::3])
+    return mne.concatenate_raws([src.copy() for _ in range(60)], verbose="error")
+
+
+def test_split_short_and_compressed_fif(long_real, tmp_path):
+    """Split files and int16 buffers are read directly; .gz falls back to MNE."""
+    from core.fif_direct import FifDirect
+    from core.recording import Recording, open_recording
+
+    split = _saved(long_real, tmp_path / "split_raw.fif", split_size="5MB",
+                   buffer_size_sec=0.7)
+    rec = open_recording(split)
+    assert len(rec.raw.filenames) > 2
+    assert len(rec.raw._raw_extras[0]["ent"]) > 2
+    assert FifDirect.for_raw(rec.raw) is not None
+    idx = np.arange(len(rec.ch_names))
+    borders = np.cumsum(rec.raw._raw_lengths)[:-1]   # across split-file borders
+    _assert_same(rec, int(borders[0]) - 500, int(borders[1]) + 500, idx)
+    _assert_same(rec, 0, rec.n_times, idx[::-2])
+    assert rec._direct is not None
+
+    short = _saved(long_real, tmp_path / "short_raw.fif", fmt="short",
+                   buffer_size_sec=0.5)
+    rec = open_recording(short)
+    assert rec.raw._raw_extras[0]["ent"][0].type in (2, 16)  # 16-bit integers
+    assert FifDirect.for_raw(rec.raw) is not None
+    _assert_same(rec, 10, rec.n_times - 10, idx)
+
+    gz = _saved(long_real, tmp_path / "zipped_raw.fif.gz")
+    rec = open_recording(gz)
+    assert FifDirect.for_raw(rec.raw) is None       # compressed: MNE reads it
+    _assert_same(rec, 500, 3000, idx)
+    assert rec._direct is None
+
+    raw = mne.io.read_raw_fif(split, verbose="error")
+    raw.pick(raw.ch_names[5:40:2])                   # picked before any read
+    rec = Recording(raw, split)
+    _assert_same(rec, 700, 5000, np.arange(len(rec.ch_names)))
+    assert rec._direct is not None
+
+
+def test_projected_fif_falls_back(sss_fif):
+    from core.recording import Recording
+
+    raw = mne.io.read_raw_fif(sss_fif, verbose="error")
+    assert raw.info["projs"]
+    raw.apply_proj(verbose="error")                  # a projector on a lazy raw
+    rec = Recording(raw, sss_fif)
+    out = _assert_same(rec, 0, 300, np.arange(len(rec.ch_names)))
+    plain = mne.io.read_raw_fif(sss_fif, verbose="error").get_data(stop=300)
+    assert np.abs(out - plain).max() > 1e-3 * np.abs(plain).max()  # projected
+
+
+@pytest.mark.parametrize("name", ["short_psg.edf", "test_reduced.edf"])
+def test_edf_pages_equal_mne(shared_data, name):
+    from core.recording import open_recording
+
+    path = shared_data / "formats" / "edf" / name
+    if not path.exists():
+        pytest.skip(f"{name} absent")
+    rec = open_recording(path)
+    sf = rec.sfreq
+    # the same channels of each rate, as MNE gives them (mixed rates resampled)
+    for idx in (np.arange(len(rec.ch_names)), np.array([0])):
+        _assert_same(rec, int(min(3 * sf, rec.n_times // 4)),
+                     int(min(rec.n_times, 40 * sf)), idx)
+
+
+def _held_elsewhere(lock):
+    """Whether another thread holds ``lock`` (tried from a fresh thread)."""
+    got = []
+
+    def probe():
+        got.append(lock.acquire(blocking=False))
+        if got[0]:
+            lock.release()
+
+    th = threading.Thread(target=probe)
+    th.start()
+    th.join()
+    return not got[0]
+
+
+def test_readers_share_one_lock(small_fif):
+    """Pages, detection-style reads and montage rows all read under the lock."""
+    from core.page import PageRequest, compute_page, read_lock
+    from core.recording import open_recording
+
+    rec = open_recording(small_fif)
+    assert read_lock(rec) is rec.read_lock
+    held = []
+    orig = rec.raw._read_segment
+    rec.raw._read_segment = lambda *a, **kw: (
+        held.append(_held_elsewhere(rec.read_lock)) or orig(*a, **kw))
+    rec._direct = None                       # MNE's reader (spied) for the pages
+    compute_page(rec, PageRequest(1, 0.0, 10.0, (0, 1), 200, lowpass=30.0))
+    rec.get_samples(0, 100, [0, 1])          # detection, sources, spectrogram
+    rec.get_chunk(0.0, 1.0, [0])             # inverse
+    assert len(held) >= 3 and all(held), held
+    assert not _held_elsewhere(rec.read_lock)   # released afterwards
+    with rec.read_lock:                      # re-entrant for its holder
+        assert rec.get_samples(0, 10, [0]).shape == (1, 10)
