@@ -234,6 +234,7 @@ def measure_ours(path, n_rows, pages, filters, think):
     comp = {key: float(np.median([p[key] for p in parts]) * 1000)
             for key in ("read", "filter", "decimate")}
     return {"tool": "SpindleScope", "startup_s": t_ready - t_start, "open_s": t_open,
+            "load": os.getloadavg()[0],
             "rows": len(b.visible_indices()), **_stats(seq), **_stats(jumps, "jump_"),
             "median_parts_ms": comp, "peak_rss_mb": _peak_rss_mb()}
 
@@ -274,7 +275,8 @@ def measure_mne(path, n_rows, pages, think):
         app.processEvents()
         show()
         jumps.append(time.perf_counter() - tic)
-    return {"tool": "mne-qt-browser", "open_s": t_open, "rows": n_rows, **_stats(seq),
+    return {"tool": "mne-qt-browser", "open_s": t_open, "rows": n_rows,
+            "load": os.getloadavg()[0], **_stats(seq),
             **_stats(jumps, "jump_"), "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -302,7 +304,7 @@ def _row(label, r):
     return (f"{label:<50} {start}open {r['open_s']:5.2f} s | page median "
             f"{r['median_ms']:5.1f} ms p95 {r['p95_ms']:5.1f} ms | jump median "
             f"{r['jump_median_ms']:6.1f} ms p95 {r['jump_p95_ms']:6.1f} ms | peak "
-            f"{r['peak_rss_mb']:5.0f} MB{extra}")
+            f"{r['peak_rss_mb']:5.0f} MB | load {r.get('load', float('nan')):.1f}{extra}")
 
 
 def _side_by_side(label, ours, mne_r):
