@@ -17,9 +17,19 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.page import (  # noqa: F401  (re-exported for the browser and tests)
-    FILTER_PAD, NYQUIST_CAP, PageCancelled, PageData, PageRequest, _sos,
-    anti_alias_reduce, compute_page, limit_heap_growth, page_key, peak_decimate,
-    reduction_factor)
+    FILTER_PAD,
+    NYQUIST_CAP,
+    PageCancelled,
+    PageData,
+    PageRequest,
+    _sos,
+    anti_alias_reduce,
+    compute_page,
+    limit_heap_growth,
+    page_key,
+    peak_decimate,
+    reduction_factor,
+)
 from core.utils import logger
 
 

@@ -157,7 +157,7 @@ def _held_elsewhere(lock):
     return not got[0]
 
 
-def test_readers_share_one_lock(small_fif):
+def test_readers_share_one_lock(small_fif):  # noqa: F811
     """Pages, detection-style reads and montage rows all read under the lock."""
     from core.page import PageRequest, compute_page, read_lock
     from core.recording import open_recording
