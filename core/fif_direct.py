@@ -28,7 +28,7 @@ _DTYPES = {4: ">f4", 5: ">f8", 3: ">i4", 2: ">i2", 16: ">i2"}
 _TAG_HEADER = 16  # kind, type, size, next (4 x int32)
 #: Samples transposed at once (a cache-friendly block of the (time, channel)
 #: buffer into the (channel, time) page).
-_BLOCK = 128
+_BLOCK = 512
 
 _SCRATCH = threading.local()
 
