@@ -41,6 +41,17 @@ def _scratch(nbytes):
     return buf
 
 
+def _read_exactly(fh, buf, message):
+    """Fill ``buf`` from ``fh`` (a read may return less than asked)."""
+    view = memoryview(buf)
+    got = 0
+    while got < len(view):
+        n = fh.readinto(view[got:])
+        if not n:
+            raise OSError(message)
+        got += n
+
+
 class FifDirect:
     """Byte layout of a FIF recording's data buffers.
 
@@ -147,8 +158,7 @@ class FifDirect:
                     nbytes = (hi - lo) * n_chan * dt.itemsize
                     buf = _scratch(nbytes)[:nbytes]
                     fh.seek(pos + lo * n_chan * dt.itemsize)
-                    if fh.readinto(memoryview(buf)) != nbytes:
-                        raise OSError(f"{fname}: data buffer {ei} is truncated")
+                    _read_exactly(fh, buf, f"{fname}: data buffer {ei} is truncated")
                     native = buf.view(dt)
                     native.byteswap(inplace=True)
                     block = native.view(dt.newbyteorder("=")).reshape(hi - lo, n_chan)

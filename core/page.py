@@ -432,7 +432,10 @@ def compute_page(recording, req: PageRequest, should_stop=None) -> PageData:
             if should_stop is not None and should_stop():
                 raise PageCancelled
             sel = np.asarray(rows[b0:b0 + ROW_BLOCK])
-            x = raw[sel]                         # a copy: the buffer stays intact
+            if sel[-1] - sel[0] == len(sel) - 1:  # adjacent rows: work in the buffer
+                x = raw[sel[0]:sel[-1] + 1]      # (each row is in one group only)
+            else:
+                x = raw[sel]
             bad_rows = np.flatnonzero(~np.isfinite(x.sum(axis=1)))
             bad = None
             if bad_rows.size:                    # fill gaps for the filters, blank after
