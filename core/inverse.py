@@ -179,8 +179,6 @@ def noise_cov_from_recording(rec, intervals, exclude=(), *, seg_len: float = 2.0
             if band is None:
                 yield rec.get_chunk(t, t + seg_len, names)
                 continue
-            from .sources import _bandpass
-
             a = max(0.0, t - 1.0)
             data = _bandpass(rec.get_chunk(a, t + seg_len + 1.0, names), rec.sfreq, band)
             i0 = rec.time_to_sample(t) - rec.time_to_sample(a)
@@ -426,3 +424,14 @@ def inverse_kernel(inv, info, modality: str, settings: InverseSettings | None = 
         stc, "ch_names") else names, vertices=[v.copy() for v in stc.vertices],
         n_ori=n_ori, method=settings.method, modality=modality,
         subject=stc.subject)
+
+
+def _bandpass(data, sfreq, band):
+    from scipy.signal import butter, sosfiltfilt
+
+    if band[1] >= sfreq / 2:
+        raise SpindleScopeError(
+            f"The band {band[0]:g}–{band[1]:g} Hz reaches the Nyquist frequency "
+            f"({sfreq / 2:g} Hz) of this recording; lower its high edge.")
+    sos = butter(4, band, btype="bandpass", fs=sfreq, output="sos")
+    return sosfiltfilt(sos, data, axis=-1)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .inverse import (MODALITIES, InverseSettings, check_modality, inverse_kernel,
-                      make_inverse)
+from .inverse import (MODALITIES, InverseSettings, _bandpass, check_modality,
+                      inverse_kernel, make_inverse)
 from .coherence import ESTIMATORS, make_estimator
 from .synchrony_figures import (FIGURES, TIMECOURSES, AnalysisResult, SpindleSources,
                                 segment_figures)
@@ -170,17 +170,6 @@ def check_spindles(spindles, duration: float, min_duration: float) -> list:
         raise SpindleScopeError("There are no spindles to analyse: mark or "
                                 "detect spindles first.")
     return out
-
-
-def _bandpass(data, sfreq, band):
-    from scipy.signal import butter, sosfiltfilt
-
-    if band[1] >= sfreq / 2:
-        raise SpindleScopeError(
-            f"The band {band[0]:g}–{band[1]:g} Hz reaches the Nyquist frequency "
-            f"({sfreq / 2:g} Hz) of this recording; lower its high edge.")
-    sos = butter(4, band, btype="bandpass", fs=sfreq, output="sos")
-    return sosfiltfilt(sos, data, axis=-1)
 
 
 def null_segments(spindles, intervals, duration: float, pad: float = 1.0,

@@ -153,7 +153,7 @@ def test_session_files_go_through_the_atomic_writer(session, tmp_path, monkeypat
     # issue 14, item 5: the marks TSV was rewritten in place; the JSON used a
     # fixed '.tmp' name without fsync
     import core.session
-    import core.spindles
+    import core.spindle_formats
     import core.utils
 
     written = []
@@ -163,7 +163,7 @@ def test_session_files_go_through_the_atomic_writer(session, tmp_path, monkeypat
         written.append(path.name)
         return real_open(path, *a, **k)
 
-    monkeypatch.setattr(core.spindles, "atomic_open", spy)
+    monkeypatch.setattr(core.spindle_formats, "atomic_open", spy)
     real_text = core.session.atomic_write_text
     monkeypatch.setattr(core.session, "atomic_write_text",
                         lambda p, t: written.append(p.name) or real_text(p, t))
