@@ -1,7 +1,11 @@
 """The app's typed settings, stored as JSON under the user's config folder.
 
 One :class:`Settings` dataclass holds every persisted preference (display
-scalings, page length, filters, recent files, scorer name...). It is written as
+scalings, page length, filters, recent files, scorer name...). It is an evented
+dataclass (:func:`psygnal.evented`): ``settings.events.<field>`` emits the new
+value whenever a field changes, so every widget showing a setting (a menu
+check, a spin box) connects to that event instead of being updated by hand by
+whoever wrote the field. It is written as
 JSON with a ``schema_version`` (never pickled) to
 ``platformdirs.user_config_dir("spindlescope")/settings.json``; the environment
 variable ``SPINDLESCOPE_CONFIG_DIR`` overrides the folder (tests point it at a
@@ -14,6 +18,8 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from psygnal import evented
 
 from .utils import (SpindleScopeError, atomic_write_text, check_option, check_range,
                     logger, user_dir)
@@ -113,9 +119,15 @@ def _valid_user_montages(value) -> dict:
     return out
 
 
+@evented
 @dataclass
 class Settings:
     """Persisted preferences of the app.
+
+    Every field is observable: ``settings.events.sigma_overlay.connect(f)``
+    calls ``f(new_value)`` after each change of that field (and
+    ``settings.events.connect(f)`` after any change, with an
+    :class:`psygnal.EmissionInfo`). Writing the same value again emits nothing.
 
     Attributes
     ----------

@@ -124,6 +124,15 @@ def test_demo_run_matches_cli_summary(analysed, cli_run):
     # the null is drawn on the bars and on the spectra
     nx, ny = tab.synchrony.null_marks.getData()
     assert ny[0] == pytest.approx(cli["eeg_within_r_null"])
+    # the pairwise-correlation histograms are exactly core's (the report's too)
+    from core.report import pair_histograms
+
+    hists = pair_histograms(tab.result.spindles)
+    assert set(hists) == {"eeg", "meg", "meeg"}
+    for mod, (edges, dens) in hists.items():
+        hx, hy = tab.synchrony.hist_curves[mod].getData()
+        np.testing.assert_array_equal(hx, edges)
+        np.testing.assert_array_equal(hy, dens)
     x, y = tab.synchrony.null_curves["multitaper"].getData()
     assert len(x) > 3 and x.min() >= 10.0 - 1e-9 and x.max() <= 15.0 + 1e-9
     # per-spindle figures too, and the workspace stored the summary in the session
