@@ -606,7 +606,23 @@ class SourcesTab(QWidget):
         path = QFileDialog.getSaveFileName(self, "Export movie", "spindle.mp4",
                                            "MP4 (*.mp4);;GIF (*.gif)")[0]
         if path:
-            self.export_movie(path)
+            self.start_movie_export(path)
+
+    def start_movie_export(self, path, fps=10.0, max_frames=None):
+        """Export the current spindle's movie with a progress dialog and
+        Cancel (frames rendered here, encoded on a worker); returns the
+        running :class:`gui.movie_export.MovieExport`."""
+        from .dialogs import show_error
+        from .movie_export import MovieExport
+
+        frames = range(0, max(1, self.controls.n_frames), max(1, int(round(
+            self.controls.step))))[:max_frames]
+        export = MovieExport(self.visible_views(), self.controls.set_frame, frames,
+                             path, fps, parent=self)
+        export.failed.connect(lambda exc, details: show_error(
+            self, "Exporting the movie failed.", exc, details))
+        self._movie_export = export
+        return export.start()
 
 
 def prepare_demo(session, max_spindles=None):
