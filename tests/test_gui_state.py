@@ -153,3 +153,32 @@ def test_pair_histograms_pool_spindles_into_densities():
                           bins=PAIR_BINS, density=True)
     np.testing.assert_array_equal(dens, ref)
     assert h["meg"][1][40] == pytest.approx(1 / (PAIR_BINS[1] - PAIR_BINS[0]))
+
+
+# -- the whole-night lanes share one base ----------------------------------------------
+def test_night_lanes_line_up_and_mark_the_page(window, qtbot):
+    from gui.overview_bar import NightLane
+
+    lanes = [window.overview, window.hypnogram_lane, window.scorer.spectrogram_lane,
+             window.scorer.hypnodensity_lane]
+    assert all(isinstance(lane, NightLane) for lane in lanes)
+    assert {lane.getAxis("left").width() for lane in lanes} == {80}
+    assert [lane.height() for lane in lanes] == [56, 90, 110, 70]
+    window.overview.setRange(xRange=(0, 600), padding=0)
+    for lane in lanes:
+        lane.cvb.setRange(xRange=(0, 600), yRange=(0, 1), padding=0)
+        lane.set_window(120.0, 150.0)
+        assert lane.marker.getRegion() == pytest.approx((120.0, 150.0))
+        assert lane.marker.zValue() == 10 and not lane.marker.movable
+    assert window.overview.band is window.overview.marker
+    # a click on a lane is a jump to that time
+    lane = window.hypnogram_lane
+    lane.show()
+    qtbot.waitExposed(lane)
+    vp = lane.viewport()
+    from PySide6.QtCore import QPointF
+
+    pos = lane.mapFromScene(lane.cvb.mapViewToScene(QPointF(300.0, 0.5)))
+    with qtbot.waitSignal(lane.sigJump) as sig:
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
+    assert sig.args[0] == pytest.approx(300.0, abs=600 / max(1, vp.width()) * 2)
