@@ -3,6 +3,7 @@ workers with Cancel, crash recovery, scorer comparison, screenshots."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -71,7 +72,10 @@ def test_stale_requests_are_dropped(qtbot, small_fif):
         for rid in range(1, 6):
             loader.request(rec, PageRequest(rid, 10.0 * rid, 10.0 * rid + 30, (0, 1, 2), 800))
     loader.wait()
-    qtbot.wait(50)
+    # the worker is done, so every signal it sent is queued: deliver them all
+    from PySide6.QtCore import QCoreApplication
+
+    QCoreApplication.processEvents()
     assert got == [5]  # only the latest reaches the screen
 
 
@@ -132,23 +136,35 @@ def test_worker_reports_progress_and_cancels(qtbot):
     from gui.workers import ProgressWorker
 
     closed = []
+    gate = threading.Event()
 
     def slow():
         try:
             for i in range(1000):
                 yield Progress(i, 1000, "step")
-                time.sleep(0.005)
+                if i == 5:   # held until the GUI thread has pressed Cancel
+                    assert gate.wait(10)
             return "done"
         finally:
             closed.append(True)
 
     worker = ProgressWorker(slow)
+    worker.REPORT_INTERVAL = 0.0     # every step reported
     seen = []
-    worker.progress.connect(lambda p: seen.append(p.done) or (
-        worker.cancel() if p.done >= 5 else None))
+
+    def on_progress(p):
+        seen.append(p.done)
+        if p.done >= 5:
+            worker.cancel()
+            gate.set()
+    worker.progress.connect(on_progress)
     with qtbot.waitSignal(worker.cancelled, timeout=10000):
         worker.start()
-    assert closed == [True] and 5 <= max(seen) < 1000
+    # the generator stopped at the first step after Cancel, and was closed
+    from PySide6.QtCore import QCoreApplication
+
+    QCoreApplication.processEvents()
+    assert closed == [True] and seen[:6] == list(range(6)) and max(seen) <= 6
 
     def fails():
         yield Progress(0, 1, "x")
@@ -248,7 +264,6 @@ def test_progress_dialog_cancel_stops_the_task(window, qtbot):
         while True:
             yield Progress(i, 10**6, f"step {i}")
             i += 1
-            time.sleep(0.002)
 
     worker = run_task(window, "Endless", endless, done.append,
                       on_cancel=lambda: cancelled.append(True))
@@ -448,8 +463,7 @@ def test_psg_kinds_have_own_scales_ticks_and_labels(window, tmp_path, qtbot):
     # every row labelled, top to bottom
     labels = b.row_labels()
     assert [lab.split("  [")[0] for lab in labels] == names
-    qtbot.wait(50)
-    arr = _plot_image(b)
+    arr = _plot_image(b)      # grab() renders the scene now
     for row, kind in enumerate(["eeg", "eeg", "eog", "resp", "emg", "temp"]):
         y0, y1, x0, x1 = _row_band(b, row, b.t0 + 3, b.t1 - 1)
         band = arr[max(0, y0 - 2):y1 + 2, x0:x1]
@@ -481,8 +495,7 @@ def test_nan_stretch_blanks_only_its_channel(window, tmp_path, qtbot):
     assert np.isnan(page.data[1][inside]).all()
     assert np.isfinite(page.data[0]).all() and np.isfinite(page.data[2]).all()
     assert "EEG Pz-Oz" in w.note_label.text() and "gaps" in w.note_label.text()
-    qtbot.wait(50)
-    arr = _plot_image(b)
+    arr = _plot_image(b)      # grab() renders the scene now
     eeg = b.pens["eeg"].color().getRgb()[:3]
     for row, blank in ((0, False), (1, True), (2, False)):
         y0, y1, x0, x1 = _row_band(b, row, 10.5, 13.5, half=0.12)
