@@ -15,6 +15,7 @@ import numpy as np
 from .synchrony_figures import DYNAMIC, FIGURES
 from .safe_io import write_via_temp
 from .utils import atomic_open, atomic_write_text, logger
+from .vocabulary import SENSOR_SETS, sensor_label
 
 #: Dehghani et al. (2010), means over 85 spindles in 7 subjects.
 PAPER_VALUES = {
@@ -41,7 +42,7 @@ LABELS = {
     "coherence_multitaper": "coherence (multitaper)",
     "coherence_welch": "coherence (Welch)", "coherence_mvdr": "coherence (MVDR)",
 }
-for _m, _t in (("eeg", "EEG"), ("meg", "MEG"), ("meeg", "MEG+EEG")):
+for _m, _t in ((m, sensor_label(m)) for m in SENSOR_SETS):
     LABELS[f"{_m}_max_displacement_cm"] = f"{_t} max. moves/cycle (cm)"
     LABELS[f"{_m}_max_hemi_change"] = f"{_t} max. hemisphere changes"
     LABELS[f"{_m}_max_spread_cm"] = f"{_t} max. spread (cm)"
@@ -227,7 +228,7 @@ def _figures(result, summary):
     # 2. distributions of pairwise correlations
     fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
     for mod, (edges, dens) in pair_histograms(result.spindles).items():
-        ax.stairs(dens, edges, label=mod.upper().replace("MEEG", "MEG+EEG"))
+        ax.stairs(dens, edges, label=sensor_label(mod))
     ax.set_xlabel("pairwise correlation of source time courses")
     ax.set_ylabel("density")
     ax.legend(frameon=False)

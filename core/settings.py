@@ -23,6 +23,7 @@ from psygnal import evented
 
 from .utils import (SpindleScopeError, atomic_write_text, check_option, check_range,
                     logger, user_dir)
+from .vocabulary import VISIBILITY
 
 #: Version of the JSON layout; bump when a field changes meaning.
 SCHEMA_VERSION = 1
@@ -231,8 +232,7 @@ class Settings:
                 f"increasing positive frequencies, but got {self.sigma_band!r}.")
         self.sigma_band = (lo, hi)
         self.epoch_length = check_range("epoch_length", self.epoch_length, 1, 120)
-        check_option("default_visibility", self.default_visibility,
-                     ("eeg", "meg", "both", ""))
+        check_option("default_visibility", self.default_visibility, VISIBILITY)
         self.scalings = {str(key): check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
                          for key, val in self.scalings.items()}
         self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]

@@ -243,7 +243,7 @@ class MovieExport(QObject):
         self.dialog = None
         self._parent = parent
 
-    def start(self) -> "MovieExport":
+    def start(self) -> MovieExport:
         """Show the progress dialog and start rendering and encoding."""
         from PySide6.QtWidgets import QProgressDialog
 
