@@ -182,3 +182,58 @@ def test_night_lanes_line_up_and_mark_the_page(window, qtbot):
     with qtbot.waitSignal(lane.sigJump) as sig:
         qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
     assert sig.args[0] == pytest.approx(300.0, abs=600 / max(1, vp.width()) * 2)
+
+
+# -- one vocabulary ---------------------------------------------------------------------
+def test_one_vocabulary_for_sensor_sets_and_visibility(tmp_path):
+    import core.detection as detection
+    import core.inverse as inverse
+    import core.resolution as resolution
+    from core.report import LABELS as REPORT_LABELS
+    from core.spindles import Spindle, SpindleSet, read_spindles, write_spindles
+    from core.vocabulary import (SENSOR_LABELS, SENSOR_SETS, SENSOR_TYPES, VISIBILITY,
+                                 visibility_of)
+    from gui.timecourse_panel import LABELS as PANEL_LABELS
+
+    assert inverse.MODALITIES == SENSOR_SETS == ("eeg", "meg", "meeg")
+    assert detection.SENSOR_TYPES == SENSOR_TYPES == ("eeg", "mag", "grad")
+    assert not hasattr(detection, "MODALITIES")
+    assert set(resolution.SENSOR_SETS) == set(SENSOR_SETS) | set(SENSOR_TYPES)
+    # one label for the combined set, everywhere
+    assert resolution.SENSOR_LABELS["meeg"] == inverse.MODALITY_LABEL["meeg"] == \
+        PANEL_LABELS["meeg"] == SENSOR_LABELS["meeg"] == "MEG+EEG"
+    assert REPORT_LABELS["meeg_max_spread_cm"].startswith("MEG+EEG ")
+    assert [visibility_of(v) for v in ("EEG", "meg", "both", "EEG+MEG", "meg+eeg",
+                                       "grad", "n/a", None)] == \
+        ["eeg", "meg", "both", "both", "both", "meg", "", ""]
+    assert VISIBILITY == ("eeg", "meg", "both", "")
+    # files: a "visibility" column now; the former "modality" column still reads
+    marks = SpindleSet([Spindle(1.0, 0.5, ("C3",), "both"), Spindle(3.0, 0.7, (), "meg")])
+    path = tmp_path / "marks.tsv"
+    write_spindles(marks, path)
+    header = path.read_text().splitlines()[0].split("\t")
+    assert "visibility" in header and "modality" not in header
+    assert [s.visibility for s in read_spindles(path)] == ["both", "meg"]
+    old = tmp_path / "old.tsv"
+    old.write_text("onset\tduration\ttrial_type\tchannel\tmodality\n"
+                   "1.0\t0.5\tspindle\tC3\tboth\n2.0\t0.6\tspindle\tn/a\teeg+meg\n"
+                   "4.0\t0.6\tspindle\tn/a\teeg\n")
+    assert [s.visibility for s in read_spindles(old)] == ["both", "both", "eeg"]
+
+
+def test_qt_signals_have_one_naming_style():
+    """Qt signals in gui/ are camelCase (``sigFrameChanged``, ``finished``),
+    as Qt's and pyqtgraph's own; snake_case is core's psygnal events."""
+    import re
+    from pathlib import Path
+
+    import gui
+
+    names = {}
+    for path in Path(gui.__file__).parent.rglob("*.py"):
+        for name in re.findall(r"^\s+(\w+) = Signal\(", path.read_text(), re.M):
+            names[name] = path.name
+    assert len(names) >= 30
+    snake = {n: f for n, f in names.items() if "_" in n}
+    assert snake == {}
+    assert {"sigFrameChanged", "sigVertexPicked", "sigRunFinished", "sigJump"} <= set(names)
