@@ -242,6 +242,15 @@ class Settings:
         self.display_filters = _valid_display_filters(self.display_filters)
         return self
 
+    # -- copies ---------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """The fields only: copies and pickles carry no connections."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
     # -- recent files -----------------------------------------------------
     def add_recent(self, path) -> None:
         """Put ``path`` first in :attr:`recent_files`."""

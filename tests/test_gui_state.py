@@ -28,6 +28,14 @@ def test_settings_emit_one_event_per_change_and_keep_their_json(tmp_path):
     s.page_duration = 20.0
     s.sigma_overlay = False
     assert seen == [True, ("page", 20.0), False]
+    # copies (and pickles, e.g. to a worker process) hold values, not connections
+    import copy
+    import pickle
+
+    for dup in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert dup == s and dup is not s
+        dup.sigma_overlay = True
+        assert seen[-1] is False and s.sigma_overlay is False
     # the JSON is the plain dataclass's: same keys, same values, round trip
     path = s.save(tmp_path / "settings.json")
     data = json.loads(path.read_text())
