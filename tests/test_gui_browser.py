@@ -222,8 +222,20 @@ def test_compare_with_other_scorer(window, small_fif, tmp_path, qtbot):
     write_spindles([Spindle(20.1, 0.9), Spindle(45.0, 1.0), Spindle(150.0, 1.0)], theirs)
     summary = w.compare.compare_file(theirs)
     assert summary["matched"] == 2 and summary["F1"] == pytest.approx(2 / 3)
-    assert -1 <= summary["kappa"] <= 1
+    # sample-wise kappa by hand: 3 s marked here, 2.9 s there, 1.9 s in both,
+    # over 300 s -> po = 0.993, pe = 0.98053, kappa = 0.6405
+    assert summary["kappa"] == pytest.approx(0.6405, abs=0.005)
     assert w.compare.list.count() == 2  # 70 s only mine, 150 s only theirs
+    # the panel shows exactly what core computes, nothing of its own
+    from core.evaluation import disagreements
+    from core.spindles import read_spindles
+
+    core_summary, core_dis = disagreements(read_spindles(theirs),
+                                           w.session.spindles.accepted(),
+                                           w.session.recording.duration)
+    assert w.compare.summary == core_summary == summary
+    assert w.compare.disagreements == core_dis
+    assert [w.compare.list.item(i).text() for i in range(2)] == [t for _, t in core_dis]
     assert w.session.results["compare"]["F1"] == pytest.approx(2 / 3)
     item = w.compare.list.item(1)
     w.compare._on_item_clicked(item)
