@@ -24,6 +24,9 @@ from core.utils import Progress, SpindleScopeError, atomic_write_bytes
 
 #: Frames rendered ahead of the encoder at most (memory bound: a few MB each).
 QUEUE_FRAMES = 8
+#: Seconds the encoder waits for the next frame before giving the export up
+#: (a safety net should the exporting window vanish without cancelling).
+FRAME_TIMEOUT = 120.0
 
 
 def compose(images) -> np.ndarray:
@@ -177,7 +180,12 @@ def iter_encode(frames: queue.Queue, n_frames: int, path, fps: float):
     enc = MovieEncoder(path, fps)
     try:
         while True:
-            img = frames.get()
+            try:
+                img = frames.get(timeout=FRAME_TIMEOUT)
+            except queue.Empty:
+                raise SpindleScopeError(
+                    f"No movie frame arrived for {FRAME_TIMEOUT:g} s: the export "
+                    f"was abandoned and nothing was written. Export it again.") from None
             if img is _ABORT:
                 yield Progress(enc.n_frames, n_frames, "Cancelled")
                 return None

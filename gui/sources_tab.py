@@ -383,6 +383,8 @@ class SourcesTab(QWidget):
         windows (call from the main window's closeEvent)."""
         self.controls.stop()
         self.cancel()
+        if getattr(self, "_movie_export", None) is not None:
+            self._movie_export.cancel()   # its encoder waits for frames: release it
         ok = self.wait(msecs)
         for v in self.views.values():
             v.close_view()

@@ -109,3 +109,19 @@ def test_export_refuses_bad_paths_and_empty_movies(view, tmp_path):
         MovieExport([view], lambda f: None, range(3), tmp_path / "m.avi")
     with pytest.raises(SpindleScopeError, match="no frames"):
         MovieExport([view], lambda f: None, [], tmp_path / "m.mp4")
+
+
+def test_abandoned_encoder_gives_up_and_writes_nothing(tmp_path, private_tmp, monkeypatch):
+    """Should the exporting window vanish without cancelling, the encoder
+    thread does not wait forever for frames (the queue stays empty here)."""
+    import queue
+
+    import gui.movie_export as me
+    from core.utils import SpindleScopeError, run_with_progress
+
+    monkeypatch.setattr(me, "FRAME_TIMEOUT", 0.01)
+    frames = queue.Queue()
+    frames.put(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(SpindleScopeError, match="abandoned"):
+        run_with_progress(me.iter_encode(frames, 3, tmp_path / "m.mp4", 10.0))
+    assert not (tmp_path / "m.mp4").exists() and list(private_tmp.iterdir()) == []
