@@ -63,7 +63,7 @@ from .detection_dsp import (_DECIDE, _FEATURES, _broad_band, _cumsum0,
                             _fft_filter, _Geometry, _sigma_band, _window_sums)
 from .utils import (Progress, SpindleScopeError, check_option, check_range,
                     logger, run_with_progress)
-from .vocabulary import SENSOR_TYPES, SET_TYPES
+from .vocabulary import DETECTION_SENSORS, SENSOR_TYPES, SET_TYPES
 
 #: Scale from SI units to the units the thresholds are expressed in.
 UNIT_SCALE = {"eeg": 1e6, "eog": 1e6, "mag": 1e15, "grad": 1e13}
@@ -185,8 +185,8 @@ class DetectionResult:
 # --------------------------------------------------------------------------
 
 #: Sensors a detection runs on (its ``modality`` option) → channel types.
-_MODALITY_TYPES = {None: SENSOR_TYPES, "all": SENSOR_TYPES, "both": SENSOR_TYPES,
-                   **{k: v for k, v in SET_TYPES.items() if k != "meeg"}}
+_MODALITY_TYPES = {None: SENSOR_TYPES, "all": SENSOR_TYPES,
+                   **{k: SET_TYPES.get(k, SENSOR_TYPES) for k in DETECTION_SENSORS}}
 
 
 def _resolve_channels(source, picks, modality):

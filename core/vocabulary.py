@@ -31,6 +31,10 @@ SENSOR_LABELS = {"eeg": "EEG", "meg": "MEG", "meeg": "MEG+EEG",
 SET_TYPES = {"eeg": ("eeg",), "meg": ("mag", "grad"), "meeg": ("eeg", "mag", "grad"),
              "mag": ("mag",), "grad": ("grad",)}
 
+#: Sensors a detection can run on (its ``modality`` option; ``"both"``: every
+#: EEG and MEG channel), for parsers and dialogs to offer.
+DETECTION_SENSORS = ("eeg", "meg", "mag", "grad", "both")
+
 #: Where a spindle is seen ("" = not known).
 VISIBILITY = ("eeg", "meg", "both", "")
 #: Visibility labels on screen.

@@ -206,6 +206,11 @@ def test_one_vocabulary_for_sensor_sets_and_visibility(tmp_path):
     assert inverse.MODALITIES == SENSOR_SETS == ("eeg", "meg", "meeg")
     assert detection.SENSOR_TYPES == SENSOR_TYPES == ("eeg", "mag", "grad")
     assert not hasattr(detection, "MODALITIES")
+    from core.vocabulary import DETECTION_SENSORS
+
+    assert {k: detection._MODALITY_TYPES[k] for k in DETECTION_SENSORS} == {
+        "eeg": ("eeg",), "meg": ("mag", "grad"), "mag": ("mag",), "grad": ("grad",),
+        "both": ("eeg", "mag", "grad")}
     assert set(resolution.SENSOR_SETS) == set(SENSOR_SETS) | set(SENSOR_TYPES)
     # one label for the combined set, everywhere
     assert resolution.SENSOR_LABELS["meeg"] == inverse.MODALITY_LABEL["meeg"] == \
