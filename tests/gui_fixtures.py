@@ -127,8 +127,12 @@ def synthetic_mouse():
     double-click interval is 0 (restored on exit).
     """
     import pyqtgraph as pg
+    from PySide6.QtCore import QCoreApplication, QEvent
     from PySide6.QtGui import QGuiApplication
 
+    # windows closed with deleteLater() (an earlier window, a screenshot run)
+    # go now, as a pause would let them: they must not take the events
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     hints = QGuiApplication.styleHints()
     interval, rate = hints.mouseDoubleClickInterval(), pg.getConfigOption("mouseRateLimit")
     hints.setMouseDoubleClickInterval(0)
