@@ -551,3 +551,94 @@ def _replay(rec, spindles, hyp):
     else:
         raise _Damaged(f"unknown record type {kind!r}")
 
+
+
+# -- session locks and crash detection --------------------------------------------
+#: File in an autosave folder naming the process that journals into it.
+LOCK = "session.lock"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (this process counts as alive).
+
+    Off POSIX the check is not cheap: any other process is taken as gone,
+    so its journal is treated as left by a crash (recovery is offered).
+    """
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_lock(folder) -> Path:
+    """Claim ``folder`` for this process (atomically written ``session.lock``)."""
+    path = Path(folder) / LOCK
+    atomic_write_text(path, json.dumps({"pid": os.getpid()}))
+    return path
+
+
+def remove_lock(folder) -> None:
+    """Release ``folder`` (a normal exit); a missing lock is fine."""
+    try:
+        (Path(folder) / LOCK).unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        logger.warning("Could not remove the autosave lock in %s: %s", folder, exc)
+
+
+def crashed(folder) -> bool:
+    """Whether ``folder`` was left by a process that is gone (no live lock).
+
+    Without a readable lock the journal's own "clean" flag decides (True is
+    returned and :func:`recoverable` looks at the journal).
+    """
+    lock = Path(folder) / LOCK
+    if not lock.exists():
+        return True
+    try:
+        pid = int(json.loads(lock.read_text()).get("pid", -1))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return True
+    return not pid_alive(pid)
+
+
+def recoverable(folder) -> Recovered | None:
+    """What ``folder`` offers to restore: an unclean journal with edits or
+    damage (a :class:`Recovered`), else None."""
+    got = Autosaver.recover(folder)
+    if got is None or got.clean or not (got.edited or got.n_damaged):
+        return None
+    return got
+
+
+def pending_recoveries(root) -> list[tuple[Path, str]]:
+    """(folder, recording path) of the crashed sessions under ``root`` that
+    hold edits, sorted by folder name.
+
+    A damaged folder is logged and skipped (it must never block start-up);
+    a folder whose journalling process still runs is not offered.
+    """
+    root = Path(root)
+    out = []
+    if not root.is_dir():
+        return out
+    for folder in sorted(root.iterdir()):
+        if not folder.is_dir() or not crashed(folder):
+            continue
+        try:
+            if recoverable(folder) is None:
+                continue
+            rec = json.loads((folder / "recording.json").read_text())["recording"]
+        except Exception as exc:  # noqa: BLE001 - a damaged folder must not block start-up
+            logger.warning("Ignoring autosave folder %s: %s", folder, exc)
+            continue
+        out.append((folder, str(rec)))
+    return out

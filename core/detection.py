@@ -63,11 +63,11 @@ from .detection_dsp import (_DECIDE, _FEATURES, _broad_band, _cumsum0,
                             _fft_filter, _Geometry, _sigma_band, _window_sums)
 from .utils import (Progress, SpindleScopeError, check_option, check_range,
                     logger, run_with_progress)
+from .vocabulary import DETECTION_SENSORS, SENSOR_TYPES, SET_TYPES
 
 #: Scale from SI units to the units the thresholds are expressed in.
 UNIT_SCALE = {"eeg": 1e6, "eog": 1e6, "mag": 1e15, "grad": 1e13}
 UNIT_NAME = {"eeg": "µV", "eog": "µV", "mag": "fT", "grad": "fT/cm"}
-MODALITIES = ("eeg", "mag", "grad")
 #: Default share of a modality's channels that must show a spindle for the
 #: event to count as visible in that modality (at least one channel).
 MIN_CHANNEL_FRACTION = 0.02
@@ -184,15 +184,9 @@ class DetectionResult:
 # Driver
 # --------------------------------------------------------------------------
 
-_MODALITY_TYPES = {
-    None: ("eeg", "mag", "grad"),
-    "all": ("eeg", "mag", "grad"),
-    "both": ("eeg", "mag", "grad"),
-    "eeg": ("eeg",),
-    "meg": ("mag", "grad"),
-    "mag": ("mag",),
-    "grad": ("grad",),
-}
+#: Sensors a detection runs on (its ``modality`` option) → channel types.
+_MODALITY_TYPES = {None: SENSOR_TYPES, "all": SENSOR_TYPES,
+                   **{k: SET_TYPES.get(k, SENSOR_TYPES) for k in DETECTION_SENSORS}}
 
 
 def _resolve_channels(source, picks, modality):

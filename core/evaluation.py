@@ -254,3 +254,41 @@ def compare(reference, other, *, iou=0.2, duration=None, sfreq=100.0,
         agr.kappa = cohen_kappa(sample_mask(ref, duration, sfreq),
                                 sample_mask(oth, duration, sfreq))
     return agr
+
+
+def disagreements(reference, other, duration, *, iou=0.2):
+    """Agreement figures and the list of unmatched marks of two scorings.
+
+    What the compare panel shows (and what a session stores as its
+    ``compare`` result): the figures of :func:`compare` under display names,
+    and one entry per mark that has no match in the other scoring.
+
+    Parameters
+    ----------
+    reference, other : SpindleSet | list of Spindle
+        The other scorer's marks and this session's marks.
+    duration : float
+        Length of the recording in seconds (for kappa).
+    iou : float
+        IoU threshold for a match.
+
+    Returns
+    -------
+    summary : dict
+        ``F1``, ``precision``, ``recall``, ``kappa`` (floats), ``matched``,
+        ``theirs`` (reference events), ``mine`` (other events) (ints).
+    disagreements : list of (float, str)
+        (onset in s, description) of each unmatched mark, sorted by onset.
+    """
+    ref, oth = list(reference), list(other)
+    agr = compare(ref, oth, iou=iou, duration=duration)
+    summary = {"F1": agr.f1, "precision": agr.precision, "recall": agr.recall,
+               "kappa": agr.kappa, "matched": agr.tp, "theirs": agr.n_reference,
+               "mine": agr.n_other}
+    matched_ref = {m[0] for m in agr.matches}
+    matched_oth = {m[1] for m in agr.matches}
+    dis = [(float(s.onset), f"{s.onset:.2f} s ({s.duration:.2f} s): only in the other file")
+           for i, s in enumerate(ref) if i not in matched_ref]
+    dis += [(float(s.onset), f"{s.onset:.2f} s ({s.duration:.2f} s): only in this session")
+            for i, s in enumerate(oth) if i not in matched_oth]
+    return summary, sorted(dis)

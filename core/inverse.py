@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from .utils import SpindleScopeError, check_option, check_range, logger
+from .vocabulary import SENSOR_LABELS, SENSOR_SETS
 
-MODALITIES = ("eeg", "meg", "meeg")
+#: Sensor sets with an inverse solution (:data:`core.vocabulary.SENSOR_SETS`).
+MODALITIES = SENSOR_SETS
 METHODS = ("dSPM", "MNE", "sLORETA", "eLORETA")
 ORIENTATIONS = ("loose", "fixed")
-MODALITY_LABEL = {"eeg": "EEG", "meg": "MEG", "meeg": "MEG+EEG"}
+MODALITY_LABEL = {k: SENSOR_LABELS[k] for k in SENSOR_SETS}
 
 
 def modality_picks(info, modality: str) -> list[str]:

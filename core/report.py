@@ -15,6 +15,7 @@ import numpy as np
 from .synchrony_figures import DYNAMIC, FIGURES
 from .safe_io import write_via_temp
 from .utils import atomic_open, atomic_write_text, logger
+from .vocabulary import SENSOR_SETS, sensor_label
 
 #: Dehghani et al. (2010), means over 85 spindles in 7 subjects.
 PAPER_VALUES = {
@@ -41,7 +42,7 @@ LABELS = {
     "coherence_multitaper": "coherence (multitaper)",
     "coherence_welch": "coherence (Welch)", "coherence_mvdr": "coherence (MVDR)",
 }
-for _m, _t in (("eeg", "EEG"), ("meg", "MEG"), ("meeg", "MEG+EEG")):
+for _m, _t in ((m, sensor_label(m)) for m in SENSOR_SETS):
     LABELS[f"{_m}_max_displacement_cm"] = f"{_t} max. moves/cycle (cm)"
     LABELS[f"{_m}_max_hemi_change"] = f"{_t} max. hemisphere changes"
     LABELS[f"{_m}_max_spread_cm"] = f"{_t} max. spread (cm)"
@@ -52,6 +53,42 @@ METHOD_NOTE = (
     "by a per-source scale, which correlation and coherence ignore. The loose "
     "and depth weights, the regularisation (SNR, λ²), eLORETA and the noise "
     "covariance change them.")
+
+
+#: Edges of the pooled pairwise-correlation histograms (80 bins over [-1, 1]).
+PAIR_BINS = np.linspace(-1.0, 1.0, 81)
+
+
+def pair_histograms(spindles, modalities=("eeg", "meg", "meeg"), bins=PAIR_BINS) -> dict:
+    """Density histograms of the pairwise source correlations, pooled over spindles.
+
+    The one computation behind the synchrony panel's histogram and the HTML
+    report's figure.
+
+    Parameters
+    ----------
+    spindles : list
+        Per-spindle results with a ``pair_sample`` dict (sensor set → 1-D
+        array of sampled pairwise correlations).
+    modalities : tuple of str
+        Sensor sets to histogram, in order.
+    bins : array
+        Bin edges.
+
+    Returns
+    -------
+    hists : dict
+        Sensor set → (edges, density); sets no spindle has are left out.
+    """
+    bins = np.asarray(bins, float)
+    out = {}
+    for mod in modalities:
+        samples = [np.asarray(s.pair_sample[mod], float) for s in spindles
+                   if mod in s.pair_sample]
+        if samples:
+            h, _ = np.histogram(np.concatenate(samples), bins=bins, density=True)
+            out[mod] = (bins, h)
+    return out
 
 
 def write_summary(result, out: Path, extra: dict | None = None) -> dict:
@@ -190,11 +227,8 @@ def _figures(result, summary):
     figs.append(("Synchrony figures, their nulls and the paper's", fig))
     # 2. distributions of pairwise correlations
     fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
-    for mod in ("eeg", "meg", "meeg"):
-        vals = [s.pair_sample[mod] for s in result.spindles if mod in s.pair_sample]
-        if vals:
-            ax.hist(np.concatenate(vals), bins=60, range=(-1, 1), histtype="step",
-                    density=True, label=mod.upper().replace("MEEG", "MEG+EEG"))
+    for mod, (edges, dens) in pair_histograms(result.spindles).items():
+        ax.stairs(dens, edges, label=sensor_label(mod))
     ax.set_xlabel("pairwise correlation of source time courses")
     ax.set_ylabel("density")
     ax.legend(frameon=False)

@@ -18,7 +18,7 @@ LCMV      unit-gain LCMV beamformer with a data covariance (noise-whitened,
           data covariance regularised by 5 % of its mean eigenvalue)
 ========  ===============================================================
 
-for the sensor sets ``'meeg'`` (EEG+MEG), ``'meg'``, ``'eeg'``, ``'mag'`` and
+for the sensor sets ``'meeg'`` (MEG+EEG), ``'meg'``, ``'eeg'``, ``'mag'`` and
 ``'grad'``. Defaults follow Hauk et al.: fixed orientation, no depth weighting
 (``wMNE`` is its own method), the noise covariance used as given unless
 ``reg`` is set (they used 0.2 per channel type), ``lambda2 = 1 / snr**2`` with
@@ -46,6 +46,8 @@ from .resolution_metrics import FUNCTIONS, MAX_DENSE_BYTES, METRIC_UNITS, METRIC
     source_locations
 from .utils import Progress, SpindleScopeError, check_option, check_range, logger, \
     run_with_progress
+from .vocabulary import SENSOR_LABELS as _LABELS
+from .vocabulary import STUDY_SETS
 
 __all__ = [
     "METHODS", "SENSOR_SETS", "FUNCTIONS", "METRICS", "ResolutionMatrix",
@@ -57,10 +59,9 @@ __all__ = [
 
 METHODS = ("MNE", "wMNE", "dSPM", "sLORETA", "eLORETA", "DF", "LCMV")
 DEFAULT_METHODS = ("MNE", "dSPM", "sLORETA", "eLORETA", "DF")
-SENSOR_SETS = ("meeg", "meg", "eeg", "mag", "grad")
+SENSOR_SETS = STUDY_SETS
 DEFAULT_SENSORS = ("meeg", "meg", "eeg")
-SENSOR_LABELS = {"meeg": "EEG+MEG", "meg": "MEG", "eeg": "EEG",
-                 "mag": "magnetometers", "grad": "gradiometers"}
+SENSOR_LABELS = {k: _LABELS[k] for k in STUDY_SETS}
 #: Depth-weighting exponent of wMNE (MNE's default).
 WMNE_DEPTH = 0.8
 #: Regularisation of the LCMV data covariance (MNE's default).

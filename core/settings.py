@@ -1,7 +1,11 @@
 """The app's typed settings, stored as JSON under the user's config folder.
 
 One :class:`Settings` dataclass holds every persisted preference (display
-scalings, page length, filters, recent files, scorer name...). It is written as
+scalings, page length, filters, recent files, scorer name...). It is an evented
+dataclass (:func:`psygnal.evented`): ``settings.events.<field>`` emits the new
+value whenever a field changes, so every widget showing a setting (a menu
+check, a spin box) connects to that event instead of being updated by hand by
+whoever wrote the field. It is written as
 JSON with a ``schema_version`` (never pickled) to
 ``platformdirs.user_config_dir("spindlescope")/settings.json``; the environment
 variable ``SPINDLESCOPE_CONFIG_DIR`` overrides the folder (tests point it at a
@@ -15,8 +19,11 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from psygnal import evented
+
 from .utils import (SpindleScopeError, atomic_write_text, check_option, check_range,
                     logger, user_dir)
+from .vocabulary import VISIBILITY
 
 #: Version of the JSON layout; bump when a field changes meaning.
 SCHEMA_VERSION = 1
@@ -113,9 +120,15 @@ def _valid_user_montages(value) -> dict:
     return out
 
 
+@evented
 @dataclass
 class Settings:
     """Persisted preferences of the app.
+
+    Every field is observable: ``settings.events.sigma_overlay.connect(f)``
+    calls ``f(new_value)`` after each change of that field (and
+    ``settings.events.connect(f)`` after any change, with an
+    :class:`psygnal.EmissionInfo`). Writing the same value again emits nothing.
 
     Attributes
     ----------
@@ -219,8 +232,7 @@ class Settings:
                 f"increasing positive frequencies, but got {self.sigma_band!r}.")
         self.sigma_band = (lo, hi)
         self.epoch_length = check_range("epoch_length", self.epoch_length, 1, 120)
-        check_option("default_visibility", self.default_visibility,
-                     ("eeg", "meg", "both", ""))
+        check_option("default_visibility", self.default_visibility, VISIBILITY)
         self.scalings = {str(key): check_range(f"scalings[{key!r}]", val, 1e-18, 1e3)
                          for key, val in self.scalings.items()}
         self.recent_files = [str(p) for p in self.recent_files][:_MAX_RECENT]
@@ -229,6 +241,15 @@ class Settings:
         self.montage = str(self.montage or "")
         self.display_filters = _valid_display_filters(self.display_filters)
         return self
+
+    # -- copies ---------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """The fields only: copies and pickles carry no connections."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
 
     # -- recent files -----------------------------------------------------
     def add_recent(self, path) -> None:

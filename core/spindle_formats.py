@@ -16,6 +16,7 @@ from .safe_io import write_via_temp
 from .spindle_checks import _check_extent, _check_file, _decode, _num, _status_of
 from .spindles import STATUS, VISIBILITY, Spindle, SpindleSet
 from .utils import SpindleScopeError, atomic_open, atomic_write_text, check_range, logger
+from .vocabulary import LEGACY_VISIBILITY_COLUMN, VISIBILITY_COLUMN, visibility_of
 
 
 _FORMATS = (".tsv", ".csv", ".fif", ".edf", ".txt")
@@ -135,9 +136,7 @@ def _read_table(path, delimiter, sfreq):
                 f"(a spindle lasts > 0 s). Fix or delete that row.")
         chans = tuple(c.strip() for c in get("channel").replace(";", ",").split(",")
                       if c.strip()) if "channel" in col else ()
-        vis = (get("modality") or get("visibility")).lower()
-        if vis not in VISIBILITY:
-            vis = {"eeg+meg": "both", "mag": "meg", "grad": "meg"}.get(vis, "")
+        vis = visibility_of(get(VISIBILITY_COLUMN) or get(LEGACY_VISIBILITY_COLUMN))
         status = _status_of(get("status"), path, n)
         props = {}
         for h, i in col.items():
@@ -295,7 +294,7 @@ def _write_table(items, path, delim):
         for k, v in s.properties.items():
             if k not in prop_keys and k not in _CORE_COLS:
                 prop_keys.append(k)
-    header = ["onset", "duration", "trial_type", "channel", "modality",
+    header = ["onset", "duration", "trial_type", "channel", VISIBILITY_COLUMN,
               "status", "scorer", "origin"] + prop_keys
     na = "n/a"
     with atomic_open(path, "w", newline="") as fh:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from psygnal import Signal
 
 from .utils import SpindleScopeError, check_option
+from .vocabulary import VISIBILITY
 
-VISIBILITY = ("eeg", "meg", "both", "")     # "" = unknown
 STATUS = ("candidate", "accepted", "rejected")
 
 _FIELDS = ("onset", "duration", "channels", "visibility", "scorer", "origin",

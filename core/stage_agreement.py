@@ -111,3 +111,29 @@ def stage_agreement(reference: Hypnogram, other: Hypnogram) -> StageAgreement:
         kappa = float(cohen_kappa_score(a, b, labels=labels))
     return StageAgreement(int(len(a)), int(n_skipped), float(np.mean(a == b)),
                           kappa, f1d, cm)
+
+
+def stage_disagreements(reference: Hypnogram, other: Hypnogram):
+    """Agreement figures and the epochs where two hypnograms differ.
+
+    Parameters
+    ----------
+    reference, other : Hypnogram
+        As for :func:`stage_agreement`.
+
+    Returns
+    -------
+    agreement : StageAgreement
+    summary : dict
+        ``accuracy``, ``kappa`` and ``F1 <stage>`` per stage (floats).
+    disagreements : list of (float, str)
+        (epoch start in s, description) of each epoch both score differently.
+    """
+    agr = stage_agreement(reference, other)
+    L = reference.epoch_length
+    dis = [(i * L, f"epoch {i + 1} ({i * L:g} s): {a} there, {b} here")
+           for i, (a, b) in enumerate(zip(reference.stages, other.stages))
+           if a != "?" and b != "?" and a != b]
+    summary = {"accuracy": agr.accuracy, "kappa": agr.kappa,
+               **{f"F1 {k}": v for k, v in agr.f1.items()}}
+    return agr, summary, dis

@@ -170,11 +170,11 @@ class BrainView(QWidget):
 
     Signals
     -------
-    vertex_picked(int)
+    sigVertexPicked(int)
         Source index under a click (or :meth:`pick_source`).
     """
 
-    vertex_picked = Signal(int)
+    sigVertexPicked = Signal(int)
 
     def __init__(self, surface: CortexSurface, title="", camera=None, backend=None,
                  size=(480, 400), parent=None, multi_samples=0, units="value"):
@@ -388,14 +388,14 @@ class BrainView(QWidget):
 
     # -- picking --------------------------------------------------------------
     def pick_source(self, source: int):
-        """Mark a source and emit :attr:`vertex_picked`."""
+        """Mark a source and emit :attr:`sigVertexPicked`."""
         source = int(source)
         if not 0 <= source < self.surface.n_sources:
             raise ValueError(f"Source index {source} is out of range (0 to "
                              f"{self.surface.n_sources - 1}).")
         h, v = self.surface.vertex_of_source(source)
         self._mark(self.surface.hemis[h][0][v])
-        self.vertex_picked.emit(source)
+        self.sigVertexPicked.emit(source)
 
     def pick_display(self, x: float, y: float) -> int | None:
         """Pick at VTK display coordinates (origin bottom-left); emits."""

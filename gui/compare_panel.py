@@ -1,7 +1,8 @@
 """Compare the session's accepted marks with another scorer's file.
 
-Shows the agreement figures (:mod:`core.evaluation`: F1, Cohen's kappa...) and
-lists the disagreements (misses and extra marks); clicking one jumps there.
+Shows the agreement figures and disagreements exactly as core computes them
+(:func:`core.evaluation.disagreements`, :func:`core.stage_agreement.stage_disagreements`)
+and lists the disagreements (misses and extra marks); clicking one jumps there.
 """
 
 from __future__ import annotations
@@ -9,47 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from core.utils import SpindleScopeError
-
-
-def evaluate_sets(reference, test, duration):
-    """Agreement of ``test`` against ``reference`` through core.evaluation.
-
-    Returns
-    -------
-    summary : dict
-        Named figures (F1, precision, recall, kappa...).
-    disagreements : list of (time, text)
-        One entry per unmatched mark.
-    """
-    try:
-        from core import evaluation
-    except ImportError:
-        raise SpindleScopeError(
-            "Comparing scorers needs core.evaluation, which is not part of this "
-            "build.") from None
-    return evaluation_adapter(evaluation, reference, test, duration)
-
-
-def evaluation_adapter(evaluation, reference, test, duration):
-    ref, other = list(reference), list(test)
-    agr = evaluation.compare(ref, other, duration=duration)
-    summary = {"F1": agr.f1, "precision": agr.precision, "recall": agr.recall,
-               "kappa": agr.kappa, "matched": agr.tp, "theirs": agr.n_reference,
-               "mine": agr.n_other}
-    matched_ref = {m[0] for m in agr.matches}
-    matched_other = {m[1] for m in agr.matches}
-    dis = []
-    for i, s in enumerate(ref):
-        if i not in matched_ref:
-            dis.append((s.onset, f"{s.onset:.2f} s ({s.duration:.2f} s): only in the other file"))
-    for i, s in enumerate(other):
-        if i not in matched_other:
-            dis.append((s.onset, f"{s.onset:.2f} s ({s.duration:.2f} s): only in this session"))
-    return summary, sorted(dis)
 
 
 class ComparePanel(QWidget):
@@ -92,7 +55,9 @@ class ComparePanel(QWidget):
         other = read_spindles(path, sfreq=rec.sfreq)
         mine = SpindleSet(self.session.spindles.accepted())
         ref = SpindleSet([s for s in other if s.status != "rejected"])
-        summary, dis = evaluate_sets(ref, mine, rec.duration)
+        from core.evaluation import disagreements
+
+        summary, dis = disagreements(ref, mine, rec.duration)
         self.show_result(summary, dis, Path(path).name)
         self.session.set_result("compare", {"file": str(path), **{
             k: (float(v) if isinstance(v, (int, float)) else v) for k, v in summary.items()}})
@@ -117,15 +82,10 @@ class ComparePanel(QWidget):
         """Epoch-by-epoch agreement of the session's stages (``other``) with
         ``reference``: accuracy, kappa, per-stage F1 and the confusion matrix
         in the label, each disagreeing epoch in the list (click to jump)."""
-        from core.stage_agreement import stage_agreement
+        from core.stage_agreement import stage_disagreements
 
-        agr = stage_agreement(reference, other)
-        L = reference.epoch_length
-        dis = [(i * L, f"epoch {i + 1} ({i * L:g} s): {a} there, {b} here")
-               for i, (a, b) in enumerate(zip(reference.stages, other.stages))
-               if a != "?" and b != "?" and a != b]
-        self.show_result({"accuracy": agr.accuracy, "kappa": agr.kappa,
-                          **{f"F1 {k}": v for k, v in agr.f1.items()}}, dis, name)
+        agr, summary, dis = stage_disagreements(reference, other)
+        self.show_result(summary, dis, name)
         self.label.setText(self.label.text() + "\n" + agr.summary().split("\n", 3)[3])
         self.stage_agreement = agr
         return agr

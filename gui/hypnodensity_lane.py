@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF
 
 from core.autostage import PROBA_STAGES
 from core.utils import relink
 
-from .overview_bar import STAGE_COLORS, ClickViewBox
+from .overview_bar import STAGE_COLORS, NightLane
 
 #: Stacking order from the top.
 STACK = ("W", "R", "N1", "N2", "N3")
@@ -42,7 +42,7 @@ def stack_image(proba) -> np.ndarray:
     return out
 
 
-class HypnodensityLane(pg.PlotWidget):
+class HypnodensityLane(NightLane):
     """Per-epoch stage probabilities and the scored / proposed strip.
 
     Parameters
@@ -51,28 +51,14 @@ class HypnodensityLane(pg.PlotWidget):
         Observed for the hypnogram.
     """
 
-    sigJump = Signal(float)
-
     def __init__(self, session, parent=None):
-        self.cvb = ClickViewBox()
-        super().__init__(parent=parent, viewBox=self.cvb, background="w")
+        super().__init__(70, parent=parent)
         self.session = session
-        self.setFixedHeight(70)
-        self.hideButtons()
-        left = self.getAxis("left")
-        left.setWidth(80)
-        left.setTicks([[(0.93, "stages"), (0.41, "hypnodensity")], []])
-        self.getAxis("bottom").setStyle(showValues=False)
-        self.getAxis("bottom").setHeight(4)
+        self.getAxis("left").setTicks([[(0.93, "stages"), (0.41, "hypnodensity")], []])
         self.density = pg.ImageItem()
         self.addItem(self.density)
         self.strip = pg.ImageItem()
         self.addItem(self.strip)
-        self.marker = pg.LinearRegionItem(brush=(255, 0, 0, 40), movable=False,
-                                          pen=pg.mkPen((200, 0, 0)))
-        self.marker.setZValue(10)
-        self.addItem(self.marker)
-        self.cvb.sigJump.connect(self.sigJump)
         self.proposals = None
         self.strip_rgba = None
         self._hyp = None
@@ -115,6 +101,3 @@ class HypnodensityLane(pg.PlotWidget):
         self.strip.setImage(rgba, autoLevels=False, levels=None)
         self.strip.setRect(QRectF(0, STRIP_Y[0], hyp.duration, STRIP_Y[1] - STRIP_Y[0]))
         self.cvb.setRange(xRange=(0, hyp.duration), yRange=(0, 1), padding=0)
-
-    def set_window(self, t0: float, t1: float):
-        self.marker.setRegion((t0, t1))

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
 
 from core.utils import relink
 
-from .overview_bar import ClickViewBox
+from .overview_bar import NightLane
 
 #: Row of each stage (unscored has none).
 STAGE_LEVEL = {"W": 4, "R": 3, "N1": 2, "N2": 1, "N3": 0}
 
 
-class HypnogramLane(pg.PlotWidget):
+class HypnogramLane(NightLane):
     """Stage staircase over the night, with the current page marked.
 
     Parameters
@@ -27,29 +26,16 @@ class HypnogramLane(pg.PlotWidget):
         Observed for the hypnogram.
     """
 
-    sigJump = Signal(float)
-
     def __init__(self, session, parent=None):
-        self.cvb = ClickViewBox()
-        super().__init__(parent=parent, viewBox=self.cvb, background="w")
+        super().__init__(90, band_alpha=60, parent=parent)
         self.session = session
-        self.setFixedHeight(90)
-        self.hideButtons()
-        left = self.getAxis("left")
-        left.setTicks([[(v, k) for k, v in STAGE_LEVEL.items()], []])
-        left.setWidth(80)
-        self.getAxis("bottom").setStyle(showValues=False)
-        self.getAxis("bottom").setHeight(4)
+        self.getAxis("left").setTicks([[(v, k) for k, v in STAGE_LEVEL.items()], []])
         self.curve = pg.PlotCurveItem(connect="finite",
                                       pen=pg.mkPen((30, 30, 30), width=2))
         self.addItem(self.curve)
         self.rem = pg.PlotCurveItem(connect="finite",
                                     pen=pg.mkPen((220, 60, 70), width=4))
         self.addItem(self.rem)
-        self.marker = pg.LinearRegionItem(brush=(255, 0, 0, 60), movable=False,
-                                          pen=pg.mkPen((200, 0, 0)))
-        self.addItem(self.marker)
-        self.cvb.sigJump.connect(self.sigJump)
         self._hyp = None
         session.hypnogram_changed.connect(self._on_hypnogram_changed)
         session.recording_changed.connect(lambda *_: self._on_hypnogram_changed(
@@ -72,6 +58,3 @@ class HypnogramLane(pg.PlotWidget):
         rem = np.where(y == STAGE_LEVEL["R"], y, np.nan)
         self.rem.setData(x, rem, stepMode="center")
         self.cvb.setRange(xRange=(0, x[-1]), yRange=(-0.5, 4.5), padding=0)
-
-    def set_window(self, t0: float, t1: float):
-        self.marker.setRegion((t0, t1))

@@ -130,10 +130,26 @@ class MainWindow(QMainWindow):
         from .scorer_tools import ScorerTools
 
         self.scorer = ScorerTools(self)   # montages, spectrogram, automatic staging
+        self._follow_settings()
         _warm_up_imports()
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(
                 self.settings.window_geometry.encode("ascii")))
+
+    # -- settings events -----------------------------------------------------------
+    def _follow_settings(self):
+        """Widgets that show a setting follow its event (whoever changes it)."""
+        self._setting_slots = [(self.settings.events.sigma_overlay, self._on_sigma_setting)]
+        for signal, slot in self._setting_slots:
+            signal.connect(slot)
+
+    def _unfollow_settings(self):
+        for signal, slot in getattr(self, "_setting_slots", ()):
+            signal.disconnect(slot)
+        self._setting_slots = []
+
+    def _on_sigma_setting(self, on):
+        self.act_sigma.setChecked(bool(on))
 
     # -- menus ------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, checkable=False, checked=False):
@@ -535,8 +551,7 @@ class MainWindow(QMainWindow):
         def apply():
             hp, lp, notch, sigma = dlg.values()
             self._guard("Setting the display filters", self.browser.set_filters, hp, lp, notch)
-            self.act_sigma.setChecked(sigma)
-            self.browser.set_sigma_overlay(sigma)
+            self.browser.set_sigma_overlay(sigma)   # the menu check follows the setting
         dlg.accepted.connect(apply)
         dlg.open()
         return dlg
@@ -666,6 +681,7 @@ class MainWindow(QMainWindow):
         self.sources_tab.shutdown(5000)
         self.resolution_tab.shutdown(5000)
         self.autosave.stop(clean=True)
+        self._unfollow_settings()
         super().closeEvent(ev)
 
 

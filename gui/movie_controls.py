@@ -1,7 +1,7 @@
 """Controls of the cortical movies: spindle, time, play/pause, speed, display.
 
 :class:`MovieControls` owns the playback clock (a QTimer) and emits
-``frame_changed(int)`` with the sample index within the current spindle; the
+``sigFrameChanged(int)`` with the sample index within the current spindle; the
 source tab listens and updates the brain views in place.
 """
 
@@ -29,20 +29,20 @@ class MovieControls(QWidget):
 
     Signals
     -------
-    frame_changed(int)
+    sigFrameChanged(int)
         Sample index within the spindle.
-    spindle_changed(int)
+    sigSpindleChanged(int)
         Index of the spindle shown; -1 for "all spindles (mean)" maps.
-    appearance_changed()
+    sigAppearanceChanged()
         Threshold, colormap, view, hemisphere, surface, display, linked colour
         scale or path of the maximum changed.
     """
 
-    frame_changed = Signal(int)
-    spindle_changed = Signal(int)
-    appearance_changed = Signal()
-    surface_changed = Signal(str)
-    third_view_toggled = Signal(bool)
+    sigFrameChanged = Signal(int)
+    sigSpindleChanged = Signal(int)
+    sigAppearanceChanged = Signal()
+    sigSurfaceChanged = Signal(str)
+    sigThirdViewToggled = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -93,13 +93,13 @@ class MovieControls(QWidget):
         self.path.setToolTip("The source maximum of each spindle cycle (blue to "
                              "white), the current cycle's in green")
         for w in (self.linked, self.path):
-            w.toggled.connect(lambda *_: self.appearance_changed.emit())
+            w.toggled.connect(lambda *_: self.sigAppearanceChanged.emit())
         for w in (self.threshold,):
-            w.valueChanged.connect(lambda *_: self.appearance_changed.emit())
+            w.valueChanged.connect(lambda *_: self.sigAppearanceChanged.emit())
         for w in (self.cmap, self.view, self.hemi, self.display):
-            w.currentIndexChanged.connect(lambda *_: self.appearance_changed.emit())
-        self.surface.currentTextChanged.connect(self.surface_changed)
-        self.third.toggled.connect(self.third_view_toggled)
+            w.currentIndexChanged.connect(lambda *_: self.sigAppearanceChanged.emit())
+        self.surface.currentTextChanged.connect(self.sigSurfaceChanged)
+        self.third.toggled.connect(self.sigThirdViewToggled)
 
         g = QGridLayout(self)
         g.setContentsMargins(2, 2, 2, 2)
@@ -192,10 +192,10 @@ class MovieControls(QWidget):
 
     def _on_slider(self, value: int):
         self._update_label(value)
-        self.frame_changed.emit(value)
+        self.sigFrameChanged.emit(value)
 
     def _update_label(self, value: int):
         self.time_label.setText(f"{self.tmin + value / self.sfreq:.3f} s")
 
     def _on_spindle(self, i: int):
-        self.spindle_changed.emit(self.spindle_index)
+        self.sigSpindleChanged.emit(self.spindle_index)

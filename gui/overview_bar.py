@@ -46,7 +46,49 @@ class ClickViewBox(pg.ViewBox):
         ev.ignore()
 
 
-class OverviewBar(pg.PlotWidget):
+class NightLane(pg.PlotWidget):
+    """Base of the whole-night strips stacked over the traces (overview bar,
+    hypnogram, hypnodensity and spectrogram lanes): a white plot whose left
+    axis is 80 px wide (so their times line up), no bottom labels, no
+    mouse zoom, a click or drag reported as a jump, and the current page
+    drawn as a red band (:attr:`marker`, moved by :meth:`set_window`).
+
+    Parameters
+    ----------
+    height : int
+        Fixed height in pixels.
+    band_alpha : int
+        Opacity (0-255) of the page band's fill.
+    parent : QWidget | None
+
+    Signals
+    -------
+    sigJump(t)
+        The user clicked at ``t`` seconds (the browser centres there).
+    """
+
+    sigJump = Signal(float)
+
+    def __init__(self, height: int, band_alpha: int = 40, parent=None):
+        self.cvb = ClickViewBox()
+        super().__init__(parent=parent, viewBox=self.cvb, background="w")
+        self.setFixedHeight(int(height))
+        self.hideButtons()
+        self.getAxis("left").setWidth(80)
+        self.getAxis("bottom").setStyle(showValues=False)
+        self.getAxis("bottom").setHeight(4)
+        self.marker = pg.LinearRegionItem(brush=(255, 0, 0, int(band_alpha)),
+                                          movable=False, pen=pg.mkPen((200, 0, 0)))
+        self.marker.setZValue(10)
+        self.addItem(self.marker)
+        self.cvb.sigJump.connect(self.sigJump)
+
+    def set_window(self, t0: float, t1: float):
+        """Mark the page shown in the browser (``t0``–``t1`` s)."""
+        self.marker.setRegion((t0, t1))
+
+
+class OverviewBar(NightLane):
     """Whole-recording strip with hypnogram, spindle density and page band.
 
     Parameters
@@ -60,30 +102,17 @@ class OverviewBar(pg.PlotWidget):
         The user clicked at ``t`` seconds (the browser centres there).
     """
 
-    sigJump = Signal(float)
-
     def __init__(self, session, parent=None):
-        self.cvb = ClickViewBox()
-        super().__init__(parent=parent, viewBox=self.cvb, background="w")
+        super().__init__(56, band_alpha=50, parent=parent)
         self.session = session
-        self.setFixedHeight(56)
-        left = self.getAxis("left")  # same width as the lanes below: times line up
-        left.setWidth(80)
-        left.setTicks([[(0.78, "stages"), (0.25, "spindles")], []])
-        self.hideButtons()
-        self.getAxis("bottom").setStyle(showValues=False)
-        self.getAxis("bottom").setHeight(4)
+        self.getAxis("left").setTicks([[(0.78, "stages"), (0.25, "spindles")], []])
         self.stage_image = pg.ImageItem()
         self.addItem(self.stage_image)
         self.density = pg.PlotCurveItem(fillLevel=0,
                                         brush=(40, 140, 70, 160),
                                         pen=pg.mkPen((40, 140, 70), width=1))
         self.addItem(self.density)
-        self.band = pg.LinearRegionItem(brush=(255, 0, 0, 50), movable=False,
-                                        pen=pg.mkPen((200, 0, 0), width=1))
-        self.band.setZValue(10)
-        self.addItem(self.band)
-        self.cvb.sigJump.connect(self.sigJump)
+        self.band = self.marker   # the page band
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
@@ -145,7 +174,3 @@ class OverviewBar(pg.PlotWidget):
         """Show automatic-staging proposals pale under unscored epochs (None: off)."""
         self.proposals = proposals
         self._update_stages()
-
-    def set_window(self, t0: float, t1: float):
-        """Show the current page as the red band."""
-        self.band.setRegion((t0, t1))

@@ -2,7 +2,8 @@
 
 While a recording is open, a :class:`core.autosave.Autosaver` journals every
 change to the recording's autosave folder (``core.session.autosave_folder``),
-and a ``session.lock`` file there names this process. A normal exit closes the
+and a ``session.lock`` file there names this process (lock and crash
+detection live in :mod:`core.autosave`; this module only asks and applies). A normal exit closes the
 journal cleanly; a journal left unclean by a process that is gone means the
 last run crashed, and the next start (or the next opening of that recording)
 offers to restore the journalled marks and stages.
@@ -10,72 +11,19 @@ offers to restore the journalled marks and stages.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
-from core.utils import atomic_write_text, cache_dir, logger
+from core.autosave import LOCK, crashed, recoverable, remove_lock, write_lock  # noqa: F401
+from core.autosave import pending_recoveries as _pending_in
+from core.utils import cache_dir, logger
 
 from . import dialogs
 
-LOCK = "session.lock"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":
-        return False  # cannot tell cheaply: treat as crashed
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def crashed(folder: Path) -> bool:
-    """Whether ``folder`` was left by a process that is gone (no live lock)."""
-    lock = Path(folder) / LOCK
-    if not lock.exists():
-        return True  # the journal's own "clean" flag decides
-    try:
-        pid = int(json.loads(lock.read_text()).get("pid", -1))
-    except (OSError, ValueError, AttributeError):
-        return True
-    return not _pid_alive(pid)
-
-
-def _inspect(folder):
-    """What ``folder`` offers: a :class:`core.autosave.Recovered` worth
-    restoring (unclean, with edits or damage), else None."""
-    from core.autosave import Autosaver
-
-    got = Autosaver.recover(folder)
-    if got is None or got.clean or not (got.edited or got.n_damaged):
-        return None
-    return got
-
 
 def pending_recoveries() -> list[tuple[Path, str]]:
-    """(folder, recording path) of crashed sessions that hold edits."""
-    root = cache_dir() / "autosave"
-    out = []
-    if not root.is_dir():
-        return out
-    for folder in sorted(root.iterdir()):
-        if not folder.is_dir() or not crashed(folder):
-            continue
-        try:
-            if _inspect(folder) is None:
-                continue
-            rec = json.loads((folder / "recording.json").read_text())["recording"]
-        except Exception as exc:  # a damaged folder must not block start-up
-            logger.warning("Ignoring autosave folder %s: %s", folder, exc)
-            continue
-        out.append((folder, rec))
-    return out
+    """(folder, recording path) of crashed sessions that hold edits (see
+    :func:`core.autosave.pending_recoveries`), under the app's cache folder."""
+    return _pending_in(cache_dir() / "autosave")
 
 
 class AutosaveController:
@@ -167,7 +115,7 @@ class AutosaveController:
             restored = self.offer(folder)
         self.folder = folder
         try:
-            atomic_write_text(folder / LOCK, json.dumps({"pid": os.getpid()}))
+            write_lock(folder)
         except OSError as exc:
             self._report(exc)
             return restored
@@ -196,7 +144,7 @@ class AutosaveController:
         if not self.interactive:
             return False
         try:
-            got = _inspect(folder)
+            got = recoverable(folder)
         except Exception as exc:
             logger.warning("Cannot check for recovery data: %s", exc)
             return False
@@ -225,10 +173,5 @@ class AutosaveController:
         """Stop journalling; ``clean`` (a normal exit) removes the lock."""
         self._close_saver()
         if self.folder is not None:
-            lock = self.folder / LOCK
-            if lock.exists():
-                try:
-                    lock.unlink()
-                except OSError:
-                    pass
+            remove_lock(self.folder)
         self.folder = None

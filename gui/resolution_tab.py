@@ -60,13 +60,13 @@ class ResolutionTab(QWidget):
 
     Signals
     -------
-    computed(object), cancelled(), failed(str), function_shown(int)
+    computed(object), cancelled(), failed(str), sigFunctionShown(int)
     """
 
     computed = Signal(object)
     cancelled = Signal()
     failed = Signal(str)
-    function_shown = Signal(int)
+    sigFunctionShown = Signal(int)
 
     def __init__(self, session, parent=None, backend=None):
         super().__init__(parent)
@@ -302,7 +302,7 @@ class ResolutionTab(QWidget):
                                    camera=self.map_view.camera, backend=self.backend)
         self.map_view.link(self.func_view)
         self.func_view.link(self.map_view)
-        self.map_view.vertex_picked.connect(self.show_function)
+        self.map_view.sigVertexPicked.connect(self.show_function)
         self.views_layout.addWidget(self.map_view, 1)
         self.views_layout.addWidget(self.func_view, 1)
 
@@ -427,7 +427,7 @@ class ResolutionTab(QWidget):
         v._title_actor.SetText(2, f"{func} of source {source} ({method} / "
                                   f"{SENSOR_LABELS[sensors]}), |normalised|")
         self._status(f"{func} of source {source} shown.")
-        self.function_shown.emit(source)
+        self.sigFunctionShown.emit(source)
 
 
 def run_for_screenshot(tab: ResolutionTab, demo=True, methods=("MNE", "dSPM", "sLORETA"),

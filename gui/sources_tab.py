@@ -214,12 +214,12 @@ class SourcesTab(QWidget):
 
     Signals
     -------
-    run_finished(object), run_cancelled(), run_failed(str)
+    sigRunFinished(object), sigRunCancelled(), sigRunFailed(str)
     """
 
-    run_finished = Signal(object)
-    run_cancelled = Signal()
-    run_failed = Signal(str)
+    sigRunFinished = Signal(object)
+    sigRunCancelled = Signal()
+    sigRunFailed = Signal(str)
 
     def __init__(self, session, parent=None, backend=None):
         super().__init__(parent)
@@ -280,11 +280,11 @@ class SourcesTab(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(outer)
-        self.controls.frame_changed.connect(self._on_frame_changed)
-        self.controls.spindle_changed.connect(self._on_spindle_changed)
-        self.controls.appearance_changed.connect(self._on_appearance_changed)
-        self.controls.surface_changed.connect(self._on_surface_changed)
-        self.controls.third_view_toggled.connect(self._on_third_view)
+        self.controls.sigFrameChanged.connect(self._on_frame_changed)
+        self.controls.sigSpindleChanged.connect(self._on_spindle_changed)
+        self.controls.sigAppearanceChanged.connect(self._on_appearance_changed)
+        self.controls.sigSurfaceChanged.connect(self._on_surface_changed)
+        self.controls.sigThirdViewToggled.connect(self._on_third_view)
         self.ws.sources_changed.connect(self._on_sources_changed)
         self._on_sources_changed(self.ws.sources)
         # never widen the main window: squeeze (the splitters keep it usable)
@@ -316,7 +316,7 @@ class SourcesTab(QWidget):
         if self.ws.sources is not None:
             self._set_status("Results are up to date (inputs unchanged).")
             self._on_sources_changed(self.ws.sources)
-            self.run_finished.emit(self.ws.sources)
+            self.sigRunFinished.emit(self.ws.sources)
             return
         self.worker = ProgressWorker(self.ws.iter_sources)
         self.worker.progress.connect(self._on_progress)
@@ -356,7 +356,7 @@ class SourcesTab(QWidget):
             self._set_status(f"{len(result.spindles)} spindles analysed "
                              f"({result.config.inverse.method}, "
                              f"{sum(len(v) for v in result.vertices)} sources).")
-        self.run_finished.emit(result)
+        self.sigRunFinished.emit(result)
 
     def _on_failed(self, exc, details):
         from core.utils import SpindleScopeError
@@ -366,13 +366,13 @@ class SourcesTab(QWidget):
         msg = str(exc) if isinstance(exc, SpindleScopeError) else (
             f"The source analysis failed: {type(exc).__name__}: {exc}")
         self._set_status(msg, error=True)
-        self.run_failed.emit(msg)
+        self.sigRunFailed.emit(msg)
 
     def _on_cancelled(self):
         self._end_run()
         self.panel.progress.setValue(0)
         self._set_status("Cancelled: no new results.")
-        self.run_cancelled.emit()
+        self.sigRunCancelled.emit()
 
     def _set_status(self, text, error=False):
         self.panel.status.setStyleSheet("color: #b00020;" if error else "")
@@ -383,6 +383,8 @@ class SourcesTab(QWidget):
         windows (call from the main window's closeEvent)."""
         self.controls.stop()
         self.cancel()
+        if getattr(self, "_movie_export", None) is not None:
+            self._movie_export.cancel()   # its encoder waits for frames: release it
         ok = self.wait(msecs)
         for v in self.views.values():
             v.close_view()
@@ -435,7 +437,7 @@ class SourcesTab(QWidget):
         for mod in mods:
             view = BrainView(surf, f"{LABELS[mod]}-derived", backend=self.backend,
                              camera=None if first is None else first.camera)
-            view.vertex_picked.connect(self._on_vertex_picked)
+            view.sigVertexPicked.connect(self._on_vertex_picked)
             self.paths[mod] = MaximumPath(view)
             self.view_layout.addWidget(view, 1)
             self.views[mod] = view
@@ -606,7 +608,23 @@ class SourcesTab(QWidget):
         path = QFileDialog.getSaveFileName(self, "Export movie", "spindle.mp4",
                                            "MP4 (*.mp4);;GIF (*.gif)")[0]
         if path:
-            self.export_movie(path)
+            self.start_movie_export(path)
+
+    def start_movie_export(self, path, fps=10.0, max_frames=None):
+        """Export the current spindle's movie with a progress dialog and
+        Cancel (frames rendered here, encoded on a worker); returns the
+        running :class:`gui.movie_export.MovieExport`."""
+        from .dialogs import show_error
+        from .movie_export import MovieExport
+
+        frames = range(0, max(1, self.controls.n_frames), max(1, int(round(
+            self.controls.step))))[:max_frames]
+        export = MovieExport(self.visible_views(), self.controls.set_frame, frames,
+                             path, fps, parent=self)
+        export.failed.connect(lambda exc, details: show_error(
+            self, "Exporting the movie failed.", exc, details))
+        self._movie_export = export
+        return export.start()
 
 
 def prepare_demo(session, max_spindles=None):

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF
 
-from .overview_bar import ClickViewBox
+from .overview_bar import NightLane
 
 #: Vertical layout of the lane (view coordinates).
 IMAGE_Y = (0.32, 1.0)
 SIGMA_Y = (0.02, 0.28)
 
 
-class SpectrogramLane(pg.PlotWidget):
+class SpectrogramLane(NightLane):
     """Spectrogram image and sigma-power trace of one row over the night.
 
     Signals
@@ -28,27 +28,13 @@ class SpectrogramLane(pg.PlotWidget):
         The user clicked at ``t`` seconds.
     """
 
-    sigJump = Signal(float)
-
     def __init__(self, parent=None):
-        self.cvb = ClickViewBox()
-        super().__init__(parent=parent, viewBox=self.cvb, background="w")
-        self.setFixedHeight(110)
-        self.hideButtons()
-        left = self.getAxis("left")
-        left.setWidth(80)
-        self.getAxis("bottom").setStyle(showValues=False)
-        self.getAxis("bottom").setHeight(4)
+        super().__init__(110, parent=parent)
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.addItem(self.image)
         self.sigma = pg.PlotCurveItem(pen=pg.mkPen((230, 90, 0), width=1))
         self.addItem(self.sigma)
-        self.marker = pg.LinearRegionItem(brush=(255, 0, 0, 40), movable=False,
-                                          pen=pg.mkPen((200, 0, 0)))
-        self.marker.setZValue(10)
-        self.addItem(self.marker)
-        self.cvb.sigJump.connect(self.sigJump)
         self.spectrogram = None
         self.clear_spectrogram()
 
@@ -83,6 +69,3 @@ class SpectrogramLane(pg.PlotWidget):
                         f"{spec.params['sigma_band'][0]:g}–{spec.params['sigma_band'][1]:g} Hz "
                         f"power")
         self.cvb.setRange(xRange=(0, duration or x1), yRange=(0, 1), padding=0)
-
-    def set_window(self, t0: float, t1: float):
-        self.marker.setRegion((t0, t1))

@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QHBoxLayout, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from core.report import PAPER_VALUES
+from core.report import PAPER_VALUES, pair_histograms
 from core.safe_io import write_via_temp
 from core.utils import atomic_open
 
@@ -224,14 +224,12 @@ class SynchronyPanels(QWidget):
         bottom = np.array([h - ci[0] if ci else 0.0 for ci, h in zip(cis, heights)])
         self.ci_bars.setData(x=np.arange(3.0), y=np.array(heights), top=top,
                              bottom=bottom)
-        bins = np.linspace(-1, 1, 81)
+        hists = pair_histograms(spindles, tuple(self.hist_curves))
         for mod, curve in self.hist_curves.items():
-            samples = [s.pair_sample[mod] for s in spindles if mod in s.pair_sample]
-            if not samples:
+            if mod in hists:
+                curve.setData(*hists[mod])
+            else:
                 curve.setData([], [])
-                continue
-            h, _ = np.histogram(np.concatenate(samples), bins=bins, density=True)
-            curve.setData(bins, h)
         # pooled spectra (a single spindle's spectrum is mostly bias: the
         # pooled one is drawn with the spindle's figures)
         for est, curve in self.spec_curves.items():

@@ -6,8 +6,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core.vocabulary import SENSOR_SETS, sensor_label
+
 COLORS = {"eeg": (31, 119, 180), "meg": (214, 39, 40), "meeg": (44, 160, 44)}
-LABELS = {"eeg": "EEG", "meg": "MEG", "meeg": "MEG+EEG"}
+LABELS = {m: sensor_label(m) for m in SENSOR_SETS}
 
 
 class TimecoursePanel(QWidget):

@@ -11,6 +11,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -116,24 +117,60 @@ def plot_point(browser, t, row):
     return browser.plot.mapFromScene(scene)
 
 
-def drag(qtbot, browser, t0, t1, row0, row1, modifier=None):
-    """Drag with the left button on the browser's plot from (t0,row0) to (t1,row1)."""
-    from PySide6.QtCore import Qt
+@contextmanager
+def synthetic_mouse():
+    """Every synthetic mouse event counts, without waiting.
 
+    pyqtgraph drops mouse moves closer together than its rate limit and Qt
+    turns a press soon after a release into a double click; both are timing
+    rules for a hand. Inside this block the rate limit is off and the
+    double-click interval is 0 (restored on exit).
+    """
+    import pyqtgraph as pg
+    from PySide6.QtCore import QCoreApplication, QEvent
     from PySide6.QtGui import QGuiApplication
 
+    # windows closed with deleteLater() (an earlier window, a screenshot run)
+    # go now, as a pause would let them: they must not take the events
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    hints = QGuiApplication.styleHints()
+    interval, rate = hints.mouseDoubleClickInterval(), pg.getConfigOption("mouseRateLimit")
+    hints.setMouseDoubleClickInterval(0)
+    pg.setConfigOption("mouseRateLimit", -1)
+    try:
+        yield
+    finally:
+        hints.setMouseDoubleClickInterval(interval)
+        pg.setConfigOption("mouseRateLimit", rate)
+
+
+def hover(qtbot, widget, pos):
+    """Move the mouse over ``widget`` to ``pos`` (delivered at once)."""
+    with synthetic_mouse():
+        qtbot.mouseMove(widget, pos)
+
+
+def click(qtbot, widget, pos, button=None, modifier=None):
+    """Hover, then click at ``pos`` (never taken as a double click)."""
+    from PySide6.QtCore import Qt
+
+    with synthetic_mouse():
+        qtbot.mouseMove(widget, pos)
+        qtbot.mouseClick(widget, button or Qt.MouseButton.LeftButton,
+                         modifier or Qt.KeyboardModifier.NoModifier, pos)
+
+
+def drag(qtbot, browser, t0, t1, row0, row1, modifier=None):
+    """Drag with the left button on the browser's plot from (t0,row0) to (t1,row1)
+    (hover first, as a hand does: items claim drags on hover)."""
+    from PySide6.QtCore import Qt
+
     mods = modifier or Qt.KeyboardModifier.NoModifier
-    # a press soon after the last release is a double click: let it expire
-    qtbot.wait(QGuiApplication.styleHints().mouseDoubleClickInterval() + 30)
-    vp = browser.plot.viewport()
-    p0, p1 = plot_point(browser, t0, row0), plot_point(browser, t1, row1)
-    # pyqtgraph drops mouse moves closer than its rate limit (~10 ms): pace them
-    pace = 25
-    qtbot.mouseMove(vp, p0)  # hover first, as a hand does: items claim drags on hover
-    qtbot.wait(pace)
-    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, mods, p0)
-    qtbot.mouseMove(vp, (p0 + p1) / 2)
-    qtbot.wait(pace)
-    qtbot.mouseMove(vp, p1)
-    qtbot.wait(pace)
-    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, mods, p1)
+    with synthetic_mouse():
+        vp = browser.plot.viewport()
+        p0, p1 = plot_point(browser, t0, row0), plot_point(browser, t1, row1)
+        qtbot.mouseMove(vp, p0)
+        qtbot.mousePress(vp, Qt.MouseButton.LeftButton, mods, p0)
+        qtbot.mouseMove(vp, (p0 + p1) / 2)
+        qtbot.mouseMove(vp, p1)
+        qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, mods, p1)

@@ -28,7 +28,7 @@ def test_detect_and_compare(fif, tmp_path, capsys):
     assert "spindle events" in text
     det = read_spindles(out)
     header = out.read_text().splitlines()[0].split("\t")
-    assert header[:5] == ["onset", "duration", "trial_type", "channel", "modality"]
+    assert header[:5] == ["onset", "duration", "trial_type", "channel", "visibility"]
     assert {"frequency", "n_eeg", "n_mag", "n_grad"} <= set(header)
     assert {s.visibility for s in det} <= {"eeg", "meg", "both"} and len(det) >= 10
     ref = tmp_path / "truth.tsv"

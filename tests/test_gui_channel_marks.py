@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_fixtures import drag, gui_env, plot_point, small_fif, window  # noqa: F401
+from gui_fixtures import (click, drag, gui_env, hover, plot_point, small_fif,  # noqa: F401
+                          window)
 from PySide6.QtCore import QPointF, Qt
 
 N_ROWS = 8  # EEG001-006, MEG0011, MEG0021 on the first page (15 channels)
@@ -66,7 +67,6 @@ def test_non_adjacent_channels_get_one_rectangle_each(browser, qtbot):
     # on screen: rows 0 and 3 tinted, rows 1 and 2 white (traces hidden to see the fill)
     b.traces.hide()
     b.sigma_traces.hide()
-    qtbot.wait(10)
     arr = image_array(b.plot.viewport())
     marked = [patch_colour(arr, b, 11.0, r) for r in (0, 3)]
     between = [patch_colour(arr, b, 11.0, r) for r in (1, 2)]
@@ -133,15 +133,12 @@ def test_off_page_channels_show_a_strip(browser, qtbot):
     assert y_top <= -0.7 and -0.5 <= y_bottom
     b.traces.hide()
     b.sigma_traces.hide()
-    qtbot.wait(10)
     arr = image_array(b.plot.viewport())
     tinted = patch_colour(arr, b, 10.75, -0.6, half=1)
     assert np.abs(tinted - patch_colour(arr, b, 12.5, -0.6, half=1)).max() > 20
     # the strip selects and moves the mark like any other rectangle
     vp = b.plot.viewport()
-    qtbot.mouseMove(vp, plot_point(b, 10.75, -0.6))
-    qtbot.wait(30)
-    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=plot_point(b, 10.75, -0.6))
+    click(qtbot, vp, plot_point(b, 10.75, -0.6))
     assert b.selected_uid == eeg
     drag(qtbot, b, 10.75, 12.75, -0.6, -0.6)
     sp = b.session.spindles.get(eeg)
@@ -178,11 +175,9 @@ def test_any_rectangle_moves_resizes_selects_and_deletes_the_mark(browser, qtbot
     # the hover cursor: hand on the body, resize arrows at an edge
     vp = b.plot.viewport()
     (item,) = b.spindle_items(uid)
-    qtbot.mouseMove(vp, plot_point(b, onset + 0.5, 3.0))
-    qtbot.wait(40)
+    hover(qtbot, vp, plot_point(b, onset + 0.5, 3.0))
     assert item.cursor().shape() == Qt.CursorShape.OpenHandCursor
-    qtbot.mouseMove(vp, plot_point(b, onset, 3.0))
-    qtbot.wait(40)
+    hover(qtbot, vp, plot_point(b, onset, 3.0))
     assert item.cursor().shape() == Qt.CursorShape.SizeHorCursor
     # a drag on the uncovered row between them draws a new mark, not a move
     drag(qtbot, b, onset + 0.2, onset + 0.9, 1.0, 1.0)
@@ -192,10 +187,7 @@ def test_any_rectangle_moves_resizes_selects_and_deletes_the_mark(browser, qtbot
     b.session.spindles.delete(new)
     # click on the lower rectangle selects the mark; Delete removes it
     b.select_spindle(None)
-    qtbot.wait(300)  # let the double-click interval pass
-    qtbot.mouseMove(vp, plot_point(b, onset + 0.5, 3.0))  # hover first, as a hand does
-    qtbot.wait(30)
-    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=plot_point(b, onset + 0.5, 3.0))
+    click(qtbot, vp, plot_point(b, onset + 0.5, 3.0))   # hover first, as a hand does
     assert b.selected_uid == uid
     (item,) = b.spindle_items(uid)
     assert item._selected

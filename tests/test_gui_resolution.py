@@ -110,7 +110,7 @@ def test_click_source_shows_psf_and_ctf(computed, qtbot):
     tab.sensor.setCurrentIndex(tab.sensor.findData("meg"))
     tab.function.setCurrentText("PSF")
     label = tab.map_view.label
-    with qtbot.waitSignal(tab.function_shown, timeout=120_000) as blocker:
+    with qtbot.waitSignal(tab.sigFunctionShown, timeout=120_000) as blocker:
         qtbot.mouseClick(label, Qt.MouseButton.LeftButton,
                          pos=QPoint(label.width() // 2, label.height() // 2))
     source = blocker.args[0]
@@ -123,12 +123,12 @@ def test_click_source_shows_psf_and_ctf(computed, qtbot):
 
     assert_colorbar_shown(tab.func_view, before)  # 0..1, threshold 0.05
     assert tab.func_view.colorbar.title == "|PSF| / max (ratio)\ngrey < 0.05"
-    with qtbot.waitSignal(tab.function_shown, timeout=60_000):
+    with qtbot.waitSignal(tab.sigFunctionShown, timeout=60_000):
         tab.function.setCurrentText("CTF")
     ctf = np.abs(R.get_ctf(source, norm=True)[:, 0])
     np.testing.assert_allclose(tab.func_view.values, ctf)
     np.testing.assert_allclose(ctf, psf, atol=1e-10)  # MNE: R is symmetric
-    with qtbot.waitSignal(tab.function_shown, timeout=120_000):
+    with qtbot.waitSignal(tab.sigFunctionShown, timeout=120_000):
         tab.method.setCurrentText("dSPM")
     R2 = tab.ws.resolution_matrix("dSPM", "meg", 3.0)
     np.testing.assert_allclose(tab.func_view.values,

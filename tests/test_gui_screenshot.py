@@ -42,9 +42,8 @@ def test_window_grab_shows_traces(window, small_fif, qtbot):
 
     before = image_array(window.grab())
     assert colour_fraction(plot_area(window, before), GROUP_COLORS["eeg"]) < 1e-4
-    window._open_recording(small_fif)
-    window.browser.loader.wait()
-    qtbot.wait(20)
+    with qtbot.waitSignal(window.browser.sigPageDrawn, timeout=10000):
+        window._open_recording(small_fif)
     arr = plot_area(window, image_array(window.grab()))
     assert arr.shape[0] > 300 and arr.shape[1] > 500
     eeg = colour_fraction(arr, GROUP_COLORS["eeg"])

@@ -71,8 +71,8 @@ def analysed(qapp, demo, cli_run, request):
     tab.show()
     messages = []
     finished = []
-    tab.run_finished.connect(finished.append)
-    tab.run_failed.connect(lambda m: finished.append(RuntimeError(m)))
+    tab.sigRunFinished.connect(finished.append)
+    tab.sigRunFailed.connect(lambda m: finished.append(RuntimeError(m)))
     tab.panel.show_inputs(tab.ws)
     tab.run()
     assert tab.running
@@ -124,6 +124,15 @@ def test_demo_run_matches_cli_summary(analysed, cli_run):
     # the null is drawn on the bars and on the spectra
     nx, ny = tab.synchrony.null_marks.getData()
     assert ny[0] == pytest.approx(cli["eeg_within_r_null"])
+    # the pairwise-correlation histograms are exactly core's (the report's too)
+    from core.report import pair_histograms
+
+    hists = pair_histograms(tab.result.spindles)
+    assert set(hists) == {"eeg", "meg", "meeg"}
+    for mod, (edges, dens) in hists.items():
+        hx, hy = tab.synchrony.hist_curves[mod].getData()
+        np.testing.assert_array_equal(hx, edges)
+        np.testing.assert_array_equal(hy, dens)
     x, y = tab.synchrony.null_curves["multitaper"].getData()
     assert len(x) > 3 and x.min() >= 10.0 - 1e-9 and x.max() <= 15.0 + 1e-9
     # per-spindle figures too, and the workspace stored the summary in the session
@@ -151,7 +160,7 @@ def test_results_kept_until_inputs_change(analysed, qtbot):
     assert tab.ws.sources is None and tab.result is None
     assert tab.synchrony.table_values()["eeg_within_r"] is None
     tab.panel.snr.setValue(3.0)
-    with qtbot.waitSignal(tab.run_finished, timeout=1000):
+    with qtbot.waitSignal(tab.sigRunFinished, timeout=1000):
         tab.run()  # cached: no worker
     assert tab.worker.done and tab.result is result
     assert "up to date" in tab.panel.status.text()
@@ -162,7 +171,7 @@ def test_play_30_movie_frames(analysed, qtbot):
     tab.controls.set_spindles(tab.result.spindles)
     sp = tab.result.spindles[0]
     frames = []
-    tab.controls.frame_changed.connect(frames.append)
+    tab.controls.sigFrameChanged.connect(frames.append)
     before = tab.views["meg"].image()
     tab.controls.start()
     qtbot.waitUntil(lambda: len(frames) >= 30, timeout=60_000)
@@ -193,7 +202,7 @@ def test_click_vertex_shows_time_courses(analysed, qtbot):
     sp = tab.result.spindles[1]
     view = tab.views["eeg"]
     label = view.label
-    with qtbot.waitSignal(view.vertex_picked, timeout=5000) as blocker:
+    with qtbot.waitSignal(view.sigVertexPicked, timeout=5000) as blocker:
         qtbot.mouseClick(label, Qt.MouseButton.LeftButton, pos=QPoint(
             label.width() // 2, label.height() // 2))
     source = blocker.args[0]
@@ -350,7 +359,7 @@ def test_cancel_midway(analysed, qtbot):
     tab.worker.progress.connect(lambda p: seen.append(p.message))
     qtbot.waitUntil(lambda: any(m.startswith("Inverse operator") for m in seen),
                     timeout=120_000)
-    with qtbot.waitSignal(tab.run_cancelled, timeout=120_000):
+    with qtbot.waitSignal(tab.sigRunCancelled, timeout=120_000):
         tab.cancel()
         assert "Cancelling" in tab.panel.status.text()
     assert QThreadPool.globalInstance().waitForDone(2000)
@@ -375,7 +384,7 @@ def test_errors_are_shown_not_raised(qtbot):
 
     tab = SourcesTab(Session())
     qtbot.addWidget(tab)
-    with qtbot.waitSignal(tab.run_failed, timeout=10_000) as blocker:
+    with qtbot.waitSignal(tab.sigRunFailed, timeout=10_000) as blocker:
         tab.run()
     assert "Open a recording first" in blocker.args[0]
     assert "Open a recording first" in tab.panel.status.text()
@@ -407,7 +416,7 @@ fps = 30 / (time.perf_counter() - t0)
 ia, ib = a.image(), b.image()
 x, y = a.source_display_position(int(np.argmax(base)))
 picked = []
-a.vertex_picked.connect(picked.append)
+a.sigVertexPicked.connect(picked.append)
 a.pick_display(x, y)
 print(json.dumps({"backend": a.backend, "fps": fps, "std": [float(ia.std()), float(ib.std())],
                   "diff": float(np.abs(ia.astype(int) - ib).mean()), "picked": picked,
@@ -492,7 +501,7 @@ QTest.qWaitForWindowExposed(tab)
 tab._on_sources_changed(result)
 app.processEvents()
 frames = []
-tab.controls.frame_changed.connect(frames.append)
+tab.controls.sigFrameChanged.connect(frames.append)
 tab.controls.speed.setCurrentText("1×")
 tab.controls.start()
 while len(frames) < 30:
