@@ -446,6 +446,55 @@ class Session:
         self.results_changed.emit(name)
         self._set_dirty(True)
 
+    # -- the pipeline (core/pipeline.py) -----------------------------------
+    @property
+    def workspace(self):
+        """The session's :class:`core.workspace.SourceWorkspace` (head model,
+        inverse settings, cached source and resolution results)."""
+        ws = self.__dict__.get("_workspace")
+        if ws is None:
+            from .workspace import SourceWorkspace
+
+            ws = self._workspace = SourceWorkspace(self)
+        return ws
+
+    def iter_detect(self, options):
+        """Detection generator (:func:`core.pipeline.iter_detect`); call on the
+        main thread, add the result with :meth:`add_detection`."""
+        from .pipeline import iter_detect
+
+        return iter_detect(self, options)
+
+    def add_detection(self, result, status="candidate") -> list:
+        """Add a detection's events as marks (:func:`core.pipeline.add_detection`)."""
+        from .pipeline import add_detection
+
+        return add_detection(self, result, status)
+
+    def compare(self, reference, **kwargs):
+        """Agreement of the marks with a reference (:func:`core.pipeline.compare`)."""
+        from .pipeline import compare
+
+        return compare(self, reference, **kwargs)
+
+    def iter_analyze(self, **kwargs):
+        """Source analysis generator (:func:`core.pipeline.iter_analyze`)."""
+        from .pipeline import iter_analyze
+
+        return iter_analyze(self, **kwargs)
+
+    def iter_resolution(self, **options):
+        """Resolution study generator (:func:`core.pipeline.iter_resolution`)."""
+        from .pipeline import iter_resolution
+
+        return iter_resolution(self, **options)
+
+    def export(self, result, out, **kwargs) -> dict:
+        """Write a source result's files (:func:`core.pipeline.export`)."""
+        from .pipeline import export
+
+        return export(self, result, out, **kwargs)
+
     # -- persistence ------------------------------------------------------
     def to_dict(self, path: Path) -> dict:
         """The JSON content of the session file at ``path``."""

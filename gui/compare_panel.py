@@ -1,4 +1,4 @@
-"""Compare the session's accepted marks with another scorer's file.
+"""Compare the session's marks with another scorer's file.
 
 Shows the agreement figures (:mod:`core.evaluation`: F1, Cohen's kappa...) and
 lists the disagreements (misses and extra marks); clicking one jumps there.
@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 from core.utils import SpindleScopeError
 
 
-def evaluate_sets(reference, test, duration):
-    """Agreement of ``test`` against ``reference`` through core.evaluation.
+def agreement_view(agr, ref, other):
+    """The panel's figures and disagreement list of a
+    :func:`core.pipeline.compare` agreement.
 
     Returns
     -------
@@ -25,18 +26,6 @@ def evaluate_sets(reference, test, duration):
     disagreements : list of (time, text)
         One entry per unmatched mark.
     """
-    try:
-        from core import evaluation
-    except ImportError:
-        raise SpindleScopeError(
-            "Comparing scorers needs core.evaluation, which is not part of this "
-            "build.") from None
-    return evaluation_adapter(evaluation, reference, test, duration)
-
-
-def evaluation_adapter(evaluation, reference, test, duration):
-    ref, other = list(reference), list(test)
-    agr = evaluation.compare(ref, other, duration=duration)
     summary = {"F1": agr.f1, "precision": agr.precision, "recall": agr.recall,
                "kappa": agr.kappa, "matched": agr.tp, "theirs": agr.n_reference,
                "mine": agr.n_other}
@@ -82,19 +71,17 @@ class ComparePanel(QWidget):
         self.list.clear()
         self.label.setText("Analysis → Compare with another scorer's file…")
 
-    def compare_file(self, path):
-        """Compare the session's accepted marks with the marks in ``path``."""
-        from core.spindles import SpindleSet, read_spindles
-
+    def compare_file(self, path, marks="not-rejected"):
+        """Compare the session's marks with the marks in ``path`` through
+        :meth:`core.session.Session.compare` (the ``compare`` command's
+        pipeline; ``marks`` picks which marks of both sides count)."""
         rec = self.session.recording
         if rec is None:
             raise SpindleScopeError("Open a recording before comparing scorings.")
-        other = read_spindles(path, sfreq=rec.sfreq)
-        mine = SpindleSet(self.session.spindles.accepted())
-        ref = SpindleSet([s for s in other if s.status != "rejected"])
-        summary, dis = evaluate_sets(ref, mine, rec.duration)
+        agr, ref, mine = self.session.compare(path, marks=marks)
+        summary, dis = agreement_view(agr, ref, mine)
         self.show_result(summary, dis, Path(path).name)
-        self.session.set_result("compare", {"file": str(path), **{
+        self.session.set_result("compare", {"file": str(path), "marks": marks, **{
             k: (float(v) if isinstance(v, (int, float)) else v) for k, v in summary.items()}})
         return summary
 

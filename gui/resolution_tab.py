@@ -238,7 +238,7 @@ class ResolutionTab(QWidget):
         key, res = value
         self._done()
         self.progress.setValue(100)
-        self.ws.store_resolution(key, res)
+        self.ws.store(value)  # main thread: result and cache entries
         self._status(f"{len(res.keys)} resolution matrices analysed "
                      f"({res.n_sources} sources).")
         self.computed.emit(res)
@@ -385,12 +385,18 @@ class ResolutionTab(QWidget):
         func = self.function.currentText()
 
         def gen():
-            from core.utils import Progress
+            # the inputs are frozen here, on the main thread; the worker
+            # reads only that snapshot and returns the matrix for the main
+            # thread to cache (it shares no cache with a running study)
+            matrix = self.ws.iter_resolution_matrix(method, sensors, snr)
 
-            yield Progress(0, 1, f"Resolution matrix {method} / {sensors}")
-            R = self.ws.resolution_matrix(method, sensors, snr)
-            get = R.get_psf if func == "PSF" else R.get_ctf
-            return source, func, method, sensors, np.abs(get(source, norm=True)[:, 0])
+            def run():
+                computed = yield from matrix
+                R = computed.result
+                get = R.get_psf if func == "PSF" else R.get_ctf
+                return computed, (source, func, method, sensors,
+                                  np.abs(get(source, norm=True)[:, 0]))
+            return run()
 
         self._psf_busy = True
         self.psf_worker = ProgressWorker(gen)
@@ -407,7 +413,8 @@ class ResolutionTab(QWidget):
 
     def _on_function(self, value):
         self._psf_busy = False
-        source, func, method, sensors, vals = value
+        computed, (source, func, method, sensors, vals) = value
+        self.ws.store(computed)
         if self._psf_pending is not None or (func, method, sensors) != (
                 self.function.currentText(), self.method.currentText(),
                 self.sensor.currentData()):
@@ -452,8 +459,9 @@ def run_for_screenshot(tab: ResolutionTab, demo=True, methods=("MNE", "dSPM", "s
     sel = tab.selection()
     res = tab.ws.resolution(**sel)
     if res is None:
-        key, res = run_with_progress(tab.ws.iter_resolution(**sel), progress)
-        tab.ws.store_resolution(key, res)
+        computed = run_with_progress(tab.ws.iter_resolution(**sel), progress)
+        tab.ws.store(computed)
+        res = computed.result
     tab.function.setCurrentText("PSF")
     tab.metric_box.setCurrentIndex(1)  # spatial deviation
     w, h = tab.map_view.plotter.window_size

@@ -349,7 +349,7 @@ class SourcesTab(QWidget):
         key, result = value
         self._end_run()
         self.panel.progress.setValue(100)
-        self.ws.store_sources(key, result)
+        self.ws.store(value)  # main thread: result and cache entries
         if key != self.ws.sources_key():
             self._set_status("The inputs changed during the run: run again.")
         else:
@@ -651,8 +651,7 @@ def run_for_screenshot(tab: SourcesTab, demo=True, max_spindles=None, progress=N
         prepare_demo(tab.session, max_spindles)
         tab.panel.show_inputs(tab.ws)
     if tab.ws.sources is None:
-        key, result = run_with_progress(tab.ws.iter_sources(), progress)
-        tab.ws.store_sources(key, result)
+        tab.ws.store(run_with_progress(tab.ws.iter_sources(), progress))
     result = tab.ws.sources
     tab.controls.third.setChecked(False)
     tab.controls.threshold.setValue(30.0)
