@@ -323,6 +323,9 @@ class SourceWorkspace:
         base = self._base_key(n2)
         spindles = tuple(copy.copy(s) for s in self._spindle_objects())
         times = tuple((float(s.onset), float(s.duration)) for s in spindles)
+        # the noise covariance leaves out every spindle, analysed or not
+        exclude = tuple(sorted((float(s.onset), float(s.onset + s.duration))
+                               for s in self.session.spindles if s.status != "rejected"))
         config = copy.deepcopy(self.config)
         if kind == "sources":
             d = dict(base, config=asdict(config), spindles=[list(t) for t in times])
@@ -342,10 +345,11 @@ class SourceWorkspace:
             key = (self._digest(base), options["method"], options["sensors"],
                    float(options["snr"]))
         fwd_key = self._fwd_key()
-        cov_key = self._digest({"base": base, "spindles": [list(t) for t in times],
+        cov_key = self._digest({"base": base, "exclude": [list(t) for t in exclude],
                                 "band": config.band})
         return WorkInputs(kind=kind, key=key, recording=rec, info=rec.info.copy(),
-                          spindles=spindles, times=times, n2=n2, head=self.head,
+                          spindles=spindles, times=times, exclude=exclude, n2=n2,
+                          head=self.head,
                           noise=self.noise, config=config,
                           options=tuple(sorted(options.items())), fwd_key=fwd_key,
                           cov_key=cov_key, forward=self._fwd_cache.get(fwd_key),
@@ -505,8 +509,10 @@ class SourceWorkspace:
 class WorkInputs:
     """Everything one computation reads, frozen on the main thread.
 
-    ``spindles`` are copies, ``info`` a copy, ``config`` a deep copy; the
-    recording is read through its reader only; ``forward`` and ``cov`` are the
+    ``spindles`` are copies of the analysed marks (``times`` their onsets and
+    durations), ``exclude`` the (start, end) of every mark not rejected (left
+    out of the noise covariance), ``n2`` the N2 intervals, ``info`` a copy,
+    ``config`` a deep copy; the recording is read through its reader only; ``forward`` and ``cov`` are the
     cached objects of the same inputs (or None: the worker builds them).
     """
 
@@ -516,6 +522,7 @@ class WorkInputs:
     info: object
     spindles: tuple
     times: tuple
+    exclude: tuple
     n2: tuple
     head: HeadModelChoice
     noise: NoiseChoice
@@ -590,8 +597,8 @@ def _noise_cov(inputs):
         logger.warning("No N2 epochs scored; the noise covariance uses all "
                        "spindle-free data.")
         intervals = [(0.0, inputs.recording.duration)]
-    return noise_cov_from_recording(inputs.recording, intervals,
-                                    [(a, a + d) for a, d in inputs.times], band=band)
+    return noise_cov_from_recording(inputs.recording, intervals, list(inputs.exclude),
+                                    band=band)
 
 
 def _iter_head_and_cov(inputs):
