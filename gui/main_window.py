@@ -418,6 +418,7 @@ class MainWindow(QMainWindow):
         self.session.set_recording(session.recording, hypnogram=session.hypnogram,
                                    spindles=session.spindles)
         self.session.results = session.results
+        self.session.set_proposals(session.proposals)
         self.session._set_dirty(False)
         self.session.path_changed.emit(session.path)
         self.settings.add_recent(path)
