@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .detection_params import DETECTORS
+from .inverse import METHODS as _INVERSE_METHODS
+from .synchrony_figures import TIMECOURSES as _TIMECOURSES
+from .workspace import TEMPLATE_SPACINGS as _TEMPLATE_SPACINGS
 from .utils import SpindleScopeError, check_option, logger
 
 #: detectors (``detect --method``, the detection dialog)
@@ -37,9 +40,14 @@ DETECT_METHODS = tuple(DETECTORS)
 #: sensor types to detect on (``detect --modality``)
 DETECT_MODALITIES = ("eeg", "meg", "mag", "grad", "both")
 #: inverse methods of the source analysis (``analyze --method``, the Sources tab)
-INVERSE_METHODS = ("dSPM", "MNE", "sLORETA", "eLORETA")
-#: source time courses the correlations use (``analyze --timecourse``)
-TIMECOURSES = ("norm", "normal", "envelope")
+INVERSE_METHODS = _INVERSE_METHODS
+#: source time courses the correlations use (``analyze --timecourse``, the Sources tab)
+TIMECOURSES = _TIMECOURSES
+#: template source spaces (``analyze --template-spacing``, the Sources tab)
+TEMPLATE_SPACINGS = _TEMPLATE_SPACINGS
+#: subject source spacings offered when no source-space file is given
+#: (``analyze --spacing``; any MNE spacing is accepted)
+SOURCE_SPACINGS = ("oct6", "oct5", "ico5", "ico4")
 #: which marks a comparison uses, on both sides (``compare --marks``):
 #: every mark not rejected (default), only accepted marks, or all
 COMPARE_MARKS = ("not-rejected", "accepted", "all")
@@ -243,7 +251,7 @@ def compare(session, reference, *, iou=0.2, duration=None, window=None,
 
 
 # -- sources, resolution, reports ----------------------------------------------
-def iter_analyze(session, *, keep_stcs=True, stc_dtype=None, **inputs):
+def iter_analyze(session, *, keep_stcs=True, stc_dtype=None, on_spindle=None, **inputs):
     """The source analysis of the session (call on the main thread).
 
     Parameters
@@ -253,6 +261,8 @@ def iter_analyze(session, *, keep_stcs=True, stc_dtype=None, **inputs):
         Keep the per-spindle source estimates (the movies and STC files).
     stc_dtype : dtype | None
         Precision of the kept estimates (default single).
+    on_spindle : callable | None
+        Called with each finished spindle (streaming its estimates to disk).
     **inputs
         Workspace inputs to set first (head, noise, inverse, max_spindles,
         fields of :class:`core.sources.AnalysisConfig`), see
@@ -269,7 +279,7 @@ def iter_analyze(session, *, keep_stcs=True, stc_dtype=None, **inputs):
     ws = session.workspace
     if inputs:
         ws.update(**inputs)
-    return ws.iter_sources(keep_stcs=keep_stcs,
+    return ws.iter_sources(keep_stcs=keep_stcs, on_spindle=on_spindle,
                            stc_dtype=np.float32 if stc_dtype is None else stc_dtype)
 
 
@@ -321,6 +331,7 @@ def export(session, result, out, *, stcs=True, report=True, extra=None) -> dict:
     return summary
 
 
-__all__ = ["open_session", "DETECT_METHODS", "DETECT_MODALITIES", "INVERSE_METHODS", "TIMECOURSES",
+__all__ = ["open_session", "DETECT_METHODS", "DETECT_MODALITIES", "INVERSE_METHODS",
+           "TIMECOURSES", "TEMPLATE_SPACINGS", "SOURCE_SPACINGS",
            "COMPARE_MARKS", "DetectOptions", "iter_detect", "add_detection",
            "select_marks", "compare", "iter_analyze", "iter_resolution", "export"]

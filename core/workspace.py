@@ -385,7 +385,7 @@ class SourceWorkspace:
             self.store_sources(computed.key, computed.result)
         elif computed.kind == "resolution":
             self.store_resolution(computed.key, computed.result)
-        else:
+        elif computed.kind == "matrix":
             self._resmat_cache = {computed.key: computed.result}
 
     def store_sources(self, key: str, result):
@@ -430,10 +430,19 @@ class SourceWorkspace:
             return "diagonal (ad hoc)"
         if noise.kind == "file":
             return Path(noise.path).name
-        return "spindle-free N2 segments" + (
+        n2 = inputs.n2 if inputs is not None else self._n2()
+        return ("spindle-free N2 segments" if n2 else "spindle-free segments") + (
             f", {band[0]:g}–{band[1]:g} Hz" if band else "")
 
-    def iter_sources(self, inputs=None, *, keep_stcs=True, stc_dtype=np.float32):
+    def iter_forward(self):
+        """Generator of the current head model's forward model (inputs frozen
+        when called); returns :class:`Computed` for :meth:`store` (which only
+        caches it). Lets a caller build it alone, e.g. under a lock."""
+        inputs = self.snapshot("matrix", method="", sensors="", snr=0.0)
+        return _iter_forward_only(inputs)
+
+    def iter_sources(self, inputs=None, *, keep_stcs=True, stc_dtype=np.float32,
+                     on_spindle=None):
         """The generator computing the source analysis of ``inputs``.
 
         Not itself a generator: the inputs are frozen when it is called (on
@@ -450,6 +459,9 @@ class SourceWorkspace:
             Precision of the kept estimates; the figures are computed in
             double either way (26 demo spindles x 3 sets x 5,124 sources x
             ~300 samples = 0.5 GB in single precision instead of 1 GB).
+        on_spindle : callable | None
+            Called on the worker with each finished spindle (e.g. to stream
+            its estimates to disk; see :func:`core.sources.iter_analysis`).
 
         Returns
         -------
@@ -465,7 +477,8 @@ class SourceWorkspace:
         if not inputs.spindles:
             raise SpindleScopeError("There are no spindles to analyse: mark or "
                                     "detect spindles first.")
-        return _iter_sources(inputs, keep_stcs, stc_dtype, self.noise_label(inputs))
+        return _iter_sources(inputs, keep_stcs, stc_dtype, self.noise_label(inputs),
+                             on_spindle)
 
     def iter_resolution(self, methods=("MNE", "dSPM"), sensors=("meeg", "meg"),
                         snr=3.0, functions=("psf", "ctf"),
@@ -608,14 +621,19 @@ def _iter_head_and_cov(inputs):
     return fwd, cov, {"fwd": (inputs.fwd_key, fwd), "cov": (inputs.cov_key, cov)}
 
 
-def _iter_sources(inputs, keep_stcs, stc_dtype, noise_label):
+def _iter_forward_only(inputs):
+    fwd = yield from _iter_forward(inputs)
+    return Computed("forward", inputs.fwd_key, fwd, {"fwd": (inputs.fwd_key, fwd)})
+
+
+def _iter_sources(inputs, keep_stcs, stc_dtype, noise_label, on_spindle=None):
     from .inverse import cov_regularisation
     from .sources import iter_analysis
 
     fwd, cov, cache = yield from _iter_head_and_cov(inputs)
     result = yield from iter_analysis(inputs.recording, list(inputs.spindles), fwd, cov,
                                       inputs.config, keep_stcs=keep_stcs,
-                                      stc_dtype=stc_dtype,
+                                      stc_dtype=stc_dtype, on_spindle=on_spindle,
                                       null_intervals=list(inputs.n2) or None)
     result.settings["noise_cov"] = f"{noise_label}; {cov_regularisation(cov)}"
     return Computed("sources", inputs.key, result, cache)

@@ -26,8 +26,7 @@ def _band(text: str):
 
 
 def add_arguments(p: argparse.ArgumentParser):
-    from ..pipeline import INVERSE_METHODS, TIMECOURSES
-    from ..workspace import TEMPLATE_SPACINGS
+    from ..pipeline import INVERSE_METHODS, TEMPLATE_SPACINGS, TIMECOURSES
 
     p.add_argument("recording", nargs="?", help="recording file (FIF, EDF, ...)")
     p.add_argument("--demo", action="store_true",
