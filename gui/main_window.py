@@ -413,18 +413,23 @@ class MainWindow(QMainWindow):
         session = self._guard("Opening the session", Session.load, path, settings=self.settings)
         if session is None:
             return False
-        self.session.path = session.path
-        self.session.view = session.view
-        self.session.set_recording(session.recording, hypnogram=session.hypnogram,
-                                   spindles=session.spindles)
-        self.session.results = session.results
-        self.session.set_proposals(session.proposals)
-        self.session._set_dirty(False)
-        self.session.path_changed.emit(session.path)
+        self.adopt_session(session)
         self.settings.add_recent(path)
         self._update_recent_menu()
         self.autosave.start(offer_recovery=False)
         return True
+
+    def adopt_session(self, session, keep_path: bool = True):
+        """Take over a loaded session's recording, marks, stages, view, results
+        and proposals (Open session and ``--screenshot SESSION.json`` alike)."""
+        self.session.path = session.path if keep_path else None
+        self.session.view = dict(session.view)
+        self.session.set_recording(session.recording, hypnogram=session.hypnogram,
+                                   spindles=session.spindles)
+        self.session.results = dict(session.results)
+        self.session.set_proposals(session.proposals)
+        self.session._set_dirty(False)
+        self.session.path_changed.emit(self.session.path)
 
     def open_cohort(self, folder=None):
         """Show a ``batch`` derivatives folder in a cohort window (or None)."""

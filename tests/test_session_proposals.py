@@ -102,3 +102,33 @@ def test_window_shows_and_restores_proposals(window, small_fif, tmp_path):  # no
     assert w.scorer.proposals is not None
     _same(props, w.scorer.proposals.result)
     _same(props, w.session.proposals)
+
+
+def test_screenshot_of_a_session_keeps_view_results_proposals(window, small_fif,  # noqa: F811
+                                                              tmp_path, monkeypatch, qapp):
+    from gui.app import main
+    from gui.main_window import MainWindow
+
+    w = window
+    w._open_recording(small_fif)
+    w.browser.set_time(120.0)
+    assert w.session.view["t0"] == 120.0
+    w.session.set_result("compare", {"F1": 0.5})
+    props = _proposals(w.session.hypnogram.n_epochs)
+    w.session.set_proposals(props)
+    path = w.session.save(tmp_path / "s")
+    seen = []
+    adopt = MainWindow.adopt_session
+
+    def spy(self, session, keep_path=True):   # the real method, observed
+        adopt(self, session, keep_path)
+        seen.append((self.browser.t0, dict(self.session.results), self.session.proposals,
+                     self.session.path))
+
+    monkeypatch.setattr(MainWindow, "adopt_session", spy)
+    out = tmp_path / "s.png"
+    assert main([str(path), "--screenshot", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    (t0, results, proposals, spath), = seen
+    assert t0 == 120.0 and results["compare"] == {"F1": 0.5} and spath is None
+    _same(props, proposals)
