@@ -4,15 +4,15 @@ The GUI and the command line call the same functions here (through the
 Session's methods), so one file gives one set of numbers whichever way it was
 analysed:
 
-========================  ==========================================  =========================
-analysis                  GUI                                         CLI
-========================  ==========================================  =========================
-detection                 Detect dialog -> :meth:`Session.iter_detect`  ``detect``
-comparison of scorings    Compare dock -> :meth:`Session.compare`        ``compare``
-source analysis           Sources tab -> :meth:`Session.iter_analyze`    ``analyze``
-resolution study          Resolution tab -> :meth:`Session.iter_resolution`  ``resolution``
-reports                   :meth:`Session.export`                         ``analyze --out``
-========================  ==========================================  =========================
+- detection: the Detect dialog and ``detect`` -> :meth:`Session.iter_detect`
+  (:func:`iter_detect`), stored with :meth:`Session.add_detection`;
+- comparison of scorings: the Compare dock and ``compare`` ->
+  :meth:`Session.compare` (:func:`compare`);
+- source analysis: the Sources tab and ``analyze`` (and ``batch``) ->
+  :meth:`Session.iter_analyze` (:func:`iter_analyze`);
+- resolution study: the Resolution tab and ``resolution --demo`` ->
+  :meth:`Session.iter_resolution` (:func:`iter_resolution`);
+- reports: ``analyze --out`` -> :meth:`Session.export` (:func:`export`).
 
 Long work follows the house rules: the function is called on the main thread,
 freezes its inputs there (a copy of the hypnogram, the spindles, the settings)

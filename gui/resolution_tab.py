@@ -198,7 +198,8 @@ class ResolutionTab(QWidget):
             self._on_results_changed(cached)
             self.computed.emit(cached)
             return
-        self.worker = ProgressWorker(lambda: self.ws.iter_resolution(**sel))
+        # the Session's pipeline (as ``resolution``); inputs frozen at start()
+        self.worker = ProgressWorker(lambda: self.session.iter_resolution(**sel))
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)

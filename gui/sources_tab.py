@@ -328,7 +328,8 @@ class SourcesTab(QWidget):
             self._on_sources_changed(self.ws.sources)
             self.run_finished.emit(self.ws.sources)
             return
-        self.worker = ProgressWorker(self.ws.iter_sources)
+        # the Session's pipeline (as ``analyze``); inputs frozen at start()
+        self.worker = ProgressWorker(self.session.iter_analyze)
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)

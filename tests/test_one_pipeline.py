@@ -127,7 +127,7 @@ def test_analyze_gui_equals_cli(demo, qtbot, tmp_path):
     prepare_demo(session, max_spindles=N_SPINDLES)   # what the Sources tab's demo does
     ws = session.workspace
     ws.update(n_boot=N_BOOT, n_perm=N_BOOT)          # small: a quick test
-    value = _run_worker(qtbot, ws.iter_sources)      # what SourcesTab.run starts
+    value = _run_worker(qtbot, session.iter_analyze)  # what SourcesTab.run starts
     ws.store(value)
     gui = session.results["sources"]
     out = tmp_path / "cli"
@@ -160,7 +160,8 @@ def test_resolution_gui_equals_cli(qtbot, tmp_path):
     sel = {"methods": ("MNE", "dSPM"), "sensors": ("meg",), "snr": 3.0,
            "functions": ("psf", "ctf"), "metrics": ("peak_err", "sd_ext", "peak_amp")}
     ws = session.workspace
-    value = _run_worker(qtbot, lambda: ws.iter_resolution(**sel))  # ResolutionTab.compute
+    # what ResolutionTab.compute starts
+    value = _run_worker(qtbot, lambda: session.iter_resolution(**sel))
     ws.store(value)
     res = ws.resolution(**sel)
     assert res is value.result
