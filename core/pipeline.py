@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from .detection_params import DETECTORS
 from .inverse import METHODS as _INVERSE_METHODS
@@ -132,7 +133,11 @@ class DetectOptions:
                 f"of a modality that must see an event), but got "
                 f"{self.min_channels}.")
         make_params(self.method, **dict(self.params))  # nonsense settings: say so now
-        object.__setattr__(self, "params", dict(self.params))
+        # read-only copies: the options are frozen for the worker
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        if self.picks is not None:
+            object.__setattr__(self, "picks", tuple(self.picks))
+        object.__setattr__(self, "stages", tuple(self.stages))
 
 
 def iter_detect(session, options: DetectOptions):
