@@ -236,7 +236,7 @@ class ResolutionTab(QWidget):
         self.cancel_btn.setEnabled(False)
 
     def _on_finished(self, value):
-        key, res = value
+        res = value.result
         self._done()
         self.progress.setValue(100)
         self.ws.store(value)  # main thread: result and cache entries

@@ -119,9 +119,9 @@ def _demo_session(max_spindles=None):
 
 def test_analyze_gui_equals_cli(demo, qtbot, tmp_path):
     from core.cli import main
+    from core.session import Session
     from core.synchrony_figures import FIGURES
     from gui.sources_tab import prepare_demo
-    from core.session import Session
 
     session = Session()
     prepare_demo(session, max_spindles=N_SPINDLES)   # what the Sources tab's demo does
