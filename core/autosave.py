@@ -121,6 +121,48 @@ def _state_of(rec) -> tuple[dict, Hypnogram | None, bool]:
     return spindles, hyp, bool(rec.get("edited", True))
 
 
+def proposals_to_dict(result) -> dict | None:
+    """JSON form of automatic-staging proposals
+    (:class:`core.autostage.StagingResult`), None for none."""
+    if result is None:
+        return None
+    import numpy as np
+
+    return {"stages": list(result.stages),
+            "proba": np.asarray(result.proba, float).round(6).tolist(),
+            "channels": dict(result.channels), "model": str(result.model),
+            "epoch_length": float(result.epoch_length)}
+
+
+def proposals_from_dict(d):
+    """The :class:`core.autostage.StagingResult` of :func:`proposals_to_dict`
+    (None for None); raises ``ValueError`` naming what is damaged."""
+    if d is None:
+        return None
+    import numpy as np
+
+    from .autostage import StagingResult
+
+    if not isinstance(d, dict) or not isinstance(d.get("stages"), list):
+        raise ValueError("the proposals have no stage list")
+    stages = [_stage(v) for v in d["stages"]]
+    try:
+        proba = np.asarray(d.get("proba"), float)
+    except (TypeError, ValueError):
+        raise ValueError("the proposals' probabilities are not numbers") from None
+    if proba.shape != (len(stages), 5) or not np.isfinite(proba).all():
+        raise ValueError(f"the proposals' probabilities should be {len(stages)} x 5 "
+                         f"numbers, got shape {proba.shape}")
+    el = d.get("epoch_length", 30.0)
+    if isinstance(el, bool) or not isinstance(el, (int, float)) or not \
+            math.isfinite(el) or el <= 0:
+        raise ValueError(f"bad proposals epoch length {el!r}")
+    channels = d.get("channels") or {}
+    if not isinstance(channels, dict):
+        raise ValueError("the proposals' channels are not a mapping")
+    return StagingResult(stages, proba, channels, str(d.get("model", "")), float(el))
+
+
 @dataclass
 class Recovered:
     """What an autosave folder holds (see :meth:`Autosaver.recover`).
@@ -142,6 +184,8 @@ class Recovered:
         that was only opened has nothing worth offering).
     clean : bool
         The session was closed normally.
+    proposals : core.autostage.StagingResult | None
+        Automatic-staging proposals not yet accepted.
     """
 
     spindles: SpindleSet
@@ -151,6 +195,7 @@ class Recovered:
     edited: bool = False
     clean: bool = False
     problems: list = field(default_factory=list)
+    proposals: object = None
 
     def __iter__(self):
         return iter((self.spindles, self.hypnogram))
@@ -229,12 +274,16 @@ class Autosaver:
         Called with the exception when a change cannot be journalled; the
         autosaver is then off (:attr:`error` holds the cause) and the
         editing that triggered it goes on unharmed.
+    proposals : core.autostage.StagingResult | None
+        Automatic-staging proposals shown (journalled with the state;
+        :meth:`set_proposals` records new ones).
     """
 
     def __init__(self, folder, spindles: SpindleSet, hypnogram: Hypnogram | None = None,
                  *, snapshot_every: int = 500, snapshot_interval: float = 60.0,
-                 edited: bool = False, on_error=None):
+                 edited: bool = False, on_error=None, proposals=None):
         self.folder = Path(folder)
+        self.proposals = proposals_to_dict(proposals)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.spindles = spindles
         self.hypnogram = hypnogram
@@ -323,6 +372,7 @@ class Autosaver:
             "hypnogram": None if self.hypnogram is None else {
                 "epoch_length": self.hypnogram.epoch_length,
                 "stages": list(self.hypnogram.stages)},
+            "proposals": self.proposals,
         }
 
     def _fail(self, exc: BaseException):
@@ -358,6 +408,11 @@ class Autosaver:
         self._append({"t": "sp", "k": change.kind,
                       "s": [_sp_dict(s) for s in change.spindles],
                       "r": list(change.removed)})
+
+    def set_proposals(self, proposals):
+        """Journal new automatic-staging proposals (None: cleared)."""
+        self.proposals = proposals_to_dict(proposals)
+        self._append({"t": "pr", "p": self.proposals})
 
     def _on_hypnogram_changed(self, which):
         hyp = self.hypnogram
@@ -445,6 +500,7 @@ class Autosaver:
         journals = _journals(folder)
         snap = folder / SNAPSHOT
         base = None   # (spindles, hyp, edited, clean, generation)
+        extra = {"p": None}   # the proposals (journalled as dicts)
         if snap.exists():
             try:
                 state = json.loads(snap.read_text(encoding="utf-8"))
@@ -453,6 +509,7 @@ class Autosaver:
                 if not isinstance(gen, int):
                     raise _Damaged(f"bad generation {gen!r}")
                 base = (sp, hyp, edited, bool(state.get("clean", False)), gen)
+                extra = {"p": state.get("proposals")}
             except (OSError, ValueError, _Damaged) as exc:
                 problems.append(f"{SNAPSHOT}: {exc}")
         snap_gen = base[4] if base is not None else -1
@@ -471,6 +528,7 @@ class Autosaver:
                     raise _Damaged("no base line")
                 sp, hyp, edited = _state_of(rec)
                 base = (sp, hyp, edited, False, gen)
+                extra = {"p": rec.get("proposals")}
                 break
             except (OSError, ValueError, _Damaged) as exc:
                 problems.append(f"{journals[gen].name}: {exc}")
@@ -495,7 +553,7 @@ class Autosaver:
                                 "last line.", journal.name)
                     break
                 try:
-                    _replay(json.loads(line), spindles, hyp)
+                    _replay(json.loads(line), spindles, hyp, extra)
                 except (ValueError, _Damaged) as exc:
                     n_damaged += 1
                     problems.append(f"{journal.name}, line {n}: {exc}")
@@ -507,12 +565,19 @@ class Autosaver:
         sset = SpindleSet(sorted(spindles.values(), key=lambda s: (s.onset, s.uid)))
         logger.info("Recovered %d spindles (%d journal entries) from %s",
                     len(sset), n_rec, folder)
+        try:
+            proposals = proposals_from_dict(extra["p"])
+        except ValueError as exc:
+            proposals = None
+            n_damaged += 1
+            problems.append(f"proposals: {exc}")
         return Recovered(sset, hyp, n_rec, n_damaged, edited or n_rec > 0, clean,
-                         problems)
+                         problems, proposals)
 
 
-def _replay(rec, spindles, hyp):
-    """Apply one journal record, all or nothing (raises :class:`_Damaged`)."""
+def _replay(rec, spindles, hyp, extra=None):
+    """Apply one journal record, all or nothing (raises :class:`_Damaged`);
+    a proposals record goes to ``extra["p"]``."""
     if not isinstance(rec, dict):
         raise _Damaged(f"not a record: {str(rec)[:60]!r}")
     kind = rec.get("t")
@@ -548,6 +613,12 @@ def _replay(rec, spindles, hyp):
                 raise _Damaged(f"epoch {i!r} out of range")
         for i, v in zip(idx, vals):
             hyp.stages[i] = v
+    elif kind == "pr":
+        p = rec.get("p")
+        if p is not None and not isinstance(p, dict):
+            raise _Damaged("bad proposals record")
+        if extra is not None:
+            extra["p"] = p
     else:
         raise _Damaged(f"unknown record type {kind!r}")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from psygnal import Signal
 
+from .autosave import proposals_from_dict, proposals_to_dict
 from .settings import Settings
 from .utils import SpindleScopeError, atomic_write_text, cache_dir, logger
 
@@ -266,6 +267,9 @@ class Session:
         Named analysis results (JSON-serialisable summaries).
     view : dict
         Viewer state saved with the session (e.g. ``{"t0": 120.0}``).
+    proposals : core.autostage.StagingResult | None
+        Automatic-staging proposals not yet accepted (saved with the session
+        and the autosave journal).
     path : Path | None
         Where the session was last saved or loaded.
     history : EditHistory
@@ -278,6 +282,7 @@ class Session:
     hypnogram_changed = Signal(object)
     spindles_changed = Signal(object)
     results_changed = Signal(str)
+    proposals_changed = Signal(object)
     dirty_changed = Signal(bool)
     path_changed = Signal(object)
 
@@ -291,6 +296,7 @@ class Session:
         self.spindles.changed.connect(self._on_model_edited)
         self.results: dict = {}
         self.view: dict = {}
+        self.proposals = None
         self.path: Path | None = None
         self._dirty = False
         self.history = EditHistory(self)
@@ -340,6 +346,7 @@ class Session:
         self.set_hypnogram(hypnogram)
         self.set_spindles(spindles if spindles is not None else SpindleSet())
         self.results = {}
+        self.set_proposals(None)
         self.recording_changed.emit(recording)
         self._set_dirty(False)
 
@@ -440,11 +447,69 @@ class Session:
         self.spindles_changed.emit(spindles)
         self._set_dirty(True)
 
+    def set_proposals(self, proposals) -> None:
+        """Keep automatic-staging proposals (:class:`core.autostage.StagingResult`
+        or None); emits ``proposals_changed``."""
+        if proposals is self.proposals:
+            return
+        self.proposals = proposals
+        self.proposals_changed.emit(proposals)
+        self._set_dirty(True)
+
     def set_result(self, name: str, value) -> None:
         """Store a named, JSON-serialisable result."""
         self.results[name] = value
         self.results_changed.emit(name)
         self._set_dirty(True)
+
+    # -- the pipeline (core/pipeline.py) -----------------------------------
+    @property
+    def workspace(self):
+        """The session's :class:`core.workspace.SourceWorkspace` (head model,
+        inverse settings, cached source and resolution results)."""
+        ws = self.__dict__.get("_workspace")
+        if ws is None:
+            from .workspace import SourceWorkspace
+
+            ws = self._workspace = SourceWorkspace(self)
+        return ws
+
+    def iter_detect(self, options):
+        """Detection generator (:func:`core.pipeline.iter_detect`); call on the
+        main thread, add the result with :meth:`add_detection`."""
+        from .pipeline import iter_detect
+
+        return iter_detect(self, options)
+
+    def add_detection(self, result, status="candidate") -> list:
+        """Add a detection's events as marks (:func:`core.pipeline.add_detection`)."""
+        from .pipeline import add_detection
+
+        return add_detection(self, result, status)
+
+    def compare(self, reference, **kwargs):
+        """Agreement of the marks with a reference (:func:`core.pipeline.compare`)."""
+        from .pipeline import compare
+
+        return compare(self, reference, **kwargs)
+
+    def iter_analyze(self, **kwargs):
+        """Source analysis generator (:func:`core.pipeline.iter_analyze`)."""
+        from .pipeline import iter_analyze
+
+        return iter_analyze(self, **kwargs)
+
+    def iter_resolution(self, **options):
+        """Resolution study generator (:func:`core.pipeline.iter_resolution`)."""
+        from .pipeline import iter_resolution
+
+        return iter_resolution(self, **options)
+
+    def export(self, result, out, **kwargs) -> dict:
+        """Write a source result's files (:func:`core.pipeline.export`)."""
+        from .pipeline import export
+
+        return export(self, result, out, **kwargs)
 
     # -- persistence ------------------------------------------------------
     def to_dict(self, path: Path) -> dict:
@@ -462,6 +527,7 @@ class Session:
                              else self.settings.epoch_length),
             "view": dict(self.view),
             "results": self.results,
+            "proposals": proposals_to_dict(self.proposals),
         }
         if self.hypnogram is not None:
             out["hypnogram"] = {"relative": f"{stem}.hypnogram.tsv",
@@ -561,6 +627,7 @@ class Session:
             session.set_spindles(spindles)
         session.view = dict(data["view"])
         session.results = dict(data["results"])
+        session.set_proposals(data["proposals"])
         session.path = path
         session._set_dirty(False)
         return session
@@ -637,6 +704,13 @@ def _read_session_json(path: Path) -> dict:
             data[key] = {}
         elif not isinstance(data[key], dict):
             raise bad(key, "an object")
+    try:
+        data["proposals"] = proposals_from_dict(data.get("proposals"))
+    except ValueError as exc:
+        raise SpindleScopeError(
+            f"The session {path.name!r} is damaged: its automatic-staging "
+            f"proposals cannot be read ({exc}). Remove the 'proposals' field or "
+            f"save the session again.") from None
     el = data.get("epoch_length")
     if el is not None and (isinstance(el, bool) or not isinstance(el, (int, float))
                            or not 0 < el <= 3600):

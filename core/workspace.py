@@ -5,10 +5,15 @@ never edits it beyond :meth:`Session.set_result` of JSON summaries). It holds
 what the source and resolution analyses need besides the recording and the
 spindles — the head model choice, the noise covariance source, the inverse
 settings — and caches results keyed by a hash of *all* their inputs, so that a
-result is recomputed only when an input changed. It is Qt-free: the GUI runs
-its generators (:meth:`iter_sources`, :meth:`iter_resolution`) on a worker
-thread and stores the returned values on the main thread with
-:meth:`store_sources` / :meth:`store_resolution` (house rules 3 and 4).
+result is recomputed only when an input changed. It is Qt-free.
+
+Threading (house rules 3 and 4): :meth:`iter_sources`, :meth:`iter_resolution`
+and :meth:`iter_resolution_matrix` freeze their inputs into a
+:class:`WorkInputs` snapshot when called (on the main thread) and return a
+generator that reads only that snapshot; the key of the result is computed
+from the snapshot. The generator returns a :class:`Computed` (the result and
+the forward / covariance cache entries it built); the main thread keeps it
+with :meth:`store`. No worker writes the workspace.
 
 Signals (psygnal)
 -----------------
@@ -23,9 +28,9 @@ resolution_changed(object)
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
-import weakref
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -35,6 +40,8 @@ from psygnal import Signal
 from .utils import Progress, SpindleScopeError, check_option, logger, relink
 
 HEAD_KINDS = ("template", "forward", "subject")
+#: template source spaces (ico4 = 5,124 sources, ico5 = 20,484)
+TEMPLATE_SPACINGS = ("ico4", "ico5")
 NOISE_KINDS = ("auto", "diagonal", "file")
 
 
@@ -51,6 +58,11 @@ class HeadModelChoice:
         Template source space.
     forward, subjects_dir, subject, trans, bem : str | None
         Files of the subject's head model.
+    src : str | None
+        The subject's source space (-src.fif); None: set up with
+        ``source_spacing`` (as ``analyze --src / --spacing``).
+    source_spacing : str
+        Subject source spacing when no ``src`` is given (default oct6).
     """
 
     kind: str = "template"
@@ -60,10 +72,12 @@ class HeadModelChoice:
     subject: str | None = None
     trans: str | None = None
     bem: str | None = None
+    src: str | None = None
+    source_spacing: str = "oct6"
 
     def __post_init__(self):
         check_option("kind", self.kind, HEAD_KINDS)
-        check_option("spacing", self.spacing, ("ico4", "ico5"))
+        check_option("spacing", self.spacing, TEMPLATE_SPACINGS)
         if self.kind == "forward" and not self.forward:
             raise SpindleScopeError("Choose the forward-solution file (-fwd.fif).")
         if self.kind == "subject":
@@ -128,8 +142,8 @@ class SourceWorkspace:
         self.config = AnalysisConfig()
         #: analyse at most this many spindles (None: all); the first ones
         self.max_spindles: int | None = None
-        self._cache: dict = {}
-        self._cov_cache: dict = {}        # key -> AnalysisResult / ResolutionResults
+        self._cache: dict = {}        # key -> AnalysisResult / ResolutionResults
+        self._cov_cache: dict = {}    # inputs key -> mne.Covariance
         self._fwd_cache: dict = {}    # head/info key -> mne.Forward
         self._resmat_cache: dict = {}  # key -> ResolutionMatrix
         self._watched = None
@@ -225,14 +239,20 @@ class SourceWorkspace:
                       key=lambda s: (float(s.onset), float(s.duration)))
         return kept[: self.max_spindles] if self.max_spindles else kept
 
-    # -- keys -------------------------------------------------------------
-    def _head_key(self) -> dict:
-        d = asdict(self.head)
-        for name in ("forward", "trans", "bem"):
-            if d[name]:
+    # -- snapshots (main thread) ------------------------------------------
+    def _head_key(self, head=None) -> dict:
+        head = head or self.head
+        d = asdict(head)
+        for name in ("forward", "trans", "bem", "src"):
+            if d.get(name):
                 d[name] = _file_stamp(d[name])
-        if self.head.kind != "template":
+        if head.kind == "template":
+            d.pop("src", None)
+            d.pop("source_spacing", None)
+        else:
             d.pop("spacing")
+        if head.kind == "forward":
+            d.pop("source_spacing", None)
         return d
 
     def _recording(self):
@@ -243,14 +263,18 @@ class SourceWorkspace:
         rec.check_source_ready()
         return rec
 
-    def _base_key(self) -> dict:
-        rec = self._recording()
+    def _n2(self) -> tuple:
         hyp = self.session.hypnogram
+        return tuple((float(a), float(b)) for a, b in hyp.intervals(["N2"])) \
+            if hyp is not None else ()
+
+    def _base_key(self, n2=None) -> dict:
+        rec = self._recording()
         noise = asdict(self.noise)
         if noise["path"]:
             noise["path"] = _file_stamp(noise["path"])
-        if self.noise.kind == "auto" and hyp is not None:
-            noise["n2"] = hyp.intervals(["N2"])
+        if self.noise.kind == "auto":
+            noise["n2"] = [list(iv) for iv in (self._n2() if n2 is None else n2)]
         return {"recording": _file_stamp(rec.path) if rec.path else id(rec),
                 "bads": list(rec.info["bads"]), "head": self._head_key(),
                 "noise": noise}
@@ -261,19 +285,75 @@ class SourceWorkspace:
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def sources_key(self) -> str:
-        """Hash of every input of the source analysis."""
+        """Hash of every input of the source analysis (current state)."""
         d = self._base_key()
         d["config"] = asdict(self.config)
         d["spindles"] = self.spindles()
         return "src-" + self._digest(d)
 
     def resolution_key(self, methods, sensors, snr, functions, metrics) -> str:
-        """Hash of every input of a resolution study."""
+        """Hash of every input of a resolution study (current state)."""
         d = self._base_key()
         d.update(methods=list(methods), sensors=list(sensors), snr=float(snr),
                  functions=list(functions), metrics=list(metrics),
                  band=self.config.band)
         return "res-" + self._digest(d)
+
+    def snapshot(self, kind: str = "sources", **options) -> "WorkInputs":
+        """Freeze every input of one computation (call on the main thread).
+
+        The key is computed from the frozen values themselves, so the result
+        a worker computes from the snapshot is stored under the key of what
+        it was computed from, whatever the session does meanwhile.
+
+        Parameters
+        ----------
+        kind : 'sources' | 'resolution' | 'matrix'
+            The source analysis, a resolution study (``options``: methods,
+            sensors, snr, functions, metrics) or one resolution matrix
+            (``options``: method, sensors, snr).
+
+        Returns
+        -------
+        inputs : WorkInputs
+        """
+        check_option("kind", kind, ("sources", "resolution", "matrix"))
+        rec = self._recording()
+        n2 = self._n2()
+        base = self._base_key(n2)
+        spindles = tuple(copy.copy(s) for s in self._spindle_objects())
+        times = tuple((float(s.onset), float(s.duration)) for s in spindles)
+        # the noise covariance leaves out every spindle, analysed or not
+        exclude = tuple(sorted((float(s.onset), float(s.onset + s.duration))
+                               for s in self.session.spindles if s.status != "rejected"))
+        config = copy.deepcopy(self.config)
+        if kind == "sources":
+            d = dict(base, config=asdict(config), spindles=[list(t) for t in times])
+            key = "src-" + self._digest(d)
+        elif kind == "resolution":
+            opts = dict(RESOLUTION_DEFAULTS, **options)
+            d = dict(base, methods=list(opts["methods"]), sensors=list(opts["sensors"]),
+                     snr=float(opts["snr"]), functions=list(opts["functions"]),
+                     metrics=list(opts["metrics"]), band=config.band)
+            extra = {k: v for k, v in opts.items() if k not in RESOLUTION_DEFAULTS}
+            if extra:
+                d["study"] = {k: _file_stamp(v) if k == "data_cov" and v else v
+                              for k, v in extra.items()}
+            key = "res-" + self._digest(d)
+            options = opts
+        else:
+            key = (self._digest(base), options["method"], options["sensors"],
+                   float(options["snr"]))
+        fwd_key = self._fwd_key()
+        cov_key = self._digest({"base": base, "exclude": [list(t) for t in exclude],
+                                "band": config.band})
+        return WorkInputs(kind=kind, key=key, recording=rec, info=rec.info.copy(),
+                          spindles=spindles, times=times, exclude=exclude, n2=n2,
+                          head=self.head,
+                          noise=self.noise, config=config,
+                          options=tuple(sorted(options.items())), fwd_key=fwd_key,
+                          cov_key=cov_key, forward=self._fwd_cache.get(fwd_key),
+                          cov=self._cov_cache.get(cov_key))
 
     # -- results ----------------------------------------------------------
     @property
@@ -291,6 +371,22 @@ class SourceWorkspace:
                                                        functions, metrics))
         except SpindleScopeError:
             return None
+
+    def store(self, computed: "Computed"):
+        """Keep what a worker computed (main thread): the result under the key
+        of its snapshot and the forward / covariance / matrix cache entries."""
+        if "fwd" in computed.cache:
+            key, fwd = computed.cache["fwd"]
+            self._fwd_cache[key] = fwd
+        if "cov" in computed.cache:   # one covariance kept: they are large
+            key, cov = computed.cache["cov"]
+            self._cov_cache = {key: cov}
+        if computed.kind == "sources":
+            self.store_sources(computed.key, computed.result)
+        elif computed.kind == "resolution":
+            self.store_resolution(computed.key, computed.result)
+        elif computed.kind == "matrix":
+            self._resmat_cache = {computed.key: computed.result}
 
     def store_sources(self, key: str, result):
         """Keep a finished source result (main thread); emits if current."""
@@ -310,7 +406,7 @@ class SourceWorkspace:
         self.session.set_result("resolution", result.summary())
         self.resolution_changed.emit(result)
 
-    # -- computation (worker thread) --------------------------------------
+    # -- computation ------------------------------------------------------
     def _fwd_key(self) -> str:
         from .headmodel import _info_key
 
@@ -326,156 +422,259 @@ class SourceWorkspace:
             return None
         return None if fwd is None else fwd["src"]
 
-    def _iter_forward(self):
-        from .headmodel import iter_template_forward, subject_forward
+    def noise_label(self, inputs=None) -> str:
+        """The noise covariance source, as the reports name it."""
+        noise = inputs.noise if inputs is not None else self.noise
+        band = (inputs.config if inputs is not None else self.config).band
+        if noise.kind == "diagonal":
+            return "diagonal (ad hoc)"
+        if noise.kind == "file":
+            return Path(noise.path).name
+        n2 = inputs.n2 if inputs is not None else self._n2()
+        return ("spindle-free N2 segments" if n2 else "spindle-free segments") + (
+            f", {band[0]:g}–{band[1]:g} Hz" if band else "")
 
-        rec = self.session.recording
-        key = self._fwd_key()
-        if key in self._fwd_cache:
-            return self._fwd_cache[key]
-        if self.head.kind == "template":
-            fwd = yield from iter_template_forward(rec.info, self.head.spacing)
-        else:
-            yield Progress(0, 1, f"Head model: {self.head.label()}")
-            h = self.head
-            fwd = subject_forward(rec.info, forward=h.forward if h.kind == "forward"
-                                  else None, subjects_dir=h.subjects_dir,
-                                  subject=h.subject, trans=h.trans, bem=h.bem)
-        self._fwd_cache[key] = fwd
-        return fwd
+    def iter_forward(self):
+        """Generator of the current head model's forward model (inputs frozen
+        when called); returns :class:`Computed` for :meth:`store` (which only
+        caches it). Lets a caller build it alone, e.g. under a lock."""
+        inputs = self.snapshot("matrix", method="", sensors="", snr=0.0)
+        return _iter_forward_only(inputs)
 
-    def _noise_cov(self, spindles, band):
-        key = self._digest({"base": self._base_key(), "spindles": spindles,
-                            "band": band})
-        if key not in self._cov_cache:
-            self._cov_cache = {key: self._make_noise_cov(spindles, band)}
-        return self._cov_cache[key]
+    def iter_sources(self, inputs=None, *, keep_stcs=True, stc_dtype=np.float32,
+                     on_spindle=None):
+        """The generator computing the source analysis of ``inputs``.
 
-    def _make_noise_cov(self, spindles, band):
-        from .inverse import noise_cov_diagonal, noise_cov_from_file, \
-            noise_cov_from_recording
+        Not itself a generator: the inputs are frozen when it is called (on
+        the main thread; :class:`gui.workers.ProgressWorker` calls it there),
+        and the returned generator reads only the snapshot.
 
-        rec = self.session.recording
-        if self.noise.kind == "diagonal":
-            return noise_cov_diagonal(rec.info)
-        if self.noise.kind == "file":
-            return noise_cov_from_file(self.noise.path, band=band)
-        hyp = self.session.hypnogram
-        intervals = hyp.intervals(["N2"]) if hyp is not None else []
-        if not intervals:
-            logger.warning("No N2 epochs scored; the noise covariance uses all "
-                           "spindle-free data.")
-            intervals = [(0.0, rec.duration)]
-        return noise_cov_from_recording(rec, intervals,
-                                        [(a, a + d) for a, d in spindles], band=band)
-
-    def iter_sources(self):
-        """Generator computing the source analysis of the current inputs.
-
-        Safe to run on a worker thread: it reads the inputs once at the start
-        and returns ``(key, result)`` without storing anything; pass them to
-        :meth:`store_sources` on the main thread.
-
-        Yields
-        ------
-        progress : Progress
+        Parameters
+        ----------
+        inputs : WorkInputs | None
+            A :meth:`snapshot`; None takes one now.
+        keep_stcs : bool
+            Keep every spindle's source estimates (the movies need them).
+        stc_dtype : dtype
+            Precision of the kept estimates; the figures are computed in
+            double either way (26 demo spindles x 3 sets x 5,124 sources x
+            ~300 samples = 0.5 GB in single precision instead of 1 GB).
+        on_spindle : callable | None
+            Called on the worker with each finished spindle (e.g. to stream
+            its estimates to disk; see :func:`core.sources.iter_analysis`).
 
         Returns
         -------
-        key : str
-        result : core.sources.AnalysisResult
+        gen : generator
+            Yields :class:`core.utils.Progress`, returns :class:`Computed`
+            (unpacks as ``key, result``); store it with :meth:`store`.
         """
-        from .inverse import check_modality, cov_regularisation
-        from .sources import iter_analysis
+        inputs = inputs if inputs is not None else self.snapshot("sources")
+        from .inverse import check_modality
 
-        rec = self._recording()
-        key = self.sources_key()
-        config = self.config
-        spindles = self.spindles()
-        for mod in config.modalities:
-            check_modality(rec.info, mod)
-        if not spindles:
+        for mod in inputs.config.modalities:
+            check_modality(inputs.info, mod)
+        if not inputs.spindles:
             raise SpindleScopeError("There are no spindles to analyse: mark or "
                                     "detect spindles first.")
-        fwd = yield from self._iter_forward()
-        yield Progress(0, 1, "Noise covariance")
-        cov = self._noise_cov(spindles, config.band)
-        # the movies need every spindle's time courses: keep them in single
-        # precision as each spindle finishes (the figures are computed in
-        # double); 26 demo spindles x 3 modalities x 5,124 sources x ~300
-        # samples = 0.5 GB instead of 1 GB
-        result = yield from iter_analysis(rec, self._spindle_objects(), fwd, cov, config,
-                                          stc_dtype=np.float32,
-                                          null_intervals=self._n2_intervals())
-        result.settings["noise_cov"] = f"{self.noise_label()}; {cov_regularisation(cov)}"
-        return key, result
-
-    def _n2_intervals(self):
-        hyp = self.session.hypnogram
-        intervals = hyp.intervals(["N2"]) if hyp is not None else []
-        return intervals or None
-
-    def noise_label(self) -> str:
-        """The noise covariance source, as the reports name it."""
-        band = self.config.band
-        if self.noise.kind == "diagonal":
-            return "diagonal (ad hoc)"
-        if self.noise.kind == "file":
-            return Path(self.noise.path).name
-        return "spindle-free N2 segments" + (
-            f", {band[0]:g}–{band[1]:g} Hz" if band else "")
+        return _iter_sources(inputs, keep_stcs, stc_dtype, self.noise_label(inputs),
+                             on_spindle)
 
     def iter_resolution(self, methods=("MNE", "dSPM"), sensors=("meeg", "meg"),
                         snr=3.0, functions=("psf", "ctf"),
-                        metrics=("peak_err", "sd_ext", "peak_amp")):
-        """Generator computing a resolution study on the current head model.
+                        metrics=("peak_err", "sd_ext", "peak_amp"), *, inputs=None,
+                        **study):
+        """The generator computing a resolution study on the current head model
+        (inputs frozen when called, as :meth:`iter_sources`).
+
+        ``study``: more arguments of :func:`core.resolution.iter_resolution_study`
+        (reg, data_cov, threshold, max_dense_bytes); they are part of the key.
 
         Returns
         -------
-        key : str
-        results : core.resolution_metrics.ResolutionResults
+        gen : generator
+            Returns :class:`Computed` (``key, results``:
+            :class:`core.resolution_metrics.ResolutionResults`).
         """
-        from .resolution import iter_resolution_study
+        inputs = inputs if inputs is not None else self.snapshot(
+            "resolution", methods=tuple(methods), sensors=tuple(sensors), snr=snr,
+            functions=tuple(functions), metrics=tuple(metrics), **study)
+        return _iter_resolution(inputs)
 
-        rec = self._recording()
-        key = self.resolution_key(methods, sensors, snr, functions, metrics)
-        fwd = yield from self._iter_forward()
-        yield Progress(0, 1, "Noise covariance")
-        cov = self._noise_cov(self.spindles(), self.config.band)
-        res = yield from iter_resolution_study(
-            fwd, cov, list(methods), list(sensors), info=rec.info, snr=snr,
-            functions=list(functions), metrics=list(metrics))
-        return key, res
+    def iter_resolution_matrix(self, method: str, sensors: str, snr: float = 3.0):
+        """Generator of one resolution matrix (PSFs/CTFs of clicked sources);
+        returns :class:`Computed` (``key, matrix``), the cached one at once."""
+        inputs = self.snapshot("matrix", method=method, sensors=sensors, snr=float(snr))
+        cached = self._resmat_cache.get(inputs.key)
+        return _iter_matrix(inputs, cached)
 
     def resolution_matrix(self, method: str, sensors: str, snr: float = 3.0):
-        """One resolution matrix (for PSFs/CTFs of clicked sources); cached.
+        """One resolution matrix, blocking (about a second at 5,124 sources);
+        main thread only (it stores the cache entries)."""
+        from .utils import run_with_progress
 
-        Blocking (about a second at 5,124 sources): call it on a worker.
-        """
-        from .resolution import make_resolution_matrix
+        computed = run_with_progress(self.iter_resolution_matrix(method, sensors, snr))
+        self.store(computed)
+        return computed.result
 
-        key = (self._digest(self._base_key()), method, sensors, float(snr))
-        if key not in self._resmat_cache:
-            from .utils import run_with_progress
 
-            fwd = run_with_progress(self._iter_forward())
-            cov = self._noise_cov(self.spindles(), self.config.band)
-            self._resmat_cache = {key: make_resolution_matrix(
-                fwd, cov, method, sensors, info=self.session.recording.info,
-                snr=snr)}
-        return self._resmat_cache[key]
+@dataclass(frozen=True)
+class WorkInputs:
+    """Everything one computation reads, frozen on the main thread.
+
+    ``spindles`` are copies of the analysed marks (``times`` their onsets and
+    durations), ``exclude`` the (start, end) of every mark not rejected (left
+    out of the noise covariance), ``n2`` the N2 intervals, ``info`` a copy,
+    ``config`` a deep copy; the recording is read through its reader only; ``forward`` and ``cov`` are the
+    cached objects of the same inputs (or None: the worker builds them).
+    """
+
+    kind: str
+    key: object
+    recording: object
+    info: object
+    spindles: tuple
+    times: tuple
+    exclude: tuple
+    n2: tuple
+    head: HeadModelChoice
+    noise: NoiseChoice
+    config: object
+    options: tuple
+    fwd_key: str
+    cov_key: str
+    forward: object = None
+    cov: object = None
+
+    def option(self, name):
+        return dict(self.options)[name]
+
+
+class Computed(tuple):
+    """``(key, result)`` of a worker, with the cache entries it built.
+
+    Attributes
+    ----------
+    kind : str
+        'sources', 'resolution' or 'matrix'.
+    cache : dict
+        ``{"fwd": (key, forward), "cov": (key, cov)}`` for the main thread to
+        store (:meth:`SourceWorkspace.store`).
+    """
+
+    def __new__(cls, kind, key, result, cache):
+        self = super().__new__(cls, (key, result))
+        self.kind, self.cache = kind, cache
+        return self
+
+    @property
+    def key(self):
+        return self[0]
+
+    @property
+    def result(self):
+        return self[1]
+
+
+# -- the computations (worker thread): they read only their WorkInputs -------
+def _iter_forward(inputs):
+    from .headmodel import iter_template_forward, subject_forward
+
+    if inputs.forward is not None:
+        return inputs.forward
+    h = inputs.head
+    if h.kind == "template":
+        fwd = yield from iter_template_forward(inputs.info, h.spacing)
+    else:
+        yield Progress(0, 1, f"Head model: {h.label()}")
+        fwd = subject_forward(inputs.info, forward=h.forward if h.kind == "forward"
+                              else None, subjects_dir=h.subjects_dir,
+                              subject=h.subject, trans=h.trans, bem=h.bem,
+                              src=h.src, spacing=h.source_spacing)
+    return fwd
+
+
+def _noise_cov(inputs):
+    from .inverse import noise_cov_diagonal, noise_cov_from_file, \
+        noise_cov_from_recording
+
+    if inputs.cov is not None:
+        return inputs.cov
+    noise, band = inputs.noise, inputs.config.band
+    if noise.kind == "diagonal":
+        return noise_cov_diagonal(inputs.info)
+    if noise.kind == "file":
+        return noise_cov_from_file(noise.path, band=band)
+    intervals = list(inputs.n2)
+    if not intervals:
+        logger.warning("No N2 epochs scored; the noise covariance uses all "
+                       "spindle-free data.")
+        intervals = [(0.0, inputs.recording.duration)]
+    return noise_cov_from_recording(inputs.recording, intervals, list(inputs.exclude),
+                                    band=band)
+
+
+def _iter_head_and_cov(inputs):
+    fwd = yield from _iter_forward(inputs)
+    yield Progress(0, 1, "Noise covariance")
+    cov = _noise_cov(inputs)
+    return fwd, cov, {"fwd": (inputs.fwd_key, fwd), "cov": (inputs.cov_key, cov)}
+
+
+def _iter_forward_only(inputs):
+    fwd = yield from _iter_forward(inputs)
+    return Computed("forward", inputs.fwd_key, fwd, {"fwd": (inputs.fwd_key, fwd)})
+
+
+def _iter_sources(inputs, keep_stcs, stc_dtype, noise_label, on_spindle=None):
+    from .inverse import cov_regularisation
+    from .sources import iter_analysis
+
+    fwd, cov, cache = yield from _iter_head_and_cov(inputs)
+    result = yield from iter_analysis(inputs.recording, list(inputs.spindles), fwd, cov,
+                                      inputs.config, keep_stcs=keep_stcs,
+                                      stc_dtype=stc_dtype, on_spindle=on_spindle,
+                                      null_intervals=list(inputs.n2) or None)
+    result.settings["noise_cov"] = f"{noise_label}; {cov_regularisation(cov)}"
+    return Computed("sources", inputs.key, result, cache)
+
+
+def _iter_resolution(inputs):
+    from .resolution import iter_resolution_study
+
+    fwd, cov, cache = yield from _iter_head_and_cov(inputs)
+    o = dict(inputs.options)
+    extra = {k: v for k, v in o.items() if k not in RESOLUTION_DEFAULTS}
+    res = yield from iter_resolution_study(
+        fwd, cov, list(o["methods"]), list(o["sensors"]), info=inputs.info,
+        snr=o["snr"], functions=list(o["functions"]), metrics=list(o["metrics"]),
+        **extra)
+    return Computed("resolution", inputs.key, res, cache)
+
+
+def _iter_matrix(inputs, cached):
+    from .resolution import make_resolution_matrix
+
+    o = dict(inputs.options)
+    if cached is not None:
+        return Computed("matrix", inputs.key, cached, {})
+    yield Progress(0, 1, f"Resolution matrix {o['method']} / {o['sensors']}")
+    fwd, cov, cache = yield from _iter_head_and_cov(inputs)
+    R = make_resolution_matrix(fwd, cov, o["method"], o["sensors"], info=inputs.info,
+                               snr=o["snr"])
+    return Computed("matrix", inputs.key, R, cache)
+
+
+RESOLUTION_DEFAULTS = {"methods": ("MNE", "dSPM"), "sensors": ("meeg", "meg"),
+                       "snr": 3.0, "functions": ("psf", "ctf"),
+                       "metrics": ("peak_err", "sd_ext", "peak_amp")}
 
 
 def workspace_for(session) -> SourceWorkspace:
-    """The one :class:`SourceWorkspace` of a session (made on first use), so
-    that the source and resolution tabs share head model and caches."""
-    ws = _WORKSPACES.get(session)
-    if ws is None:
-        ws = _WORKSPACES[session] = SourceWorkspace(session)
-    return ws
+    """The one :class:`SourceWorkspace` of a session (``session.workspace``),
+    so that the source and resolution tabs share head model and caches."""
+    return session.workspace
 
-
-_WORKSPACES = weakref.WeakKeyDictionary()
 
 __all__ = ["SourceWorkspace", "workspace_for", "HeadModelChoice", "NoiseChoice", "HEAD_KINDS",
-           "NOISE_KINDS"]
+           "NOISE_KINDS", "TEMPLATE_SPACINGS", "WorkInputs", "Computed"]

@@ -155,10 +155,9 @@ def main(argv=None) -> int:
                 if args.file.endswith(".json"):
                     from core.session import Session
 
-                    window.session.path = None
-                    s = Session.load(args.file, settings=settings)
-                    window.session.set_recording(s.recording, hypnogram=s.hypnogram,
-                                                 spindles=s.spindles)
+                    # the session's saved view, results and proposals too
+                    window.adopt_session(Session.load(args.file, settings=settings),
+                                         keep_path=False)
                 else:
                     window._open_recording(args.file)
         except SpindleScopeError as exc:

@@ -1,4 +1,4 @@
-"""Compare the session's accepted marks with another scorer's file.
+"""Compare the session's marks with another scorer's file.
 
 Shows the agreement figures and disagreements exactly as core computes them
 (:func:`core.evaluation.disagreements`, :func:`core.stage_agreement.stage_disagreements`)
@@ -45,21 +45,19 @@ class ComparePanel(QWidget):
         self.list.clear()
         self.label.setText("Analysis → Compare with another scorer's file…")
 
-    def compare_file(self, path):
-        """Compare the session's accepted marks with the marks in ``path``."""
-        from core.spindles import SpindleSet, read_spindles
-
+    def compare_file(self, path, marks="not-rejected"):
+        """Compare the session's marks with the marks in ``path`` through
+        :meth:`core.session.Session.compare` (the ``compare`` command's
+        pipeline; ``marks`` picks which marks of both sides count)."""
         rec = self.session.recording
         if rec is None:
             raise SpindleScopeError("Open a recording before comparing scorings.")
-        other = read_spindles(path, sfreq=rec.sfreq)
-        mine = SpindleSet(self.session.spindles.accepted())
-        ref = SpindleSet([s for s in other if s.status != "rejected"])
+        _agr, ref, mine = self.session.compare(path, marks=marks)
         from core.evaluation import disagreements
 
         summary, dis = disagreements(ref, mine, rec.duration)
         self.show_result(summary, dis, Path(path).name)
-        self.session.set_result("compare", {"file": str(path), **{
+        self.session.set_result("compare", {"file": str(path), "marks": marks, **{
             k: (float(v) if isinstance(v, (int, float)) else v) for k, v in summary.items()}})
         return summary
 

@@ -227,6 +227,13 @@ class FilterDialog(QDialog):
         buttons = _ok_cancel(self)
         form.addRow(buttons)
 
+    def montage_name(self):
+        """The montage chosen, None for the channels as recorded."""
+        from core.montage import AS_RECORDED
+
+        name = self.montage.currentText()
+        return None if name in ("", AS_RECORDED) else name
+
     def values(self):
         def v(spin):
             return spin.value() or None
@@ -272,8 +279,11 @@ class DetectionDialog(QDialog):
     """Choose a detector, the channel group, the stages searched and the
     detector's parameters (published defaults unless changed)."""
 
-    def __init__(self, detectors, groups, last="", params=None, parent=None):
+    def __init__(self, detectors, groups, last="", params=None, parent=None,
+                 montages=()):
         from PySide6.QtWidgets import QPushButton, QScrollArea
+
+        from core.montage import AS_RECORDED
 
         from .detector_params import ParamForm
 
@@ -286,6 +296,9 @@ class DetectionDialog(QDialog):
             self.method.setCurrentText(last)
         self.group = QComboBox()
         self.group.addItems(list(groups))
+        # the montage detected on (as ``detect --montage``)
+        self.montage = QComboBox()
+        self.montage.addItems([AS_RECORDED] + [m for m in montages if m != AS_RECORDED])
         self.n2_only = QCheckBox("Only in N2/N3 epochs (when staged)")
         self.n2_only.setChecked(True)
         method = self.method.currentText()
@@ -304,6 +317,7 @@ class DetectionDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Detector", self.method)
         form.addRow("Channels", self.group)
+        form.addRow("Montage", self.montage)
         form.addRow(self.n2_only)
         form.addRow(QLabel("Parameters (bold: changed from the published defaults)"))
         form.addRow(scroll)
@@ -332,6 +346,13 @@ class DetectionDialog(QDialog):
         out = dict(self._saved)
         out[self.form.method] = self.form.overrides()
         return {k: v for k, v in out.items() if v}
+
+    def montage_name(self):
+        """The montage chosen, None for the channels as recorded."""
+        from core.montage import AS_RECORDED
+
+        name = self.montage.currentText()
+        return None if name in ("", AS_RECORDED) else name
 
     def values(self):
         """(method, channel group, N2/N3 only, parameter overrides)."""

@@ -429,17 +429,23 @@ class MainWindow(QMainWindow):
         session = self._guard("Opening the session", Session.load, path, settings=self.settings)
         if session is None:
             return False
-        self.session.path = session.path
-        self.session.view = session.view
-        self.session.set_recording(session.recording, hypnogram=session.hypnogram,
-                                   spindles=session.spindles)
-        self.session.results = session.results
-        self.session._set_dirty(False)
-        self.session.path_changed.emit(session.path)
+        self.adopt_session(session)
         self.settings.add_recent(path)
         self._update_recent_menu()
         self.autosave.start(offer_recovery=False)
         return True
+
+    def adopt_session(self, session, keep_path: bool = True):
+        """Take over a loaded session's recording, marks, stages, view, results
+        and proposals (Open session and ``--screenshot SESSION.json`` alike)."""
+        self.session.path = session.path if keep_path else None
+        self.session.view = dict(session.view)
+        self.session.set_recording(session.recording, hypnogram=session.hypnogram,
+                                   spindles=session.spindles)
+        self.session.results = dict(session.results)
+        self.session.set_proposals(session.proposals)
+        self.session._set_dirty(False)
+        self.session.path_changed.emit(self.session.path)
 
     def open_cohort(self, folder=None):
         """Show a ``batch`` derivatives folder in a cohort window (or None)."""
@@ -578,7 +584,8 @@ class MainWindow(QMainWindow):
 
     # -- analysis ----------------------------------------------------------------------
     def detect_dialog(self):
-        from core.detection import DETECTORS
+        from core.montage import available_montages
+        from core.pipeline import DETECT_METHODS
 
         rec = self.session.recording
         if rec is None:
@@ -592,43 +599,43 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "This recording has no EEG or MEG channel to "
                                      "detect spindles on.")
             return None
-        dlg = dialogs.DetectionDialog(list(DETECTORS), groups, self.settings.detector,
-                                      self.settings.detector_params, self)
+        montages = available_montages(rec.ch_names, rec.ch_types,
+                                      self.settings.user_montages)
+        dlg = dialogs.DetectionDialog(DETECT_METHODS, groups, self.settings.detector,
+                                      self.settings.detector_params, self,
+                                      montages=montages)
 
         def accepted():
             self.settings.detector_params = dlg.params()
-            self.run_detection(*dlg.values())
+            self.run_detection(*dlg.values(), montage=dlg.montage_name())
 
         dlg.accepted.connect(accepted)
         dlg.open()
         return dlg
 
-    def run_detection(self, method="a7", modality="eeg", staged_only=True, params=None):
-        """Run a detector on a worker; its events join the set as candidates.
+    def run_detection(self, method="a7", modality="eeg", staged_only=True, params=None,
+                      montage=None):
+        """Run a detector on a worker through :meth:`core.session.Session.iter_detect`
+        (the ``detect`` command's pipeline); its events join the set as candidates.
 
-        ``params``: parameters changed from the detector's published defaults.
+        ``params``: parameters changed from the detector's published defaults;
+        ``montage``: detect on a montage's rows (None: channels as recorded).
         """
-        from core.detection import iter_detect, make_params
+        from core.pipeline import DetectOptions
 
-        rec, hyp = self.session.recording, self.session.hypnogram
-        use_hyp = hyp if staged_only and hyp is not None and any(
-            s in ("N2", "N3") for s in hyp.stages) else None
-        p = self._guard("Checking the detector parameters", make_params, method,
-                        **(params or {}))
-        if p is None:
+        options = self._guard("Checking the detector parameters", DetectOptions,
+                              method=method, modality=modality, staged_only=staged_only,
+                              params=dict(params or {}), montage=montage)
+        if options is None:
             return None
         self.settings.detector = method
 
-        def make():
-            return iter_detect(rec, method=method, modality=modality, hypnogram=use_hyp,
-                               params=p)
+        def make():  # called on the main thread: the inputs are frozen here
+            return self.session.iter_detect(options)
 
         def done(result):
             # main thread: the only place the session changes
-            events = [e for e in result.events]
-            for e in events:
-                e.status = "candidate"
-            uids = self.session.spindles.add(events) if events else []
+            uids = self.session.add_detection(result)
             self.statusBar().showMessage(
                 f"{method}: {len(uids)} candidate(s) on {len(result.channels)} channel(s) "
                 f"({result.montage}).",

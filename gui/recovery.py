@@ -57,11 +57,16 @@ class AutosaveController:
         self._damaged = 0
         session.spindles_changed.connect(self._on_models_replaced)
         session.hypnogram_changed.connect(self._on_models_replaced)
+        session.proposals_changed.connect(self._on_proposals_changed)
 
     def _on_models_replaced(self, *args):
         if self.folder is not None:
             # an import or a restore while journalling: that is an edit
             self._bind(edited=True)
+
+    def _on_proposals_changed(self, proposals):
+        if self.saver is not None:
+            self.saver.set_proposals(proposals)
 
     def _report(self, exc):
         text = (f"Autosave is off: {type(exc).__name__}: {exc}. Your changes are "
@@ -83,7 +88,8 @@ class AutosaveController:
             from core.autosave import Autosaver
 
             self.saver = Autosaver(self.folder, s.spindles, s.hypnogram,
-                                   edited=edited, on_error=self._report)
+                                   edited=edited, on_error=self._report,
+                                   proposals=s.proposals)
         except Exception as exc:  # autosave failing must never lose the session
             self.saver = None
             self._report(exc)
@@ -164,6 +170,7 @@ class AutosaveController:
                 self.session.set_hypnogram(hyp)
             if spindles is not None:
                 self.session.set_spindles(spindles)
+            self.session.set_proposals(got.proposals)
         except Exception as exc:
             dialogs.show_error(self.parent, "Restoring the autosaved work failed.", exc)
             return False

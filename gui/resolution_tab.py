@@ -198,7 +198,8 @@ class ResolutionTab(QWidget):
             self._on_results_changed(cached)
             self.computed.emit(cached)
             return
-        self.worker = ProgressWorker(lambda: self.ws.iter_resolution(**sel))
+        # the Session's pipeline (as ``resolution``); inputs frozen at start()
+        self.worker = ProgressWorker(lambda: self.session.iter_resolution(**sel))
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
@@ -235,10 +236,10 @@ class ResolutionTab(QWidget):
         self.cancel_btn.setEnabled(False)
 
     def _on_finished(self, value):
-        key, res = value
+        res = value.result
         self._done()
         self.progress.setValue(100)
-        self.ws.store_resolution(key, res)
+        self.ws.store(value)  # main thread: result and cache entries
         self._status(f"{len(res.keys)} resolution matrices analysed "
                      f"({res.n_sources} sources).")
         self.computed.emit(res)
@@ -385,12 +386,18 @@ class ResolutionTab(QWidget):
         func = self.function.currentText()
 
         def gen():
-            from core.utils import Progress
+            # the inputs are frozen here, on the main thread; the worker
+            # reads only that snapshot and returns the matrix for the main
+            # thread to cache (it shares no cache with a running study)
+            matrix = self.ws.iter_resolution_matrix(method, sensors, snr)
 
-            yield Progress(0, 1, f"Resolution matrix {method} / {sensors}")
-            R = self.ws.resolution_matrix(method, sensors, snr)
-            get = R.get_psf if func == "PSF" else R.get_ctf
-            return source, func, method, sensors, np.abs(get(source, norm=True)[:, 0])
+            def run():
+                computed = yield from matrix
+                R = computed.result
+                get = R.get_psf if func == "PSF" else R.get_ctf
+                return computed, (source, func, method, sensors,
+                                  np.abs(get(source, norm=True)[:, 0]))
+            return run()
 
         self._psf_busy = True
         self.psf_worker = ProgressWorker(gen)
@@ -407,7 +414,8 @@ class ResolutionTab(QWidget):
 
     def _on_function(self, value):
         self._psf_busy = False
-        source, func, method, sensors, vals = value
+        computed, (source, func, method, sensors, vals) = value
+        self.ws.store(computed)
         if self._psf_pending is not None or (func, method, sensors) != (
                 self.function.currentText(), self.method.currentText(),
                 self.sensor.currentData()):
@@ -452,8 +460,9 @@ def run_for_screenshot(tab: ResolutionTab, demo=True, methods=("MNE", "dSPM", "s
     sel = tab.selection()
     res = tab.ws.resolution(**sel)
     if res is None:
-        key, res = run_with_progress(tab.ws.iter_resolution(**sel), progress)
-        tab.ws.store_resolution(key, res)
+        computed = run_with_progress(tab.ws.iter_resolution(**sel), progress)
+        tab.ws.store(computed)
+        res = computed.result
     tab.function.setCurrentText("PSF")
     tab.metric_box.setCurrentIndex(1)  # spatial deviation
     w, h = tab.map_view.plotter.window_size

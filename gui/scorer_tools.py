@@ -97,6 +97,7 @@ class ScorerTools(QObject):
             menu.addAction(act)
         self.session.recording_changed.connect(self._on_recording_changed)
         self.session.hypnogram_changed.connect(self._on_hypnogram_replaced)
+        self.session.proposals_changed.connect(self._on_session_proposals)
         self.browser.sigWindowChanged.connect(self._on_window_changed)
         self._hyp = None
         self._on_hypnogram_replaced(self.session.hypnogram)
@@ -174,10 +175,16 @@ class ScorerTools(QObject):
                                           emg if emg else False),
                         self._staging_done)
 
-    def _staging_done(self, result):
+    def _on_session_proposals(self, result):
+        """The session's proposals (new, loaded, restored or cleared)."""
         from core.autostage import StageProposals
 
-        self.set_proposals(StageProposals(result))
+        self.set_proposals(None if result is None else StageProposals(result))
+
+    def _staging_done(self, result):
+        # main thread: the session keeps the proposals (saved with it and
+        # journalled by autosave); this view follows its signal
+        self.session.set_proposals(result)
         self.browser.setFocus()   # Y / Shift+Y accept from the traces
         hyp = self.session.hypnogram
         n = len(self.proposals.open_epochs(hyp)) if hyp is not None else 0

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QProgressBar, QPushButton, QSpinBox, QSplitter,
                                QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
-from core.inverse import METHODS
+from core.pipeline import INVERSE_METHODS, SOURCE_SPACINGS, TEMPLATE_SPACINGS, TIMECOURSES
 from core.utils import run_with_progress
 from core.workspace import workspace_for
 
@@ -52,8 +52,8 @@ def _file_row(placeholder, pattern="", folder=False):
 
 
 #: The time-course settings as the panel names them.
-TIMECOURSE_TEXT = {"norm": "norm (unsigned)", "normal": "normal (signed)",
-                   "envelope": "envelope (Hilbert)"}
+TIMECOURSE_TEXT = dict(zip(TIMECOURSES, ("norm (unsigned)", "normal (signed)",
+                                          "envelope (Hilbert)")))
 
 class InversePanel(QGroupBox):
     """Head model, noise covariance and inverse settings; Run and Cancel."""
@@ -64,17 +64,23 @@ class InversePanel(QGroupBox):
         self.head = QComboBox()
         self.head.addItems(["fsaverage template", "forward file", "subject's own MRI"])
         self.spacing = QComboBox()
-        self.spacing.addItems(["ico4", "ico5"])
+        self.spacing.addItems(list(TEMPLATE_SPACINGS))
         self.forward = _file_row("forward solution (-fwd.fif)", "FIF (*.fif *.fif.gz)")
         self.subjects_dir = _file_row("subjects folder", folder=True)
         self.subject = QLineEdit()
         self.subject.setPlaceholderText("subject")
         self.trans = _file_row("trans (-trans.fif)", "FIF (*.fif)")
         self.bem = _file_row("BEM solution (-bem-sol.fif)", "FIF (*.fif)")
+        # as ``analyze --src / --spacing``: a source-space file, or a spacing
+        self.src = _file_row("source space (-src.fif; empty: set up)", "FIF (*.fif)")
+        self.source_spacing = QComboBox()
+        self.source_spacing.setEditable(True)   # any MNE spacing
+        self.source_spacing.addItems(list(SOURCE_SPACINGS))
         self.head_pages = QStackedWidget()
         for rows in ([("Spacing", self.spacing)], [("Forward", self.forward)],
                      [("Subjects", self.subjects_dir), ("Subject", self.subject),
-                      ("Trans", self.trans), ("BEM", self.bem)]):
+                      ("Trans", self.trans), ("BEM", self.bem), ("Sources", self.src),
+                      ("Spacing", self.source_spacing)]):
             page = QWidget()
             f = QFormLayout(page)
             f.setContentsMargins(0, 0, 0, 0)
@@ -87,7 +93,7 @@ class InversePanel(QGroupBox):
         self.noise.addItems(["spindle-free N2 (auto)", "diagonal", "file"])
         self.noise_file = _file_row("-cov.fif, empty-room or baseline")
         self.method = QComboBox()
-        self.method.addItems(list(METHODS))
+        self.method.addItems(list(INVERSE_METHODS))
         self.snr = QDoubleSpinBox()
         self.snr.setRange(0.1, 100.0)
         self.snr.setValue(3.0)
@@ -169,7 +175,9 @@ class InversePanel(QGroupBox):
             head.update(subjects_dir=self.subjects_dir.edit.text() or None,
                         subject=self.subject.text() or None,
                         trans=self.trans.edit.text() or None,
-                        bem=self.bem.edit.text() or None)
+                        bem=self.bem.edit.text() or None,
+                        src=self.src.edit.text() or None,
+                        source_spacing=self.source_spacing.currentText().strip() or "oct6")
         nkind = ("auto", "diagonal", "file")[self.noise.currentIndex()]
         noise = {"kind": nkind, "path": self.noise_file.edit.text() or None
                  if nkind == "file" else None}
@@ -190,6 +198,8 @@ class InversePanel(QGroupBox):
         self.subject.setText(h.subject or "")
         self.trans.edit.setText(h.trans or "")
         self.bem.edit.setText(h.bem or "")
+        self.src.edit.setText(h.src or "")
+        self.source_spacing.setCurrentText(h.source_spacing)
         self.noise.setCurrentIndex(("auto", "diagonal", "file").index(ws.noise.kind))
         self.noise_file.edit.setText(ws.noise.path or "")
         inv = ws.config.inverse
@@ -318,7 +328,8 @@ class SourcesTab(QWidget):
             self._on_sources_changed(self.ws.sources)
             self.sigRunFinished.emit(self.ws.sources)
             return
-        self.worker = ProgressWorker(self.ws.iter_sources)
+        # the Session's pipeline (as ``analyze``); inputs frozen at start()
+        self.worker = ProgressWorker(self.session.iter_analyze)
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
@@ -349,7 +360,7 @@ class SourcesTab(QWidget):
         key, result = value
         self._end_run()
         self.panel.progress.setValue(100)
-        self.ws.store_sources(key, result)
+        self.ws.store(value)  # main thread: result and cache entries
         if key != self.ws.sources_key():
             self._set_status("The inputs changed during the run: run again.")
         else:
@@ -669,8 +680,7 @@ def run_for_screenshot(tab: SourcesTab, demo=True, max_spindles=None, progress=N
         prepare_demo(tab.session, max_spindles)
         tab.panel.show_inputs(tab.ws)
     if tab.ws.sources is None:
-        key, result = run_with_progress(tab.ws.iter_sources(), progress)
-        tab.ws.store_sources(key, result)
+        tab.ws.store(run_with_progress(tab.ws.iter_sources(), progress))
     result = tab.ws.sources
     tab.controls.third.setChecked(False)
     tab.controls.threshold.setValue(30.0)

@@ -4,6 +4,13 @@ House rules 3 and 4: the worker only computes and returns a value; the
 ``on_done`` callback runs on the main thread and is the one place that changes
 the session or the widgets. Cancel closes the generator between steps
 (:func:`core.utils.run_with_progress`).
+
+``make_gen`` is called on the main thread when the worker starts, so the
+functions that freeze their inputs when called (e.g.
+:meth:`core.workspace.SourceWorkspace.iter_sources`) take their snapshot
+there; the worker thread only advances the generator. A plain
+``QThreadPool`` runnable is used (superqt's ``thread_worker`` would add a
+dependency for the same forty lines, so superqt is not used).
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ class ProgressWorker(QObject):
     ----------
     make_gen : callable
         Returns a generator yielding :class:`core.utils.Progress` and
-        returning the result; called on the worker thread.
+        returning the result; called on the main thread by :meth:`start`
+        (the inputs are read there), the generator runs on the worker.
 
     Signals
     -------
@@ -53,8 +61,15 @@ class ProgressWorker(QObject):
         self._cancel = False
         self._last_report = -1.0
         self.done = False
+        self._gen = None
+        self._start_error = None
 
     def start(self, pool: QThreadPool | None = None):
+        """Call ``make_gen`` here (main thread) and run the generator on the pool."""
+        try:
+            self._gen = self.make_gen()
+        except Exception as exc:  # reported from the worker like any failure
+            self._start_error = (exc, traceback.format_exc())
         _ACTIVE.add(self)
         for sig in (self.finished, self.failed, self.cancelled):
             sig.connect(self._release)
@@ -89,8 +104,11 @@ class ProgressWorker(QObject):
             pass
 
     def _run(self):
+        if self._start_error is not None:
+            self._emit(self.failed, *self._start_error)
+            return
         try:
-            result = run_with_progress(self.make_gen(), self._callback)
+            result = run_with_progress(self._gen, self._callback)
         except Cancelled:
             self._emit(self.cancelled)
             return
@@ -113,7 +131,8 @@ def run_task(parent, title: str, make_gen, on_done, on_error=None, on_cancel=Non
     title : str
         What is being done.
     make_gen : callable
-        Returns the progress generator (called on the worker thread).
+        Returns the progress generator (called on the main thread at start;
+        the generator runs on the worker thread).
     on_done : callable
         Called with the result on the main thread.
     on_error : callable | None

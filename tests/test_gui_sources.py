@@ -26,15 +26,6 @@ REPO = Path(__file__).resolve().parent.parent
 N_SPINDLES = 2
 
 
-def _subset_tsv(paths, out: Path, n: int) -> Path:
-    from core.spindles import SpindleSet, read_spindles, write_spindles
-
-    kept = sorted((s for s in read_spindles(paths.spindles) if s.status != "rejected"),
-                  key=lambda s: s.onset)[:n]
-    write_spindles(SpindleSet(kept), out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def demo():
     from core.simulate import demo_paths
@@ -46,9 +37,9 @@ def demo():
 def cli_run(demo, tmp_path_factory):
     """``main.py analyze`` on the first spindles, started in the background."""
     folder = tmp_path_factory.mktemp("cli")
-    tsv = _subset_tsv(demo, folder / "subset_spindles.tsv", N_SPINDLES)
     cmd = [sys.executable, str(REPO / "main.py"), "analyze", str(demo.raw),
-           "--spindles", str(tsv), "--hypnogram", str(demo.hypnogram),
+           "--spindles", str(demo.spindles), "--max-spindles", str(N_SPINDLES),
+           "--hypnogram", str(demo.hypnogram),
            "--forward", str(demo.forward), "--out", str(folder / "out"),
            "--no-stc", "--no-report"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,

@@ -1,10 +1,10 @@
 """One recording's work in a cohort: detect (where needed), analyze, write.
 
-:func:`process_recording` runs on a Dask worker (or in-process). It calls the
-same core functions as the ``detect`` and ``analyze`` commands
-(:func:`core.detection.detect`, :func:`core.headmodel.iter_template_forward` /
-:func:`core.headmodel.subject_forward`, :func:`core.inverse.noise_cov_from_recording`,
-:func:`core.sources.iter_analysis` and the writers of :mod:`core.report`),
+:func:`process_recording` runs on a Dask worker (or in-process). It builds a
+:class:`core.session.Session` of the recording and runs the one pipeline the
+app and the ``detect`` / ``analyze`` commands run
+(:meth:`~core.session.Session.iter_detect`,
+:meth:`~core.session.Session.iter_analyze`, the writers of :mod:`core.report`),
 writes every output into a scratch folder inside DERIV, moves them into
 ``DERIV/sub-<label>/[ses-<label>/]`` and writes the provenance JSON last:
 a recording whose provenance matches its inputs and settings is finished,
@@ -183,19 +183,28 @@ def _read_events(path, trial_type: str, work: Path):
     return spindles
 
 
-def _detect(rec, item, dset: dict):
-    from ..detection import iter_detect, make_params
-    from ..staging import check_option_stages, read_hypnogram_for
+def _session(rec, item):
+    """The recording (and its hypnogram) in a Session: the one pipeline the
+    app and the ``detect`` / ``analyze`` commands use."""
+    from ..session import Session
+    from ..staging import read_hypnogram_for
 
-    params = make_params(dset["method"], **dset.get("params", {}))
-    hyp = stages = None
-    if item.hypnogram:
-        hyp = read_hypnogram_for(item.hypnogram, rec)
-        stages = check_option_stages(list(dset["stages"]))
-    gen_kwargs = dict(method=dset["method"], picks=dset.get("picks"),
-                      modality=dset["modality"], hypnogram=hyp, stages=stages,
-                      params=params, min_channels=dset.get("min_channels"))
-    result = _drain(iter_detect(rec, **gen_kwargs), item, "detect")
+    session = Session()
+    hyp = read_hypnogram_for(item.hypnogram, rec) if item.hypnogram else None
+    session.set_recording(rec, hypnogram=hyp)
+    return session
+
+
+def _detect(session, item, dset: dict):
+    from ..pipeline import DetectOptions
+
+    options = DetectOptions(
+        method=dset["method"], params=dict(dset.get("params", {})),
+        modality=dset["modality"],
+        picks=tuple(dset["picks"]) if dset.get("picks") else None,
+        staged_only=bool(item.hypnogram), stages=tuple(dset["stages"]),
+        min_channels=dset.get("min_channels"))
+    result = _drain(session.iter_detect(options), item, "detect")
     return [s for s in result.events if s.status != "rejected"]
 
 
@@ -237,52 +246,29 @@ def _eeg_positions(rec) -> str:
     return "template (by channel name)"
 
 
-def _forward(rec, item, aset: dict):
-    from ..headmodel import iter_template_forward, subject_forward
+def _head(item, aset: dict):
+    from ..workspace import HeadModelChoice
 
     head = item.head
-    if head.get("forward") or head.get("subjects_dir"):
-        fwd = subject_forward(rec.info, forward=head.get("forward"),
-                              subjects_dir=head.get("subjects_dir"),
-                              subject=head.get("subject"), trans=head.get("trans"),
-                              bem=head.get("bem"), src=head.get("src"),
-                              spacing=aset["spacing"])
-        return fwd, ("forward file" if head.get("forward")
-                     else f"subject {head.get('subject')}")
-    with _cluster_lock("spindlescope-template-forward"):
-        fwd = _drain(iter_template_forward(rec.info, aset["template_spacing"]), item,
-                     "head model")
-    return fwd, f"fsaverage template ({aset['template_spacing']})"
+    if head.get("forward"):
+        return HeadModelChoice(kind="forward", forward=head["forward"])
+    if head.get("subjects_dir"):
+        return HeadModelChoice(kind="subject", subjects_dir=head.get("subjects_dir"),
+                               subject=head.get("subject"), trans=head.get("trans"),
+                               bem=head.get("bem"), src=head.get("src"),
+                               source_spacing=aset["spacing"])
+    return HeadModelChoice(kind="template", spacing=aset["template_spacing"])
 
 
-def _noise_cov(rec, item, spindles, aset, band):
-    from ..inverse import noise_cov_diagonal, noise_cov_from_file, noise_cov_from_recording
-
-    kind = aset["noise_cov"]
-    intervals = [(0.0, rec.duration)]
-    if item.hypnogram:
-        from ..staging import read_hypnogram_for
-
-        hyp = read_hypnogram_for(item.hypnogram, rec)
-        intervals = hyp.intervals(["N2"]) or intervals
-    if kind == "diagonal":
-        return noise_cov_diagonal(rec.info), "diagonal (ad hoc)", intervals
-    if kind != "auto":
-        return noise_cov_from_file(kind, band=band), Path(kind).name, intervals
-    cov = noise_cov_from_recording(rec, intervals,
-                                   [(s.onset, s.onset + s.duration) for s in spindles],
-                                   band=band)
-    return cov, ("spindle-free N2 segments" if item.hypnogram
-                 else "spindle-free segments"), intervals
-
-
-def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
+def _analyze(session, item, spindles, settings, work: Path, base: str) -> dict:
     import mne
 
     from ..inverse import MODALITIES, InverseSettings, check_modality
     from ..report import write_maps, write_report, write_summary
-    from ..sources import AnalysisConfig, iter_analysis
+    from ..spindles import SpindleSet
+    from ..workspace import NoiseChoice
 
+    rec = session.recording
     aset = settings["analyze"]
     inv = InverseSettings(method=aset["method"], snr=aset["snr"], loose=aset["loose"],
                           depth=aset["depth"],
@@ -297,10 +283,15 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
             why = why or exc
     if not mods:
         raise why
-    config = AnalysisConfig(inverse=inv, band=tuple(aset["band"]) if aset["band"] else None,
-                            modalities=tuple(mods))
-    fwd, head = _forward(rec, item, aset)
-    cov, cov_src, null_intervals = _noise_cov(rec, item, spindles, aset, config.band)
+    kind = aset["noise_cov"]
+    noise = NoiseChoice(kind) if kind in ("auto", "diagonal") else NoiseChoice("file", kind)
+    session.set_spindles(SpindleSet(spindles))
+    ws = session.workspace
+    ws.update(head=_head(item, aset), noise=noise, inverse=inv, max_spindles=None,
+              band=tuple(aset["band"]) if aset["band"] else None, modalities=tuple(mods))
+    if ws.head.kind == "template":  # one worker builds the shared template at a time
+        with _cluster_lock("spindlescope-template-forward"):
+            ws.store(_drain(ws.iter_forward(), item, "head model"))
     keep = bool(aset.get("spindle_stcs"))
     outputs = {}
 
@@ -311,11 +302,12 @@ def _analyze(rec, item, spindles, settings, work: Path, base: str) -> dict:
             outputs[f"stc_{mod}_spindle{sp.index}"] = name
         sp.stcs = {}
 
-    result = _drain(iter_analysis(rec, spindles, fwd, cov, config, keep_stcs=keep,
-                                  stc_dtype=np.float32, null_intervals=null_intervals,
-                                  on_spindle=write_spindle if keep else None),
-                    item, "analyze")
-    del fwd
+    computed = _drain(session.iter_analyze(keep_stcs=keep,
+                                           on_spindle=write_spindle if keep else None),
+                      item, "analyze")
+    result = computed.result
+    head = ws.head.label()
+    cov_src = result.settings.get("noise_cov", ws.noise_label())
     extra = {"recording": Path(item.recording).name, "subject": item.subject,
              "modalities": list(mods), "eeg_positions": positions,
              "session": item.session, "head_model": head, "noise_cov": cov_src,
@@ -434,6 +426,7 @@ def _run_steps(item, settings, work: Path, base: str) -> dict:
 
     steps = settings["steps"]
     rec = open_recording(item.recording)
+    session = _session(rec, item)
     spindles, origin = [], None
     if item.spindles:
         spindles = _read_events(item.spindles, settings["trial_type"], work)
@@ -445,7 +438,7 @@ def _run_steps(item, settings, work: Path, base: str) -> dict:
                 f"{settings['trial_type']!r}) and 'detect' is not among the steps: "
                 f"add it (--steps detect,analyze) or give the events.")
         _report(item, "detect")
-        spindles = _detect(rec, item, settings["detect"])
+        spindles = _detect(session, item, settings["detect"])
         origin = "detected"
         if not spindles:
             raise SpindleScopeError(f"{base}: the detector found no spindle.")
@@ -453,6 +446,6 @@ def _run_steps(item, settings, work: Path, base: str) -> dict:
     write_spindles(spindles, work / events)
     outputs = {"events": events}
     if "analyze" in steps:
-        outputs.update(_analyze(rec, item, spindles, settings, work, base))
+        outputs.update(_analyze(session, item, spindles, settings, work, base))
     logger.info("%s: %d spindles (%s)", base, len(spindles), origin)
     return outputs

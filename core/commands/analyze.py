@@ -26,6 +26,8 @@ def _band(text: str):
 
 
 def add_arguments(p: argparse.ArgumentParser):
+    from ..pipeline import INVERSE_METHODS, TEMPLATE_SPACINGS, TIMECOURSES
+
     p.add_argument("recording", nargs="?", help="recording file (FIF, EDF, ...)")
     p.add_argument("--demo", action="store_true",
                    help="use the built-in simulated MEG+EEG demo recording")
@@ -42,15 +44,14 @@ def add_arguments(p: argparse.ArgumentParser):
     g.add_argument("--src", help="source space file (-src.fif)")
     g.add_argument("--spacing", default="oct6",
                    help="source spacing when no --src is given (default oct6)")
-    g.add_argument("--template-spacing", default="ico4", choices=("ico4", "ico5"),
+    g.add_argument("--template-spacing", default="ico4", choices=TEMPLATE_SPACINGS,
                    help="template source space: ico4 = 5,124, ico5 = 20,484")
     i = p.add_argument_group("inverse")
     i.add_argument("--noise-cov", default="auto",
                    help="'auto' (spindle-free N2 segments filtered like the "
                    "analysed data; default), 'diagonal', a -cov.fif file, or an "
                    "empty-room/baseline recording")
-    i.add_argument("--method", default="dSPM",
-                   choices=("dSPM", "MNE", "sLORETA", "eLORETA"))
+    i.add_argument("--method", default="dSPM", choices=INVERSE_METHODS)
     i.add_argument("--snr", type=float, default=3.0, help="SNR; lambda2 = 1/SNR^2")
     i.add_argument("--loose", type=float, default=0.2)
     i.add_argument("--depth", type=float, default=0.8)
@@ -64,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser):
                    help="sensor sets to invert, comma-separated of eeg, meg, meeg "
                    "(default auto: every set the recording has sensors for; the "
                    "EEG-MEG figures need eeg and meg)")
-    s.add_argument("--timecourse", default="norm", choices=("norm", "normal", "envelope"),
+    s.add_argument("--timecourse", default="norm", choices=TIMECOURSES,
                    help="time course the correlations use: norm of the loose "
                    "components (default), signed normal component, or Hilbert "
                    "envelope of the normal component; coherence always uses the "
@@ -73,32 +74,12 @@ def add_arguments(p: argparse.ArgumentParser):
                    help="bootstrap and permutation replicates (default 1000)")
     s.add_argument("--no-null", action="store_true",
                    help="skip the null segments, intervals and p-values")
+    p.add_argument("--max-spindles", type=int, default=None, metavar="N",
+                   help="analyse only the first N spindles (as the app's "
+                   "'max spindles'; default: all)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-stc", action="store_true", help="do not write STC files")
     p.add_argument("--no-report", action="store_true", help="no HTML report")
-
-
-def _load_spindles(path):
-    from ..spindles import read_spindles
-
-    sset = read_spindles(path)
-    kept = [s for s in sset if s.status != "rejected"]
-    if not kept:
-        raise SpindleScopeError(f"{Path(path).name!r} holds no spindles to analyse.")
-    return kept
-
-
-def _noise_intervals(args, rec, spindles):
-    if args.hypnogram:
-        from ..staging import read_hypnogram
-
-        hyp = read_hypnogram(args.hypnogram, recording_duration=rec.duration)
-        intervals = hyp.intervals(["N2"])
-        if intervals:
-            return intervals
-        logger.warning("The hypnogram has no N2 epochs; the noise covariance "
-                       "uses all spindle-free data.")
-    return [(0.0, rec.duration)]
 
 
 def _modalities(text, info) -> tuple:
@@ -130,17 +111,25 @@ def _modalities(text, info) -> tuple:
     return tuple(dict.fromkeys(mods))
 
 
-def run(args) -> int:
-    import mne
+def head_choice(args):
+    """The head model of the arguments (:class:`core.workspace.HeadModelChoice`)."""
+    from ..workspace import HeadModelChoice
 
+    if args.forward:
+        return HeadModelChoice(kind="forward", forward=args.forward)
+    if args.subjects_dir:
+        return HeadModelChoice(kind="subject", subjects_dir=args.subjects_dir,
+                               subject=args.subject, trans=args.trans, bem=args.bem,
+                               src=args.src, source_spacing=args.spacing)
+    logger.warning("No head model given: using the fsaverage template.")
+    return HeadModelChoice(kind="template", spacing=args.template_spacing)
+
+
+def run(args) -> int:
     from ..cli import TerminalProgress
-    from ..headmodel import iter_template_forward, subject_forward
-    from ..inverse import (InverseSettings, noise_cov_diagonal,
-                           cov_regularisation, noise_cov_from_file,
-                           noise_cov_from_recording)
-    from ..recording import open_recording
-    from ..report import write_maps, write_report, write_stcs, write_summary
-    from ..sources import AnalysisConfig, iter_analysis
+    from ..inverse import InverseSettings
+    from ..pipeline import open_session
+    from ..workspace import NoiseChoice
 
     progress = TerminalProgress()
     t_start = time.perf_counter()
@@ -159,60 +148,35 @@ def run(args) -> int:
         raise SpindleScopeError(
             "Give the spindles to analyse with --spindles FILE (mark or detect "
             "them first: python main.py detect RECORDING --out spindles.tsv).")
+    if args.max_spindles is not None and args.max_spindles < 1:
+        raise SpindleScopeError(
+            f"--max-spindles must be at least 1, got {args.max_spindles}.")
     settings = InverseSettings(method=args.method, snr=args.snr, loose=args.loose,
                                depth=args.depth,
                                orientation="fixed" if args.fixed else "loose")
-    rec = open_recording(args.recording)
+    # the session the app would hold with these files, and the same pipeline
+    session = open_session(args.recording, hypnogram=args.hypnogram)
+    rec = session.recording
     rec.check_source_ready()     # before any head model or covariance work
     mods = _modalities(args.modalities, rec.info)  # fail before any slow step
-    config = AnalysisConfig(inverse=settings, band=args.band, timecourse=args.timecourse,
-                            n_boot=args.n_boot, n_perm=args.n_boot, null=not args.no_null,
-                            modalities=mods)
-    spindles = _load_spindles(args.spindles)
-    # head model
-    if args.forward or args.subjects_dir:
-        fwd = subject_forward(rec.info, forward=args.forward,
-                              subjects_dir=args.subjects_dir, subject=args.subject,
-                              trans=args.trans, bem=args.bem, src=args.src,
-                              spacing=args.spacing)
-        head = "forward file" if args.forward else f"subject {args.subject}"
-    else:
-        logger.warning("No head model given: using the fsaverage template.")
-        fwd = run_with_progress(iter_template_forward(rec.info, args.template_spacing),
-                                progress)
-        head = f"fsaverage template ({args.template_spacing})"
-    # noise covariance
-    n2 = _noise_intervals(args, rec, spindles)
-    if args.noise_cov == "auto":
-        cov = noise_cov_from_recording(
-            rec, n2, [(s.onset, s.onset + s.duration) for s in spindles], band=config.band)
-        cov_src = "spindle-free N2 segments" + (
-            f", {config.band[0]:g}–{config.band[1]:g} Hz" if config.band else "")
-    elif args.noise_cov == "diagonal":
-        cov = noise_cov_diagonal(rec.info)
-        cov_src = "diagonal (ad hoc)"
-    else:
-        cov = noise_cov_from_file(args.noise_cov, band=config.band)
-        cov_src = Path(args.noise_cov).name
-    cov_src += f"; {cov_regularisation(cov)}"
-    result = run_with_progress(iter_analysis(rec, spindles, fwd, cov, config,
-                                             keep_stcs=not args.no_stc,
-                                             null_intervals=n2), progress)
+    session.set_spindles(_read_marks(args.spindles))
+    noise = (NoiseChoice(args.noise_cov) if args.noise_cov in ("auto", "diagonal")
+             else NoiseChoice("file", args.noise_cov))
+    gen = session.iter_analyze(
+        head=head_choice(args), noise=noise, inverse=settings,
+        max_spindles=args.max_spindles, band=args.band, timecourse=args.timecourse,
+        n_boot=args.n_boot, n_perm=args.n_boot, null=not args.no_null, modalities=mods,
+        keep_stcs=not args.no_stc)
+    computed = run_with_progress(gen, progress)
+    session.workspace.store(computed)
+    result = computed.result
     out = Path(args.out)
-    extra = {"recording": str(Path(args.recording).name), "head_model": head,
-             "noise_cov": cov_src, "n_sources": int(sum(len(v) for v in result.vertices)),
-             "mne_version": mne.__version__}
-    summary = write_summary(result, out, extra)
-    write_maps(result, out)
-    if not args.no_stc:
-        write_stcs(result, out)
-    if not args.no_report:
-        write_report(result, out, title=f"SpindleScope: {extra['recording']}",
-                     notes=f"<p>Head model: {head}. Noise covariance: {cov_src}.</p>",
-                     summary=summary)
+    summary = session.export(result, out, stcs=not args.no_stc,
+                             report=not args.no_report)
     elapsed = time.perf_counter() - t_start
+    n_sources = int(sum(len(v) for v in result.vertices))
     lines = [f"{summary['n_spindles']} spindles analysed in {elapsed:.1f} s "
-             f"({settings.method}, {extra['n_sources']} sources); results in {out}"]
+             f"({settings.method}, {n_sources} sources); results in {out}"]
     lines.append(f"  correlations use the {summary['correlation_signal']}; coherence "
                  f"the {summary['coherence_signal']}")
     lines += summary_lines(summary)
@@ -221,6 +185,15 @@ def run(args) -> int:
         lines += summary_lines(d, paper=False)
     print("\n".join(lines), file=sys.stdout)
     return 0
+
+
+def _read_marks(path):
+    from ..spindles import SpindleSet, read_spindles
+
+    sset = read_spindles(path)
+    if not any(s.status != "rejected" for s in sset):
+        raise SpindleScopeError(f"{Path(path).name!r} holds no spindles to analyse.")
+    return SpindleSet(sset)
 
 
 def summary_lines(summary: dict, paper: bool = True) -> list[str]:

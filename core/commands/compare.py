@@ -9,6 +9,8 @@ HELP = ("Compare two spindle files (reference first): by-event precision, "
 
 
 def add_arguments(parser):
+    from ..pipeline import COMPARE_MARKS
+
     parser.add_argument("reference", help="reference spindles (.tsv, .csv, .fif, .edf, .txt)")
     parser.add_argument("other", help="spindles to evaluate")
     parser.add_argument("--iou", type=float, default=0.2,
@@ -17,14 +19,18 @@ def add_arguments(parser):
                         help="scored duration in s for kappa (default: last event end)")
     parser.add_argument("--window", default=None, metavar="T0,T1",
                         help="only events starting in this period (s)")
+    parser.add_argument("--marks", default="not-rejected", choices=COMPARE_MARKS,
+                        help="which marks of both files count, as in the app's "
+                             "Compare dock (default: %(default)s)")
     parser.add_argument("--accepted-only", action="store_true",
-                        help="ignore rejected spindles in both files")
+                        help="ignore rejected spindles in both files (the "
+                             "default now; same as --marks not-rejected)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args) -> int:
-    from ..evaluation import compare
-    from ..spindles import read_spindles
+    from ..session import Session
+    from ..spindles import SpindleSet, read_spindles
     from ..utils import SpindleScopeError
 
     if args.duration is not None:
@@ -34,11 +40,6 @@ def run(args) -> int:
         if not check_range("--duration", args.duration, 0, MAX_SCORED_DURATION) > 0:
             raise SpindleScopeError("--duration must be more than 0 s (the length "
                                     "of the scored recording).")
-    ref = list(read_spindles(args.reference, duration=args.duration))
-    oth = list(read_spindles(args.other, duration=args.duration))
-    if args.accepted_only:
-        ref = [s for s in ref if s.status != "rejected"]
-        oth = [s for s in oth if s.status != "rejected"]
     window = None
     if args.window:
         try:
@@ -49,7 +50,12 @@ def run(args) -> int:
             raise SpindleScopeError(
                 f"--window expects T0,T1 in seconds with T1 > T0, got "
                 f"{args.window!r}.") from None
-    agr = compare(ref, oth, iou=args.iou, duration=args.duration, window=window)
+    # the scoring evaluated is a session's marks, as in the app
+    session = Session()
+    session.set_spindles(SpindleSet(read_spindles(args.other, duration=args.duration)))
+    agr, _, _ = session.compare(args.reference, iou=args.iou, duration=args.duration,
+                                window=window,
+                                marks="not-rejected" if args.accepted_only else args.marks)
     if args.json:
         print(json.dumps(agr.as_dict(), indent=1))
     else:

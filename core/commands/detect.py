@@ -25,12 +25,13 @@ def _names(method):
 
 
 def add_arguments(parser):
+    from ..pipeline import DETECT_METHODS, DETECT_MODALITIES
+
     parser.add_argument("recording", help="recording file (FIF, EDF, BDF, ...)")
     parser.add_argument("--picks", default=None,
                         help="comma-separated channel names or groups "
                              "(eeg, mag, grad, meg); default: all EEG and MEG")
-    parser.add_argument("--modality", default="both",
-                        choices=["eeg", "meg", "mag", "grad", "both"],
+    parser.add_argument("--modality", default="both", choices=DETECT_MODALITIES,
                         help="sensor types to detect on (default: %(default)s)")
     parser.add_argument("--hypnogram", default=None, metavar="FILE",
                         help="hypnogram (TSV/CSV/TXT/FIF/EDF) restricting detection")
@@ -39,16 +40,17 @@ def add_arguments(parser):
                              "(default: %(default)s)")
     parser.add_argument("--epoch-length", type=float, default=None,
                         help="hypnogram epoch length in s (default: from the file)")
-    parser.add_argument("--method", default="a7", choices=["a7", "yasa"],
+    parser.add_argument("--method", default="a7", choices=DETECT_METHODS,
                         help="detector (default: %(default)s)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="change a detector parameter, e.g. --set rel_pow=1.8, "
                              "--set duration=0.5,2 or --set abs_mode=adaptive "
                              "(repeatable). A7: " + ", ".join(_names("a7")) +
                              ". YASA: " + ", ".join(_names("yasa")) + ".")
-    parser.add_argument("--min-channels", type=int, default=1,
+    parser.add_argument("--min-channels", type=int, default=None,
                         help="channels of a modality needed to call an event "
-                             "visible in it (default: %(default)s)")
+                             "visible in it (default: 2 %% of the modality's "
+                             "channels, at least 1, as in the app)")
     parser.add_argument("--per-channel", action="store_true",
                         help="write one row per channel detection instead of "
                              "merged events")
@@ -89,45 +91,31 @@ def run(args) -> int:
     import sys
 
     from ..cli import TerminalProgress
-    from ..detection import detect
-    from ..recording import open_recording
-    from ..spindles import write_spindles
-    from ..staging import check_option_stages, read_hypnogram_for
-
-    from ..spindles import _fmt_of
-    from ..utils import check_range
+    from ..pipeline import DetectOptions, open_session
+    from ..spindles import _fmt_of, write_spindles
+    from ..utils import check_range, run_with_progress
 
     _fmt_of(args.out)  # an output format we write, before any computing
-    if args.min_channels < 1:
-        raise SpindleScopeError(
-            f"Invalid value for --min-channels: it must be 1 or more (channels of "
-            f"a modality that must see an event), but got {args.min_channels}.")
     if args.epoch_length is not None and not 0 < check_range(
             "--epoch-length", args.epoch_length, 0, 3600):
         raise SpindleScopeError(
             "Invalid value for --epoch-length: it must be more than 0 s (30 s is "
             "the AASM epoch), but got 0 instead.")
-    params = parse_set(args.set)
-    from core.detection import make_params
-
-    params = make_params(args.method, **params)  # nonsense settings: say so first
-    rec = open_recording(args.recording)
-    hyp = None
-    stages = None
-    if args.hypnogram:
-        hyp = read_hypnogram_for(args.hypnogram, rec, epoch_length=args.epoch_length)
-        stages = check_option_stages([s for s in args.stages.split(",") if s.strip()])
-    picks = [p.strip() for p in args.picks.split(",")] if args.picks else None
-    source = rec
+    # nonsense settings: say so before reading the file
+    options = DetectOptions(
+        method=args.method, params=parse_set(args.set), modality=args.modality,
+        picks=tuple(p.strip() for p in args.picks.split(",")) if args.picks else None,
+        staged_only=bool(args.hypnogram),
+        stages=tuple(s.strip() for s in args.stages.split(",") if s.strip()),
+        min_channels=args.min_channels, montage=args.montage)
+    settings = None
     if args.montage:
-        from ..montage import MontageSource, compile_for
         from ..settings import Settings
 
-        source = MontageSource(rec, compile_for(rec, args.montage,
-                                                Settings.load().user_montages))
-    result = detect(source, method=args.method, picks=picks, modality=args.modality,
-                    hypnogram=hyp, stages=stages, params=params,
-                    min_channels=args.min_channels, progress=TerminalProgress())
+        settings = Settings.load()
+    session = open_session(args.recording, hypnogram=args.hypnogram,
+                           epoch_length=args.epoch_length, settings=settings)
+    result = run_with_progress(session.iter_detect(options), TerminalProgress())
     out = Path(args.out)
     events = result.channel_events if args.per_channel else result.events
     write_spindles(events, out)

@@ -20,6 +20,7 @@ HELP = ("Resolution analysis (PSFs, CTFs, localisation / extent / amplitude "
 
 
 def add_arguments(parser):
+    from .analyze import _band
     from ..resolution import DEFAULT_METHODS, DEFAULT_SENSORS, METHODS, SENSOR_SETS
 
     src = parser.add_mutually_exclusive_group(required=True)
@@ -47,6 +48,10 @@ def add_arguments(parser):
     parser.add_argument("--reg", type=float, default=None,
                         help="regularise the noise covariance by this fraction per "
                              "channel type (Hauk et al.: 0.2; default: as given)")
+    parser.add_argument("--band", type=_band, default=(10.0, 15.0),
+                        help="with --demo: band-pass of the noise covariance "
+                             "(spindle-free N2 data), LOW,HIGH Hz or 'none' "
+                             "(default 10,15, as the app)")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="amplitude fraction for the maximum radius "
                              "(default: %(default)s)")
@@ -66,30 +71,37 @@ def add_arguments(parser):
 def run(args) -> int:
     from ..cli import TerminalProgress
     from ..resolution import iter_resolution_study
+    from ..resolution_metrics import FUNCTIONS, METRICS
     from ..safe_io import write_folder_via_temp  # noqa: I001
     from ..utils import run_with_progress
 
     progress = TerminalProgress()
+    max_dense = int(check_range("max-dense-mb", args.max_dense_mb, 0.0) * 2 ** 20)
+    study = dict(snr=args.snr, reg=args.reg, data_cov=args.data_cov,
+                 threshold=args.threshold, max_dense_bytes=max_dense)
     if args.demo:
         if args.noise_cov or args.forward:
             raise SpindleScopeError("--demo uses the demo's own forward model and "
                                     "noise covariance; do not give --forward or "
                                     "--noise-cov with it.")
-        from ..simulate import demo_paths
-
-        paths = demo_paths(progress=progress)
-        forward, noise_cov, info = paths.forward, paths.noise_cov, paths.raw
+        # the demo session as the app's Resolution tab holds it: the same
+        # head model and the same noise covariance (spindle-free N2 data,
+        # band-passed like the analysed data)
+        session = demo_session(progress, band=args.band)
+        computed = run_with_progress(session.iter_resolution(
+            methods=_split(args.methods), sensors=_split(args.sensors),
+            functions=FUNCTIONS, metrics=METRICS, **study), progress)
+        session.workspace.store(computed)
+        results = computed.result
     else:
         if not args.noise_cov:
             raise SpindleScopeError("--forward needs --noise-cov (a noise covariance "
                                     "file of the same channels).")
-        forward, noise_cov, info = args.forward, args.noise_cov, args.info
+        # no recording: the study of the given files (no session to assemble)
+        results = run_with_progress(iter_resolution_study(
+            args.forward, args.noise_cov, args.methods, args.sensors, info=args.info,
+            **study), progress)
     out = Path(args.out)
-    results = run_with_progress(iter_resolution_study(
-        forward, noise_cov, args.methods, args.sensors, info=info, snr=args.snr,
-        reg=args.reg, data_cov=args.data_cov, threshold=args.threshold,
-        max_dense_bytes=int(check_range("max-dense-mb", args.max_dense_mb, 0.0)
-                            * 2 ** 20)), progress)
     out.mkdir(parents=True, exist_ok=True)
     # every output through the atomic writer: a kill never leaves half a file
     write_via_temp(out / "metrics.csv", results.write_csv)
@@ -101,6 +113,25 @@ def run(args) -> int:
     _print_summary(results)
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _split(text) -> tuple:
+    if isinstance(text, str):
+        return tuple(v.strip() for v in text.split(",") if v.strip())
+    return tuple(text)
+
+
+def demo_session(progress=None, band=(10.0, 15.0), max_spindles=None):
+    """The demo recording, spindles and hypnogram in a Session with the demo's
+    forward model (what the app's Sources and Resolution tabs use)."""
+    from ..pipeline import open_session
+    from ..simulate import demo_paths
+
+    paths = demo_paths(progress=progress)
+    session = open_session(paths.raw, spindles=paths.spindles, hypnogram=paths.hypnogram)
+    session.workspace.update(head={"kind": "forward", "forward": str(paths.forward)},
+                             max_spindles=max_spindles, band=band)
+    return session
 
 
 def _print_summary(results):
