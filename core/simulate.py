@@ -4,17 +4,37 @@ Made through the template forward model (:mod:`core.headmodel`) on the
 Vectorview-like array of :mod:`core.sensors`, with three kinds of spindles:
 
 ``diffuse``
-    one widespread generator with a common phase over gyral crowns (mostly
-    radial currents, strong in EEG, weak in MEG): the "matrix" system;
+    one widespread generator with a common phase: a smooth sheet (Gaussian,
+    SD ``diffuse.sigma_m``) of currents along the cortical normal over
+    gyri and sulci alike, whose opposite sulcal walls cancel and leave a net
+    radial current: strong in EEG, weak in MEG; the "matrix" system;
 ``focal``
-    several small patches in sulcal walls (mostly tangential currents, strong
-    in MEG) with independent onset, frequency (11–15 Hz), phase and
-    duration: the "core" system;
+    several small (about 1 cm radius) patches in sulcal walls (tangential
+    currents) with independent onset, frequency (11–15 Hz), phase and
+    duration: the "core" system. Patches are drawn only where such a patch,
+    at the MEG signal-to-noise ratio it is given, stays below EEG visibility
+    (``focal.patch_max_eeg_snr`` background SDs on the best EEG channel), and
+    a focal spindle's patches are redrawn until their sum stays at or below
+    ``focal.max_eeg_snr`` (after 100 draws the closest one is scaled down to
+    it; mixed spindles are not constrained): small
+    tangential sulcal sources whose EEG the strong widespread background
+    buries, so focal spindles are MEG-only, as the core system in the paper;
 ``mixed``
     both at once.
 
-The background is 1/f cortical noise (independent at every cortical source,
-projected through the forward model) plus white sensor noise. Everything is
+The background is 1/f cortical activity of two kinds, projected through the
+forward model: independent at every cortical source, and widespread
+(``background.widespread``: smooth fields several cm across, each with its
+own 1/f time course). Widespread activity is what dominates the scalp EEG of
+N2 and largely cancels in MEG, so EEG's background is strong and MEG's is
+the independent part plus white sensor noise.
+
+No inverse crime: the recording is simulated on the full fsaverage5 cortex
+(ico-5, 20,484 sources) in a BEM whose conductivities are perturbed
+(``simulation.conductivity``, e.g. skull 0.0045 instead of 0.006 S/m), while
+the forward model written with the demo, which the analysis inverts, is the
+template's ico-4 subset (5,124 sources) with the standard conductivities.
+Everything is
 seeded; parameters live in ``resources/demo.json``. The recording is written
 as FIF with the spindle truth (BIDS events TSV), the hypnogram (TSV), the
 forward model and a noise covariance, and cached.
@@ -32,9 +52,16 @@ from pathlib import Path
 import numpy as np
 
 from .headmodel import _manifest_ok, _recipe_key, _write_manifest, iter_template_forward
-from .utils import Progress, cache_dir, logger, resources_dir, run_with_progress
+from .utils import (
+    Progress,
+    SpindleScopeError,
+    cache_dir,
+    logger,
+    resources_dir,
+    run_with_progress,
+)
 
-DEMO_RECIPE = 3
+DEMO_RECIPE = 4
 SIGMA_BAND = (11.0, 16.0)
 
 
@@ -122,6 +149,26 @@ def _colored_noise(rng, n_sig, n_times, sfreq, exponent, f_min=0.3):
     return out
 
 
+def _widespread_background(rng, gain, rr, types, n_times, sfreq, cfg):
+    """Spatially smooth 1/f cortical activity at the sensors.
+
+    ``cfg['widespread']`` gives ``n`` Gaussian fields (SD ``sigma_m`` over
+    the source positions, centred on random sources) of dipoles along the
+    cortical normal, each with an independent 1/f time course, scaled to
+    ``eeg_rms_uV`` mean EEG RMS (average reference).
+    """
+    wcfg = cfg["widespread"]
+    if wcfg["n"] <= 0 or wcfg["eeg_rms_uV"] <= 0:
+        return 0.0
+    centres = rr[rng.choice(len(rr), int(wcfg["n"]), replace=False)]
+    fields = np.stack([np.exp(-0.5 * (np.linalg.norm(rr - c, axis=1) / wcfg["sigma_m"]) ** 2)
+                       for c in centres])
+    topo = gain @ fields.T  # (n_channels, n_fields)
+    out = topo @ _colored_noise(rng, len(centres), n_times, sfreq, cfg["exponent"])
+    out *= wcfg["eeg_rms_uV"] * 1e-6 / out[types == "eeg"].std(axis=1).mean()
+    return out
+
+
 def _sigma_filter(data, sfreq):
     from scipy.signal import butter, sosfiltfilt
 
@@ -167,18 +214,24 @@ def _iter_build(params, paths: DemoPaths):
     n_times = int(round(len(params["stages"]) * params["epoch_length"] * sfreq))
     times = np.arange(n_times) / sfreq
     info = make_info(sfreq)
+    # the analysis' forward model (written with the demo) ...
     fwd = yield from iter_template_forward(info, "ico4")
-    yield Progress(0, 5, "Demo: background activity")
     mne.write_forward_solution(paths.forward, fwd, overwrite=True, verbose="error")
-    fixed = mne.convert_forward_solution(fwd, surf_ori=True, force_fixed=True,
+    # ... and a different one that makes the data (no inverse crime)
+    sim = params["simulation"]
+    fwd_sim = yield from iter_template_forward(info, sim["spacing"],
+                                               tuple(sim["conductivity"]))
+    del fwd
+    yield Progress(0, 5, "Demo: background activity")
+    fixed = mne.convert_forward_solution(fwd_sim, surf_ori=True, force_fixed=True,
                                          use_cps=True, verbose="error")
+    del fwd_sim
     gain = fixed["sol"]["data"].copy()  # (n_meg_eeg, n_src)
     fwd_names = fixed["sol"]["row_names"]
     rr, nn = fixed["source_rr"], fixed["source_nn"]
     centre = _sphere_centre(_upper(_scalp_head_coords()))
     radial = (rr - centre) / np.linalg.norm(rr - centre, axis=1, keepdims=True)
     radialness = np.abs((nn * radial).sum(1))
-    outward = (nn * radial).sum(1)
     depth = np.linalg.norm(rr - centre, axis=1)
     types = np.array([mne.channel_type(fixed["info"], i)
                       for i in range(len(fwd_names))])
@@ -196,6 +249,8 @@ def _iter_build(params, paths: DemoPaths):
     eeg_rms = np.sqrt(np.mean(np.diag(cov)[types == "eeg"]))  # referenced
     src_scale = params["background"]["eeg_rms_uV"] * 1e-6 / eeg_rms
     bg *= src_scale
+    bg += _widespread_background(rng, gain, rr, types, n_times, sfreq,
+                                 params["background"])
     noise = params["sensor_noise"]
     sd = np.select([types == "eeg", types == "mag", types == "grad"],
                    [noise["eeg_uV"] * 1e-6, noise["mag_fT"] * 1e-15,
@@ -213,9 +268,11 @@ def _iter_build(params, paths: DemoPaths):
     truth = []
     placed = _place_spindles(rng, params, n_times, sfreq)
     dcfg, fcfg = params["diffuse"], params["focal"]
-    superficial = depth > np.percentile(depth, 40)
-    tangential = np.where((radialness < fcfg["max_radialness"]) & superficial)[0]
-    crowns = np.clip(outward, 0, None) ** 2
+    sites, site_patches, eeg_per_meg = _focal_sites(
+        gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg)
+    logger.info("Demo: %d of %d sources can seed a focal patch below EEG "
+                "visibility (EEG per MEG peak SNR %.2f-%.2f)", len(sites), len(rr),
+                eeg_per_meg.min(), eeg_per_meg.max())
     for k, (t0, kind) in enumerate(placed):
         parts = []  # (pattern over sources, waveform over time)
         freqs = []
@@ -223,7 +280,7 @@ def _iter_build(params, paths: DemoPaths):
             # a broad frontocentral-to-parietal sheet, common phase
             c = centre + np.array([0, rng.uniform(-0.03, 0.03), 0.07])
             d = np.linalg.norm(rr - c, axis=1)
-            pattern = np.exp(-0.5 * (d / dcfg["sigma_m"]) ** 2) * crowns
+            pattern = np.exp(-0.5 * (d / dcfg["sigma_m"]) ** 2)
             topo = gain @ pattern
             snr = rng.uniform(*dcfg["peak_snr"])
             pattern *= snr / np.max(np.abs(topo[is_eeg]) / bg_sigma[is_eeg])
@@ -236,20 +293,28 @@ def _iter_build(params, paths: DemoPaths):
             n_p = int(rng.integers(fcfg["n_patches"][0], fcfg["n_patches"][1] + 1))
             if kind == "mixed":
                 n_p = max(2, n_p - 2)
-            for _ in range(n_p):
-                seed = tangential[rng.integers(len(tangential))]
-                near = (np.linalg.norm(rr - rr[seed], axis=1) < fcfg["radius_m"]) & (
-                    (nn @ nn[seed]) > 0.5)
-                pattern = near.astype(float)
-                topo = gain @ pattern
-                snr = rng.uniform(*fcfg["peak_snr"])
-                pattern *= snr / np.max(np.abs(topo[is_meg]) / bg_sigma[is_meg])
-                on = t0 + rng.uniform(0, fcfg["jitter_s"])
-                dur = rng.uniform(*fcfg["duration_s"])
-                f = rng.uniform(*fcfg["freq_hz"])
-                parts.append((pattern, _waveform(times, on, dur, f,
-                                                 rng.uniform(0, 2 * np.pi)), on, on + dur))
-                freqs.append(f)
+            best = None
+            for _attempt in range(100):
+                focal = [_focal_patch(rng, site_patches, gain, fcfg, bg_sigma, is_meg,
+                                      times, t0) for _ in range(n_p)]
+                if kind == "mixed":
+                    break
+                # a core spindle stays below EEG visibility as a whole: its
+                # patches are redrawn when their sum would be seen in EEG
+                peak_eeg = _peak_snr(focal, gain, bg_sigma, is_eeg, sfreq)
+                if best is None or peak_eeg < best[0]:
+                    best = (peak_eeg, focal)
+                if peak_eeg <= fcfg["max_eeg_snr"]:
+                    break
+            else:
+                # rare: the closest draw, scaled down to the EEG limit
+                peak_eeg, focal = best
+                scale = fcfg["max_eeg_snr"] / peak_eeg
+                logger.info("Demo: focal spindle at %.1f s scaled by %.2f to stay "
+                            "below EEG visibility", t0, scale)
+                focal = [((p * scale, w, a, b), f) for (p, w, a, b), f in focal]
+            parts += [fp[0] for fp in focal]
+            freqs += [fp[1] for fp in focal]
         onset = min(p[2] for p in parts)
         offset = max(p[3] for p in parts)
         s0, s1 = int(onset * sfreq), int(np.ceil(offset * sfreq)) + 1
@@ -296,6 +361,73 @@ def _iter_build(params, paths: DemoPaths):
     logger.info("Demo recording written to %s", paths.folder)
     yield Progress(5, 5, "Demo ready")
     return paths
+
+
+def _focal_sites(gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg):
+    """Seeds of focal (core) patches that stay below EEG visibility.
+
+    A patch is the sources within ``radius_m`` of a tangential seed
+    (radialness below ``max_radialness``, outside the deepest 40 %) whose
+    normals agree with the seed's. Its EEG peak SNR per unit MEG peak SNR
+    (each over the sigma-band background SD of the channel) is what the
+    geometry decides; seeds are kept when the patch, at the highest MEG SNR
+    drawn (``peak_snr``), stays at or below ``patch_max_eeg_snr`` in EEG.
+
+    Returns
+    -------
+    seeds : ndarray of int
+    patches : scipy.sparse.csr_matrix
+        One row per kept seed, 1 on the patch's sources.
+    eeg_per_meg : ndarray
+        EEG peak SNR per unit MEG peak SNR of each kept patch.
+    """
+    from scipy import sparse
+    from scipy.spatial import cKDTree
+
+    cand = np.where((radialness < fcfg["max_radialness"])
+                    & (depth > np.percentile(depth, 40)))[0]
+    tree = cKDTree(rr)
+    rows, cols = [], []
+    for k, seed in enumerate(cand):
+        near = np.asarray(tree.query_ball_point(rr[seed], fcfg["radius_m"]), int)
+        near = near[(nn[near] @ nn[seed]) > 0.5]
+        rows.append(np.full(len(near), k))
+        cols.append(near)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    patches = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                shape=(len(cand), len(rr)))
+    topo = np.abs((patches @ gain.T).T)  # (n_channels, n_candidates)
+    eeg = (topo[is_eeg] / bg_sigma[is_eeg, None]).max(axis=0)
+    meg = (topo[is_meg] / bg_sigma[is_meg, None]).max(axis=0)
+    ratio = eeg / meg
+    keep = ratio * max(fcfg["peak_snr"]) <= fcfg["patch_max_eeg_snr"]
+    if keep.sum() < 10:
+        raise SpindleScopeError(
+            f"Only {int(keep.sum())} focal patch sites stay below EEG visibility "
+            f"(focal.patch_max_eeg_snr = {fcfg['patch_max_eeg_snr']}); raise it or lower "
+            f"focal.peak_snr in the demo parameters.")
+    return cand[keep], patches[np.where(keep)[0]], ratio[keep]
+
+
+def _focal_patch(rng, site_patches, gain, fcfg, bg_sigma, is_meg, times, t0):
+    """One focal patch: (pattern, waveform, onset, end) and its frequency."""
+    pattern = site_patches[rng.integers(site_patches.shape[0])].toarray().ravel()
+    topo = gain @ pattern
+    snr = rng.uniform(*fcfg["peak_snr"])
+    pattern *= snr / np.max(np.abs(topo[is_meg]) / bg_sigma[is_meg])
+    on = t0 + rng.uniform(0, fcfg["jitter_s"])
+    dur = rng.uniform(*fcfg["duration_s"])
+    f = rng.uniform(*fcfg["freq_hz"])
+    wave = _waveform(times, on, dur, f, rng.uniform(0, 2 * np.pi))
+    return (pattern, wave, on, on + dur), f
+
+
+def _peak_snr(focal, gain, bg_sigma, picks, sfreq):
+    """Noise-free peak over the background SD of patches summed, on ``picks``."""
+    s0 = int(min(p[2] for p, _ in focal) * sfreq)
+    s1 = int(np.ceil(max(p[3] for p, _ in focal) * sfreq)) + 1
+    this = sum(np.outer(gain[picks] @ p[0], p[1][s0:s1]) for p, _ in focal)
+    return float((np.abs(this).max(axis=1) / bg_sigma[picks]).max())
 
 
 def _upper(scalp):

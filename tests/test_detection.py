@@ -246,17 +246,16 @@ def test_demo_recording_found_with_visibility():
     """Acceptance: >= 90 % of the demo's spindles, precision >= 0.8, visibility.
 
     Measured on this machine (demo of 26 spindles, 200 Hz): recall 1.00,
-    precision 0.90 (three 0.6-s detections on 2-5 of 60 EEG channels); 3-5 s
-    for 300 s x 366 channels. The simulation calls a spindle visible in a
-    modality when its sigma-band peak reaches 5 background SDs on the best
-    channel; its "eeg" spindles are diffuse and still reach 3.1-4.1 SDs in
-    MEG. The detector labels by detections on >= 2 % of a modality's channels,
-    so it may call 'eeg' or 'meg' what the simulation calls 'both' (faint
-    diffuse spindles in MEG); it may claim a modality the simulation leaves
-    out only where the spindle reaches 3 SDs there, and rarely (measured: 1 of
-    9 "eeg" spindles labelled "both", at 3.8 SDs in MEG and 7 of 306 MEG
-    channels, since the broadband signal is DC-30 Hz and the demo's white
-    sensor noise above 30 Hz no longer dilutes the sigma correlation).
+    precision 0.96 (one detection on 2 of 60 EEG channels at no spindle).
+    The simulation calls a spindle visible in a modality when its sigma-band
+    peak reaches 5 background SDs on the best channel: diffuse spindles reach
+    8-12 SDs in EEG and 2.3-3.8 in MEG, focal ones 10-15 in MEG and at most
+    1.6 in EEG. The detector labels by detections on >= 2 % of a modality's
+    channels (2 of 60 EEG, 7 of 306 MEG): measured, all 9 diffuse spindles
+    'eeg', 8 of 9 focal 'meg' (one 'both': 2 EEG channels at 1.45 SDs), all 8
+    mixed 'both'. Outside focal spindles it may claim a modality the
+    simulation leaves out only where the spindle reaches 3 SDs there; extra
+    claims stay rare (<= 10 %).
     """
     from core.recording import open_recording
     from core.simulate import demo_paths
@@ -275,8 +274,20 @@ def test_demo_recording_found_with_visibility():
     for i, j, _ in agr.matches:
         if truth[i].visibility:
             extra = mods[res.events[j].visibility] - mods[truth[i].visibility]
-            for m in extra:
-                assert truth[i].properties[f"snr_{m}"] >= 3.0, (truth[i], res.events[j])
+            # focal spindles kept below EEG visibility may still cross the
+            # 2-channel EEG rule by chance: bounded by the 80 % rule below
+            if truth[i].properties["kind"] != "focal":
+                for m in extra:
+                    assert truth[i].properties[f"snr_{m}"] >= 3.0, (truth[i], res.events[j])
             extra_claims += bool(extra)
     assert extra_claims <= 0.1 * agr.tp
     assert sum(res.events[j].visibility == "both" for _, j, _ in agr.matches) >= 0.3 * agr.tp
+    # the claim the demo embodies (issue 11): at least 80 % of the focal
+    # (core) spindles are labelled MEG-only by detection, and the diffuse
+    # (matrix) spindles EEG-only; mixed ones are seen by both
+    label = {i: res.events[j].visibility for i, j, _ in agr.matches}
+    kinds = [t.properties["kind"] for t in truth]
+    for kind, vis in (("focal", "meg"), ("diffuse", "eeg"), ("mixed", "both")):
+        idx = [i for i, k in enumerate(kinds) if k == kind]
+        share = sum(label.get(i) == vis for i in idx) / len(idx)
+        assert share >= 0.8, (kind, share)
