@@ -393,7 +393,9 @@ def iter_template_forward(info, spacing: str = "ico4", conductivity=CONDUCTIVITY
     mne.write_forward_solution(path, fwd, overwrite=True, verbose="error")
     _write_manifest(path, key)
     yield Progress(2, 2, "Template head: forward ready")
-    return fwd
+    # what was written (single precision), so that a fresh build and a
+    # cached one give the caller the same numbers
+    return mne.read_forward_solution(path, verbose="error")
 
 
 def template_forward(info, spacing: str = "ico4", progress=None):

@@ -61,7 +61,7 @@ from .utils import (
     run_with_progress,
 )
 
-DEMO_RECIPE = 4
+DEMO_RECIPE = 5
 SIGMA_BAND = (11.0, 16.0)
 
 
@@ -149,6 +149,24 @@ def _colored_noise(rng, n_sig, n_times, sfreq, exponent, f_min=0.3):
     return out
 
 
+def _background_mixing(cov):
+    """A square root ``M`` of the sensor covariance (``M @ M.T == cov``).
+
+    The Cholesky factor of the correlation matrix, rescaled. Unlike an
+    eigendecomposition it is unique and changes continuously with ``cov``:
+    EEG (V) and MEG (T) entries differ by ~10 orders of magnitude, so the MEG
+    eigenvectors of the raw covariance sit at round-off level and a 1e-13
+    change of the forward model (another BLAS thread count, a rebuilt BEM)
+    drew a different MEG background (measured: 58 % of its norm). The tiny
+    ridge (1e-10 of the unit diagonal) covers the average reference's null
+    direction.
+    """
+    d = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(d, d)
+    corr[np.diag_indices_from(corr)] += 1e-10
+    return np.linalg.cholesky(corr) * d[:, None]
+
+
 def _widespread_background(rng, gain, rr, types, n_times, sfreq, cfg):
     """Spatially smooth 1/f cortical activity at the sensors.
 
@@ -209,7 +227,11 @@ def _iter_build(params, paths: DemoPaths):
 
     from .sensors import _scalp_head_coords, _sphere_centre, make_info
 
-    rng = np.random.default_rng(params["seed"])
+    # one independent stream per use: how many numbers one part draws (e.g.
+    # the redraws of a focal spindle) never shifts what another part gets
+    seqs = np.random.SeedSequence(params["seed"]).spawn(6)
+    rng_place, rng_bg, rng_wide, rng_sensor, rng_eog = (
+        np.random.default_rng(s) for s in seqs[:5])
     sfreq = float(params["sfreq"])
     n_times = int(round(len(params["stages"]) * params["epoch_length"] * sfreq))
     times = np.arange(n_times) / sfreq
@@ -226,7 +248,7 @@ def _iter_build(params, paths: DemoPaths):
     fixed = mne.convert_forward_solution(fwd_sim, surf_ori=True, force_fixed=True,
                                          use_cps=True, verbose="error")
     del fwd_sim
-    gain = fixed["sol"]["data"].copy()  # (n_meg_eeg, n_src)
+    gain = fixed["sol"]["data"].astype(np.float64)  # (n_meg_eeg, n_src)
     fwd_names = fixed["sol"]["row_names"]
     rr, nn = fixed["source_rr"], fixed["source_nn"]
     centre = _sphere_centre(_upper(_scalp_head_coords()))
@@ -241,21 +263,19 @@ def _iter_build(params, paths: DemoPaths):
 
     # --- background: independent 1/f activity at every source ----------
     cov = gain @ gain.T
-    evals, evecs = np.linalg.eigh(cov)
-    evals = np.clip(evals, 0, None)
-    mix = evecs * np.sqrt(evals)
-    bg = mix @ _colored_noise(rng, len(evals), n_times, sfreq,
-                              params["background"]["exponent"])
+    bg = _background_mixing(cov) @ _colored_noise(
+        rng_bg, len(cov), n_times, sfreq, params["background"]["exponent"])
+    bg[types == "eeg"] -= bg[types == "eeg"].mean(axis=0)
     eeg_rms = np.sqrt(np.mean(np.diag(cov)[types == "eeg"]))  # referenced
     src_scale = params["background"]["eeg_rms_uV"] * 1e-6 / eeg_rms
     bg *= src_scale
-    bg += _widespread_background(rng, gain, rr, types, n_times, sfreq,
+    bg += _widespread_background(rng_wide, gain, rr, types, n_times, sfreq,
                                  params["background"])
     noise = params["sensor_noise"]
     sd = np.select([types == "eeg", types == "mag", types == "grad"],
                    [noise["eeg_uV"] * 1e-6, noise["mag_fT"] * 1e-15,
                     noise["grad_fT_cm"] * 1e-13])
-    white = sd[:, None] * rng.standard_normal(bg.shape)
+    white = sd[:, None] * rng_sensor.standard_normal(bg.shape)
     white[types == "eeg"] -= white[types == "eeg"].mean(axis=0)
     bg += white
     bg_sigma = _sigma_filter(bg, sfreq).std(axis=1)
@@ -266,14 +286,15 @@ def _iter_build(params, paths: DemoPaths):
     is_meg = np.isin(types, ("mag", "grad"))
     sig = np.zeros_like(bg)
     truth = []
-    placed = _place_spindles(rng, params, n_times, sfreq)
+    placed = _place_spindles(rng_place, params, n_times, sfreq)
     dcfg, fcfg = params["diffuse"], params["focal"]
-    sites, site_patches, eeg_per_meg = _focal_sites(
+    sites, site_patches, eeg_per_meg, keep, site_topo = _focal_sites(
         gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg)
     logger.info("Demo: %d of %d sources can seed a focal patch below EEG "
-                "visibility (EEG per MEG peak SNR %.2f-%.2f)", len(sites), len(rr),
-                eeg_per_meg.min(), eeg_per_meg.max())
-    for k, (t0, kind) in enumerate(placed):
+                "visibility (EEG per MEG peak SNR %.3f-%.3f)", keep.sum(), len(rr),
+                eeg_per_meg[keep].min(), eeg_per_meg[keep].max())
+    for (t0, kind), seq in zip(placed, seqs[5].spawn(len(placed))):
+        rng = np.random.default_rng(seq)  # this spindle's own stream
         parts = []  # (pattern over sources, waveform over time)
         freqs = []
         if kind in ("diffuse", "mixed"):
@@ -291,11 +312,9 @@ def _iter_build(params, paths: DemoPaths):
             freqs.append(f)
         if kind in ("focal", "mixed"):
             n_p = int(rng.integers(fcfg["n_patches"][0], fcfg["n_patches"][1] + 1))
-            if kind == "mixed":
-                n_p = max(2, n_p - 2)
             best = None
             for _attempt in range(100):
-                focal = [_focal_patch(rng, site_patches, gain, fcfg, bg_sigma, is_meg,
+                focal = [_focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg,
                                       times, t0) for _ in range(n_p)]
                 if kind == "mixed":
                     break
@@ -340,8 +359,8 @@ def _iter_build(params, paths: DemoPaths):
     rows = [info["ch_names"].index(n) for n in fwd_names]
     data[rows] = bg + sig
     eog = [i for i, n in enumerate(info["ch_names"]) if n.startswith("EOG")]
-    slow = _colored_noise(rng, len(eog), n_times, sfreq, 2.0)
-    data[eog] = 30e-6 * slow + noise["eog_uV"] * 1e-6 * rng.standard_normal(slow.shape)
+    slow = _colored_noise(rng_eog, len(eog), n_times, sfreq, 2.0)
+    data[eog] = 30e-6 * slow + noise["eog_uV"] * 1e-6 * rng_eog.standard_normal(slow.shape)
     raw = mne.io.RawArray(data, info, verbose="error")
     raw.set_meas_date(None)
     raw.save(paths.raw, fmt="single", overwrite=True, verbose="error")
@@ -373,13 +392,23 @@ def _focal_sites(gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg
     geometry decides; seeds are kept when the patch, at the highest MEG SNR
     drawn (``peak_snr``), stays at or below ``patch_max_eeg_snr`` in EEG.
 
+    Every candidate is returned with a mask of the kept ones, so that the
+    draws of :func:`_focal_patch` index a list fixed by the geometry alone:
+    a site at the edge of the criterion can change what one draw finds, not
+    every later draw.
+
     Returns
     -------
     seeds : ndarray of int
+        Candidate seed sources (tangential, not deep).
     patches : scipy.sparse.csr_matrix
-        One row per kept seed, 1 on the patch's sources.
+        One row per candidate, 1 on the patch's sources.
     eeg_per_meg : ndarray
-        EEG peak SNR per unit MEG peak SNR of each kept patch.
+        EEG peak SNR per unit MEG peak SNR of each candidate patch.
+    keep : ndarray of bool
+        Candidates that stay below EEG visibility.
+    topo : ndarray, shape (n_channels, n_candidates)
+        Sensor pattern of each candidate patch at unit source amplitude.
     """
     from scipy import sparse
     from scipy.spatial import cKDTree
@@ -396,7 +425,8 @@ def _focal_sites(gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     patches = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
                                 shape=(len(cand), len(rr)))
-    topo = np.abs((patches @ gain.T).T)  # (n_channels, n_candidates)
+    signed = np.ascontiguousarray((patches @ gain.T).T)  # (n_channels, n_candidates)
+    topo = np.abs(signed)
     eeg = (topo[is_eeg] / bg_sigma[is_eeg, None]).max(axis=0)
     meg = (topo[is_meg] / bg_sigma[is_meg, None]).max(axis=0)
     ratio = eeg / meg
@@ -406,13 +436,16 @@ def _focal_sites(gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg
             f"Only {int(keep.sum())} focal patch sites stay below EEG visibility "
             f"(focal.patch_max_eeg_snr = {fcfg['patch_max_eeg_snr']}); raise it or lower "
             f"focal.peak_snr in the demo parameters.")
-    return cand[keep], patches[np.where(keep)[0]], ratio[keep]
+    return cand, patches, ratio, keep, signed
 
 
-def _focal_patch(rng, site_patches, gain, fcfg, bg_sigma, is_meg, times, t0):
+def _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg, times, t0):
     """One focal patch: (pattern, waveform, onset, end) and its frequency."""
-    pattern = site_patches[rng.integers(site_patches.shape[0])].toarray().ravel()
-    topo = gain @ pattern
+    k = int(rng.integers(len(keep)))
+    while not keep[k]:  # rejection over the fixed candidate list
+        k = int(rng.integers(len(keep)))
+    pattern = site_patches[k].toarray().ravel()
+    topo = site_topo[:, k]
     snr = rng.uniform(*fcfg["peak_snr"])
     pattern *= snr / np.max(np.abs(topo[is_meg]) / bg_sigma[is_meg])
     on = t0 + rng.uniform(0, fcfg["jitter_s"])
