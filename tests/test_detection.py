@@ -339,12 +339,12 @@ def test_demo_detection_margins():
 
     A modality sees a spindle when >= 2 EEG (>= 7 MEG) channels detect it,
     i.e. when the 2nd (7th) best channel's A7 score (``_a7_scores``: 1 = at
-    the threshold) exceeds 1 within the spindle. Measured on the demo:
-    focal EEG 2nd-best <= 0.9x threshold, diffuse MEG 7th-best <= 0.97x, and
-    the modalities that should see a spindle >= 1.03x. The counts asserted:
-    every focal spindle stays below the EEG threshold, at most one focal
-    spindle's MEG and one mixed spindle's MEG are within 3 % of it, so a
-    numeric wobble (or another BLAS) cannot move the >= 80 % labels.
+    the threshold) exceeds 1 within the spindle. Measured on the demo
+    (EEG 2nd-best / MEG 7th-best): focal 0.68-0.92 / 1.13-1.26, diffuse
+    1.13-1.31 / 0.85-0.97, mixed 1.19-1.33 / 1.08-1.22. Asserted with room
+    to spare, so that a numeric wobble (another BLAS, a rebuilt BEM) cannot
+    flip a label: no focal spindle comes within 5 % of the EEG threshold and
+    each clears the MEG one by >= 5 %.
     """
     from core.recording import open_recording
     from core.simulate import demo_paths
@@ -356,6 +356,15 @@ def test_demo_detection_margins():
     hyp = read_hypnogram(paths.hypnogram, recording_duration=rec.duration)
     eeg, step = _a7_scores(rec, hyp, ("eeg",))
     meg, _ = _a7_scores(rec, hyp, ("mag", "grad"))
+    # the score is the detector's rule: every channel detection passes 1
+    res = detect(rec, hypnogram=hyp)
+    names = {t: [n for n, k in zip(rec.ch_names, rec.ch_types) if k in t]
+             for t in (("eeg",), ("mag", "grad"))}
+    for ev in res.channel_events:
+        t = ("eeg",) if ev.properties["channel_type"] == "eeg" else ("mag", "grad")
+        sc = (eeg if t == ("eeg",) else meg)[names[t].index(ev.channels[0])]
+        a = int(round(ev.onset / step))
+        assert sc[a:a + int(round(ev.duration / step))].max() > 1 - 1e-6, ev
     stat = {"focal": [], "diffuse": [], "mixed": []}
     for t in truth:
         a = int(t.onset / step)
@@ -364,8 +373,8 @@ def test_demo_detection_margins():
         m = np.sort(meg[:, a:b].max(1))[::-1][6]   # 7th best of 306 MEG
         stat[t.properties["kind"]].append((e, m))
     focal, diffuse, mixed = (np.array(stat[k]) for k in ("focal", "diffuse", "mixed"))
-    assert focal[:, 0].max() <= 0.95, focal[:, 0]          # EEG: clearly below
-    assert (focal[:, 1] >= 1.03).sum() >= 8, focal[:, 1]   # MEG: clearly above
+    assert focal[:, 0].max() <= 0.95, focal[:, 0]        # EEG: clearly below
+    assert focal[:, 1].min() >= 1.05, focal[:, 1]        # MEG: clearly above
     assert diffuse[:, 0].min() >= 1.1, diffuse[:, 0]
-    assert (diffuse[:, 1] <= 0.97).all(), diffuse[:, 1]
-    assert mixed[:, 0].min() >= 1.1 and (mixed[:, 1] >= 1.03).sum() >= 7, mixed
+    assert diffuse[:, 1].max() < 1.0 and (diffuse[:, 1] <= 0.95).sum() >= 8, diffuse[:, 1]
+    assert mixed[:, 0].min() >= 1.1 and mixed[:, 1].min() >= 1.05, mixed
