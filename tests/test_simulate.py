@@ -167,3 +167,38 @@ def test_demo_is_reproducible(tmp_path):
 def _mk(path):
     path.mkdir()
     return path
+
+
+def test_background_mixing_is_continuous():
+    """The cause of the irreproducible demo, fixed (issue 11).
+
+    EEG (V) and MEG (T) gains differ by ~1e6 (covariances by ~1e12), so an
+    eigendecomposition of the sensor covariance resolves the MEG block only
+    at round-off level: a 1e-13 change of the gain (another BLAS thread
+    count, a rebuilt BEM) drew a different MEG background. The Cholesky
+    factor of the correlation matrix changes continuously.
+    """
+    rng = np.random.default_rng(3)
+    gain = rng.standard_normal((80, 400))
+    gain[:20] *= 1e3      # "EEG"
+    gain[20:] *= 1e-3     # "MEG"
+    gain[:20] -= gain[:20].mean(axis=0)  # average reference: singular
+    wobble = gain * (1 + 1e-13 * rng.standard_normal(gain.shape))
+    x = rng.standard_normal((80, 500))
+    a = simulate._background_mixing(gain @ gain.T) @ x
+    b = simulate._background_mixing(wobble @ wobble.T) @ x
+    for rows in (slice(0, 20), slice(20, 80)):
+        assert np.linalg.norm(a[rows] - b[rows]) <= 1e-6 * np.linalg.norm(a[rows])
+    # and it is a square root of the covariance (up to the tiny ridge)
+    m = simulate._background_mixing(gain @ gain.T)
+    cov = gain @ gain.T
+    d = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose((m @ m.T) / np.outer(d, d), cov / np.outer(d, d), atol=1e-8)
+
+    def eig_mixing(c):
+        w, v = np.linalg.eigh(c)
+        return v * np.sqrt(np.clip(w, 0, None))
+
+    # what the old build did: the "MEG" rows move by far more than the wobble
+    ea, eb = eig_mixing(gain @ gain.T) @ x, eig_mixing(wobble @ wobble.T) @ x
+    assert np.linalg.norm(ea[20:] - eb[20:]) > 1e-3 * np.linalg.norm(ea[20:])
