@@ -15,8 +15,10 @@ Vectorview-like array of :mod:`core.sensors`, with three kinds of spindles:
     at the MEG signal-to-noise ratio it is given, stays below EEG visibility
     (``focal.patch_max_eeg_snr`` background SDs on the best EEG channel), and
     a focal spindle's patches are redrawn until their sum stays at or below
-    ``focal.max_eeg_snr`` (after 100 draws the closest one is scaled down to
-    it; mixed spindles are not constrained): small
+    ``focal.max_eeg_snr`` (1.4; after 100 draws the closest one is scaled
+    down to it; mixed spindles are not constrained), while each patch has a
+    MEG peak SNR of 10-14, so that detection sees focal spindles in MEG and
+    not in EEG with a margin (tests/test_detection.py): small
     tangential sulcal sources whose EEG the strong widespread background
     buries, so focal spindles are MEG-only, as the core system in the paper;
 ``mixed``
@@ -35,7 +37,13 @@ No inverse crime: the recording is simulated on the full fsaverage5 cortex
 the forward model written with the demo, which the analysis inverts, is the
 template's ico-4 subset (5,124 sources) with the standard conductivities.
 Everything is
-seeded; parameters live in ``resources/demo.json``. The recording is written
+seeded, with one random stream per use (placement, background, widespread
+background, sensor noise, EOG, and each spindle its own), and the sensor
+background is drawn through the Cholesky factor of the forward model's
+covariance, which changes continuously with it: a rebuild in a fresh cache
+(whose BEM and forward differ from another build's at round-off level)
+gives the same recording and truth. Parameters live in
+``resources/demo.json``. The recording is written
 as FIF with the spindle truth (BIDS events TSV), the hypnogram (TSV), the
 forward model and a noise covariance, and cached.
 """
