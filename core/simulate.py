@@ -18,7 +18,9 @@ Vectorview-like array of :mod:`core.sensors`, with three kinds of spindles:
     ``focal.max_eeg_snr`` (1.4; after 100 draws the closest one is scaled
     down to it; mixed spindles are not constrained), while each patch has a
     MEG peak SNR of 10-14, so that detection sees focal spindles in MEG and
-    not in EEG with a margin (tests/test_detection.py): small
+    not in EEG with a margin (tests/test_detection.py); a spindle's patches
+    lie at least ``focal.min_distance_m`` (5 cm) apart, so its MEG maximum
+    shifts between them from cycle to cycle: small
     tangential sulcal sources whose EEG the strong widespread background
     buries, so focal spindles are MEG-only, as the core system in the paper;
 ``mixed``
@@ -322,8 +324,12 @@ def _iter_build(params, paths: DemoPaths):
             n_p = int(rng.integers(fcfg["n_patches"][0], fcfg["n_patches"][1] + 1))
             best = None
             for _attempt in range(100):
-                focal = [_focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg,
-                                      times, t0) for _ in range(n_p)]
+                focal, seeds = [], []
+                for _ in range(n_p):
+                    fp, k = _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma,
+                                         is_meg, times, t0, rr[sites], seeds)
+                    focal.append(fp)
+                    seeds.append(k)
                 if kind == "mixed":
                     break
                 # a core spindle stays below EEG visibility as a whole: its
@@ -447,11 +453,25 @@ def _focal_sites(gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg
     return cand, patches, ratio, keep, signed
 
 
-def _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg, times, t0):
-    """One focal patch: (pattern, waveform, onset, end) and its frequency."""
-    k = int(rng.integers(len(keep)))
-    while not keep[k]:  # rejection over the fixed candidate list
+def _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg, times, t0,
+                 seed_rr, taken):
+    """One focal patch: ((pattern, waveform, onset, end), frequency), seed.
+
+    The seed is drawn by rejection over the fixed candidate list: kept
+    (below EEG visibility) and at least ``min_distance_m`` from the seeds of
+    the spindle's other patches (``taken``), so a core spindle's generators
+    lie apart, as the shifting MEG maxima of the paper (after 1,000 draws
+    the distance is waived).
+    """
+    min_d = fcfg.get("min_distance_m", 0.0)
+    for tries in range(100000):
         k = int(rng.integers(len(keep)))
+        if not keep[k]:
+            continue
+        if tries < 1000 and taken and np.min(np.linalg.norm(
+                seed_rr[taken] - seed_rr[k], axis=1)) < min_d:
+            continue
+        break
     pattern = site_patches[k].toarray().ravel()
     topo = site_topo[:, k]
     snr = rng.uniform(*fcfg["peak_snr"])
@@ -460,7 +480,7 @@ def _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg, tim
     dur = rng.uniform(*fcfg["duration_s"])
     f = rng.uniform(*fcfg["freq_hz"])
     wave = _waveform(times, on, dur, f, rng.uniform(0, 2 * np.pi))
-    return (pattern, wave, on, on + dur), f
+    return ((pattern, wave, on, on + dur), f), k
 
 
 def _peak_snr(focal, gain, bg_sigma, picks, sfreq):
