@@ -252,8 +252,30 @@ def template_source_space(spacing: str = "ico4"):
     return mne.read_source_spaces(path, verbose="error")
 
 
-def iter_template_bem():
+def _conductivity_tag(conductivity) -> str:
+    """File-name tag of a non-default conductivity ('' for the default)."""
+    if tuple(float(c) for c in conductivity) == CONDUCTIVITY:
+        return ""
+    return "-sigma" + "_".join(f"{float(c):g}" for c in conductivity)
+
+
+def _check_conductivity(conductivity) -> tuple:
+    cond = tuple(float(c) for c in np.atleast_1d(conductivity))
+    if len(cond) != 3 or not all(np.isfinite(c) and c > 0 for c in cond):
+        raise SpindleScopeError(
+            f"conductivity must be three positive numbers (brain, skull, scalp "
+            f"in S/m, e.g. {CONDUCTIVITY}), got {conductivity!r}.")
+    return cond
+
+
+def iter_template_bem(conductivity=CONDUCTIVITY):
     """Build (or load) the template's 3-layer BEM solution.
+
+    Parameters
+    ----------
+    conductivity : tuple of float
+        Brain, skull and scalp conductivities (S/m); each set is cached
+        separately (the demo simulates with a perturbed skull).
 
     Yields
     ------
@@ -265,13 +287,15 @@ def iter_template_bem():
     """
     import mne
 
-    path = _template_root() / "fsaverage-3layer-bem-sol.fif"
-    key = _recipe_key(conductivity=list(CONDUCTIVITY))
+    conductivity = _check_conductivity(conductivity)
+    tag = _conductivity_tag(conductivity)
+    path = _template_root() / f"fsaverage-3layer{tag}-bem-sol.fif"
+    key = _recipe_key(conductivity=list(conductivity))
     if _manifest_ok(path, key):
         return mne.read_bem_solution(path, verbose="error")
     subjects_dir = template_subjects_dir()
     yield Progress(0, 2, "Template head: BEM surfaces")
-    surfs = mne.make_bem_model(SUBJECT, ico=None, conductivity=CONDUCTIVITY,
+    surfs = mne.make_bem_model(SUBJECT, ico=None, conductivity=conductivity,
                                subjects_dir=subjects_dir, verbose="error")
     yield Progress(1, 2, "Template head: BEM solution (once, then cached)")
     bem = mne.make_bem_solution(surfs, verbose="error")
@@ -312,7 +336,7 @@ def _meg_eeg_present(info) -> tuple[bool, bool]:
     return meg, eeg
 
 
-def iter_template_forward(info, spacing: str = "ico4"):
+def iter_template_forward(info, spacing: str = "ico4", conductivity=CONDUCTIVITY):
     """Forward model of ``info``'s sensors on the template head (cached).
 
     Parameters
@@ -322,6 +346,9 @@ def iter_template_forward(info, spacing: str = "ico4"):
         and ``dev_head_t``).
     spacing : 'ico4' | 'ico5'
         Source space resolution.
+    conductivity : tuple of float
+        Brain, skull and scalp conductivities (S/m) of the BEM; part of the
+        cache key.
 
     Yields
     ------
@@ -340,12 +367,16 @@ def iter_template_forward(info, spacing: str = "ico4"):
         raise SpindleScopeError(
             "The recording has neither MEG nor EEG channels: no forward model "
             "can be computed.")
+    conductivity = _check_conductivity(conductivity)
+    tag = _conductivity_tag(conductivity)
     fkey = _info_key(info)
-    path = _template_root() / "forward" / f"{spacing}-{fkey}-fwd.fif"
+    path = _template_root() / "forward" / f"{spacing}-{fkey}{tag}-fwd.fif"
     key = _recipe_key(spacing=spacing, info=fkey)
+    if tag:
+        key["conductivity"] = list(conductivity)
     if _manifest_ok(path, key):
         return mne.read_forward_solution(path, verbose="error")
-    bem = yield from iter_template_bem()
+    bem = yield from iter_template_bem(conductivity)
     yield Progress(0, 2, f"Template head: source space {spacing}")
     src = template_source_space(spacing)
     yield Progress(1, 2, "Template head: forward model (once per sensor layout)")
@@ -362,7 +393,9 @@ def iter_template_forward(info, spacing: str = "ico4"):
     mne.write_forward_solution(path, fwd, overwrite=True, verbose="error")
     _write_manifest(path, key)
     yield Progress(2, 2, "Template head: forward ready")
-    return fwd
+    # what was written (single precision), so that a fresh build and a
+    # cached one give the caller the same numbers
+    return mne.read_forward_solution(path, verbose="error")
 
 
 def template_forward(info, spacing: str = "ico4", progress=None):

@@ -137,6 +137,9 @@ class Pool:
         self.total = {w: {e: None for e in estimators} for w in ("obs", "null", "cross")}
         self.units = {w: {e: [] for e in estimators} for w in ("obs", "null", "cross")}
         self.unit_of = {w: {e: [] for e in estimators} for w in ("obs", "null", "cross")}
+        # pooled spectra, computed once per (which, estimator) after the last
+        # add: the full-source MVDR solve is the costliest step of the stats
+        self._spectra = {}
 
     def add(self, which: str, stats: dict, index: int):
         for e, st in stats.items():
@@ -144,6 +147,7 @@ class Pool:
                 continue
             t = self.total[which][e]
             self.total[which][e] = st if t is None else add_stats(t, st)
+            self._spectra.pop((which, e), None)
             self.units[which][e].append(resample_stats(self.estimators[e], st, self.band,
                                                        self.sources))
             self.unit_of[which][e].append(index)
@@ -157,10 +161,14 @@ class Pool:
         return {k: np.stack([units[i][k] for i in keep]) for k in units[0]}
 
     def spectrum(self, which, e):
+        """Pooled coherence spectrum per source (cached until the next add;
+        do not modify the array returned)."""
         t = self.total[which][e]
         if t is None:
             return None
-        return self.estimators[e].coherence(t)
+        if (which, e) not in self._spectra:
+            self._spectra[which, e] = self.estimators[e].coherence(t)
+        return self._spectra[which, e]
 
 
 @dataclass

@@ -242,21 +242,63 @@ def test_merge_channel_events_counts_modalities(sim):
     assert len(ev) <= len(res.events)
 
 
+def _a7_scores(rec, hyp, types):
+    """How close each channel comes to an A7 detection, per 0.1-s segment.
+
+    The A7 rule detects where all four criteria exceed their thresholds, so
+    ``min(criterion / threshold)`` over the four (adaptive absolute power z,
+    relative power z, covariance z, correlation) is above 1 exactly where a
+    channel may detect, with the same baselines (N2/N3 windows, 30-s
+    contexts) as :func:`core.detection.detect` in a mixed EEG+MEG run.
+
+    Returns
+    -------
+    scores : array, shape (n_channels, n_segments)
+    step : float
+        Segment length (s).
+    """
+    from dataclasses import replace
+
+    from core.detection import UNIT_SCALE, _Geometry, _window_validity, make_params
+    from core.detection_dsp import (_a7_chunk_features, _context_stats,
+                                    _segment_valid, _to_segments)
+
+    p = replace(make_params("a7"), abs_mode="adaptive")
+    geom = _Geometry(rec.n_times, rec.sfreq, p.window, p.step)
+    valid = _window_validity(geom, hyp, ("N2", "N3"), rec.duration)
+    names = [n for n, t in zip(rec.ch_names, rec.ch_types) if t in types]
+    scale = np.array([UNIT_SCALE[t] for t in rec.ch_types if t in types])
+    x = rec.get_chunk(0, rec.duration, names) * scale[:, None]
+    abs_ms, rel, cov, corr = _a7_chunk_features(x, rec.sfreq, geom.starts(0, geom.n_win),
+                                                p, None)[:4]
+    n_ctx, n_over = int(round(p.context / p.step)), geom.n_over
+    seg_ok = _segment_valid(valid, n_over)
+    out = np.empty((len(names), geom.n_seg))
+    for i in range(len(names)):
+        crit = []
+        for feat, thr in ((rel[i], p.rel_pow), (cov[i], p.cov)):
+            m, sd = _context_stats(feat.astype(float), valid, n_ctx, p.percentiles)
+            crit.append(_to_segments((feat - m) / sd, n_over) / thr)
+        crit.append(_to_segments(corr[i].astype(float), n_over) / p.corr)
+        la = np.log10(abs_ms[i][valid])
+        lo, hi = np.percentile(la, p.percentiles)
+        la = la[(la >= lo) & (la <= hi)]
+        crit.append((np.log10(_to_segments(abs_ms[i], n_over)) - la.mean())
+                    / la.std(ddof=1) / p.abs_pow_z)
+        out[i] = np.where(seg_ok, np.minimum.reduce(crit), -np.inf)
+    return out, p.step
+
+
 def test_demo_recording_found_with_visibility():
     """Acceptance: >= 90 % of the demo's spindles, precision >= 0.8, visibility.
 
-    Measured on this machine (demo of 26 spindles, 200 Hz): recall 1.00,
-    precision 0.90 (three 0.6-s detections on 2-5 of 60 EEG channels); 3-5 s
-    for 300 s x 366 channels. The simulation calls a spindle visible in a
-    modality when its sigma-band peak reaches 5 background SDs on the best
-    channel; its "eeg" spindles are diffuse and still reach 3.1-4.1 SDs in
-    MEG. The detector labels by detections on >= 2 % of a modality's channels,
-    so it may call 'eeg' or 'meg' what the simulation calls 'both' (faint
-    diffuse spindles in MEG); it may claim a modality the simulation leaves
-    out only where the spindle reaches 3 SDs there, and rarely (measured: 1 of
-    9 "eeg" spindles labelled "both", at 3.8 SDs in MEG and 7 of 306 MEG
-    channels, since the broadband signal is DC-30 Hz and the demo's white
-    sensor noise above 30 Hz no longer dilutes the sigma correlation).
+    The simulation calls a spindle visible in a modality when its sigma-band
+    peak reaches 5 background SDs on the best channel: diffuse spindles reach
+    8-12 SDs in EEG and 2.5-3.9 in MEG, focal ones 10-14 in MEG and at most
+    ``focal.max_eeg_snr`` in EEG. The detector labels by detections on >= 2 %
+    of a modality's channels (2 of 60 EEG, 7 of 306 MEG). Outside focal
+    spindles it may claim a modality the simulation leaves out only where the
+    spindle reaches 3 SDs there; extra claims stay rare (<= 10 %).
     """
     from core.recording import open_recording
     from core.simulate import demo_paths
@@ -275,8 +317,65 @@ def test_demo_recording_found_with_visibility():
     for i, j, _ in agr.matches:
         if truth[i].visibility:
             extra = mods[res.events[j].visibility] - mods[truth[i].visibility]
-            for m in extra:
-                assert truth[i].properties[f"snr_{m}"] >= 3.0, (truth[i], res.events[j])
+            if truth[i].properties["kind"] != "focal":
+                for m in extra:
+                    assert truth[i].properties[f"snr_{m}"] >= 3.0, (truth[i], res.events[j])
             extra_claims += bool(extra)
     assert extra_claims <= 0.1 * agr.tp
     assert sum(res.events[j].visibility == "both" for _, j, _ in agr.matches) >= 0.3 * agr.tp
+    # the claim the demo embodies (issue 11): at least 80 % of the focal
+    # (core) spindles are labelled MEG-only by detection, the diffuse
+    # (matrix) spindles EEG-only, mixed ones both
+    label = {i: res.events[j].visibility for i, j, _ in agr.matches}
+    kinds = [t.properties["kind"] for t in truth]
+    for kind, vis in (("focal", "meg"), ("diffuse", "eeg"), ("mixed", "both")):
+        idx = [i for i, k in enumerate(kinds) if k == kind]
+        share = sum(label.get(i) == vis for i in idx) / len(idx)
+        assert share >= 0.8, (kind, share)
+
+
+def test_demo_detection_margins():
+    """The demo's labels hold with a margin, not by a hair (issue 11).
+
+    A modality sees a spindle when >= 2 EEG (>= 7 MEG) channels detect it,
+    i.e. when the 2nd (7th) best channel's A7 score (``_a7_scores``: 1 = at
+    the threshold) exceeds 1 within the spindle. Measured on the demo
+    (EEG 2nd-best / MEG 7th-best): focal 0.79-0.99 (8 of 9 <= 0.92) /
+    1.12-1.31, diffuse 1.13-1.31 / 0.83-0.97, mixed 1.19-1.33 / 1.09-1.23.
+    Asserted with room to spare, so that a numeric wobble (another BLAS, a
+    rebuilt BEM) cannot move the >= 80 % labels: at least 8 of 9 focal
+    spindles stay 5 % below the EEG threshold and every one clears the MEG
+    threshold by >= 5 %.
+    """
+    from core.recording import open_recording
+    from core.simulate import demo_paths
+    from core.staging import read_hypnogram
+
+    paths = demo_paths()
+    rec = open_recording(paths.raw)
+    truth = list(read_spindles(paths.spindles))
+    hyp = read_hypnogram(paths.hypnogram, recording_duration=rec.duration)
+    eeg, step = _a7_scores(rec, hyp, ("eeg",))
+    meg, _ = _a7_scores(rec, hyp, ("mag", "grad"))
+    # the score is the detector's rule: every channel detection passes 1
+    res = detect(rec, hypnogram=hyp)
+    names = {t: [n for n, k in zip(rec.ch_names, rec.ch_types) if k in t]
+             for t in (("eeg",), ("mag", "grad"))}
+    for ev in res.channel_events:
+        t = ("eeg",) if ev.properties["channel_type"] == "eeg" else ("mag", "grad")
+        sc = (eeg if t == ("eeg",) else meg)[names[t].index(ev.channels[0])]
+        a = int(round(ev.onset / step))
+        assert sc[a:a + int(round(ev.duration / step))].max() > 1 - 1e-6, ev
+    stat = {"focal": [], "diffuse": [], "mixed": []}
+    for t in truth:
+        a = int(t.onset / step)
+        b = int(np.ceil((t.onset + t.duration) / step)) + 1
+        e = np.sort(eeg[:, a:b].max(1))[::-1][1]   # 2nd best of 60 EEG
+        m = np.sort(meg[:, a:b].max(1))[::-1][6]   # 7th best of 306 MEG
+        stat[t.properties["kind"]].append((e, m))
+    focal, diffuse, mixed = (np.array(stat[k]) for k in ("focal", "diffuse", "mixed"))
+    assert focal[:, 0].max() < 1.0 and (focal[:, 0] <= 0.95).sum() >= 8, focal[:, 0]
+    assert focal[:, 1].min() >= 1.05, focal[:, 1]        # MEG: clearly above
+    assert diffuse[:, 0].min() >= 1.1, diffuse[:, 0]
+    assert diffuse[:, 1].max() < 1.0 and (diffuse[:, 1] <= 0.95).sum() >= 8, diffuse[:, 1]
+    assert mixed[:, 0].min() >= 1.1 and mixed[:, 1].min() >= 1.05, mixed
