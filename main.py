@@ -12,10 +12,10 @@ import sys
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from core.cli import COMMANDS
+    from core.cli.main import COMMANDS
 
     if argv and argv[0] in COMMANDS:
-        from core.cli import main as cli_main
+        from core.cli.main import main as cli_main
 
         return cli_main(argv)
     if argv and argv[0] == "--version":

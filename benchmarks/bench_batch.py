@@ -1,6 +1,6 @@
 """``batch`` throughput: recordings per minute with one and two Dask workers.
 
-Builds a BIDS dataset of simulated MEG+EEG recordings (core.simulate, different
+Builds a BIDS dataset of simulated MEG+EEG recordings (core.session.simulate, different
 seeds; the same maker as the tests), runs the whole cohort on a LocalCluster
 with one worker, then with two (fresh derivatives each), then reruns the
 second (nothing to do). Prints recordings per minute, the two-to-one ratio,
@@ -32,7 +32,7 @@ def build(root: Path, n: int, decimate: int, spindles: int):
     import numpy as np
 
     import batch_fixtures
-    from core.headmodel import template_forward
+    from core.sources.headmodel import template_forward
 
     per = max(1, spindles // 3)
     batch_fixtures.SPINDLES = {"diffuse": per, "focal": per, "mixed": per}

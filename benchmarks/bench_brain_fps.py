@@ -1,6 +1,6 @@
 """Frames per second of two linked 20,484-vertex cortical views.
 
-Two :class:`gui.brain_view.BrainView` (pyvistaqt QtInteractor) side by side on
+Two :class:`gui.widgets.brain_view.BrainView` (pyvistaqt QtInteractor) side by side on
 the template's ico5 surfaces (all 2 x 10,242 fsaverage5 vertices are sources),
 new scalars every frame. Measured in the same run:
 
@@ -34,7 +34,7 @@ def _views(app, multi_samples, size):
     import numpy as np
     from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-    from gui.brain_view import BrainView, cortex_surface
+    from gui.widgets.brain_view import BrainView, cortex_surface
 
     surf = cortex_surface([np.arange(10242), np.arange(10242)], "fsaverage", "pial")
     win = QWidget()

@@ -182,7 +182,7 @@ def measure_ours(path, n_rows, pages, filters, think):
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from core.settings import Settings
+    from core.session.settings import Settings
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from core.synchrony import mean_abs_pairwise_correlation, mean_pairwise_correlation  # noqa: E402
+from core.sources.synchrony import mean_abs_pairwise_correlation, mean_pairwise_correlation  # noqa: E402
 
 
 def best_of(fun, repeat=3):

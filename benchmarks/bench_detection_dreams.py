@@ -50,10 +50,10 @@ from scipy.signal import resample_poly
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.detection import detect_array  # noqa: E402
-from core.dreams import read_dreams_signal  # noqa: E402
-from core.evaluation import by_event  # noqa: E402
-from core.spindles import read_spindles  # noqa: E402
+from core.detection.detector import detect_array  # noqa: E402
+from core.io.dreams import read_dreams_signal  # noqa: E402
+from core.scoring.evaluation import by_event  # noqa: E402
+from core.io.marks import read_spindles  # noqa: E402
 
 SCORED_SPAN = 1000.0
 

@@ -4,7 +4,7 @@ Generates an 8-hour, 60-channel, 256-Hz EEG recording as an EDF file on disk
 (written record by record, one minute at a time: the night never sits in
 memory), with simulated spindles, then times
 
-* SpindleScope: ``core.detection.detect`` on the lazily opened EDF, every
+* SpindleScope: ``core.detection.detector.detect`` on the lazily opened EDF, every
   channel, reading the file in chunks (time includes all reading);
 * YASA: ``yasa.spindles_detect`` with its defaults on the same data. YASA
   needs the signals in memory: they are loaded first (load time reported
@@ -99,8 +99,8 @@ def _peak_mb():
 
 
 def run_ours(path):
-    from core.detection import detect
-    from core.recording import open_recording
+    from core.detection.detector import detect
+    from core.io.recording import open_recording
 
     t0 = time.perf_counter()
     rec = open_recording(path)

@@ -1,7 +1,7 @@
 """Whole-brain resolution metrics: SpindleScope against MNE, same matrix, one run.
 
 For the template head (fsaverage, ico-4 = 5,124 or ico-5 = 20,484 sources) with
-the demo recording's sensors (306 MEG + 60 EEG, :func:`core.sensors.make_info`)
+the demo recording's sensors (306 MEG + 60 EEG, :func:`core.sources.sensors.make_info`)
 and MNE's ad hoc (diagonal) noise covariance, the MNE
 resolution matrix of EEG+MEG is computed once and saved. Then, each in a fresh
 subprocess run one after the other (so peak memory is measured cleanly):
@@ -9,7 +9,7 @@ subprocess run one after the other (so peak memory is measured cleanly):
 * ``mne``      : ``mne.minimum_norm.resolution_metrics`` for the 12
   function x metric combinations (PSF and CTF; peak_err, cog_err, sd_ext,
   maxrad_ext, peak_amp, sum_amp) on the dense matrix;
-* ``ours``     : :func:`core.resolution_metrics.resolution_metrics`, the same
+* ``ours``     : :func:`core.resolution.metrics.resolution_metrics`, the same
   12 values on the same dense matrix, blockwise;
 * ``factored`` : the same from the factors ``R = K @ G`` (what the app does):
   the dense matrix is never built.
@@ -68,7 +68,7 @@ def child(mode, folder):
     import mne  # noqa: F401  (imported before the baseline)
     import mne.minimum_norm  # noqa: F401
 
-    from core.resolution_metrics import resolution_metrics
+    from core.resolution.metrics import resolution_metrics
 
     folder = Path(folder)
     locs = np.load(folder / "locations.npy")
@@ -95,7 +95,7 @@ def child(mode, folder):
     elif mode in ("ours", "ours_compat"):
         out = resolution_metrics(R, locations=locs, mne_maxrad=mode == "ours_compat")
     else:
-        from core.resolution import ResolutionMatrix
+        from core.resolution.matrix import ResolutionMatrix
 
         rm = ResolutionMatrix(K, G, src=None)
         # locations given explicitly: no source space needed; never dense
@@ -120,10 +120,10 @@ def prepare(spacing, folder):
     """Template forward + demo noise covariance -> MNE resolution matrix."""
     import mne
 
-    from core.headmodel import template_forward
-    from core.resolution import make_resolution_matrix
-    from core.resolution_metrics import source_locations
-    from core.sensors import make_info
+    from core.sources.headmodel import template_forward
+    from core.resolution.matrix import make_resolution_matrix
+    from core.resolution.metrics import source_locations
+    from core.sources.sensors import make_info
 
     t0 = time.perf_counter()
     info = make_info(200.0)
@@ -209,7 +209,7 @@ def main():
                       f"extra memory {r['extra_mb'] / max(m['extra_mb'], 1e-9):.2f}, "
                       f"process peak {r['total_mb'] / m['total_mb']:.3f}")
             # from the kernel K and gain G: MNE must assemble R first
-            from core.resolution_metrics import MAX_DENSE_BYTES
+            from core.resolution.metrics import MAX_DENSE_BYTES
 
             mne_e2e = t_dense + m["time"]
             if nbytes <= MAX_DENSE_BYTES:

@@ -5,10 +5,10 @@ spindle both pipelines apply loose-orientation inverse kernels (norm and
 normal components) to band-passed sensor data and compute every synchrony
 figure; the new one also runs the length-matched null segment and the
 cross-spindle pair, then pools the coherence and computes the nulls,
-intervals and permutation p-values (:func:`core.synchrony_figures.finish_stats`).
+intervals and permutation p-values (:func:`core.sources.synchrony_figures.finish_stats`).
 
 The old pipeline is the per-spindle ``spindle_synchrony`` of
-``core/synchrony.py`` at commit ``OLD_COMMIT`` (read with ``git show``), so
+``core/sources/synchrony.py`` at commit ``OLD_COMMIT`` (read with ``git show``), so
 both are measured in the same run on the same machine.
 
 Usage::
@@ -35,7 +35,7 @@ N_CHANNELS = {"eeg": 60, "meg": 306, "meeg": 366}
 
 
 def old_synchrony():
-    """The old ``core.synchrony`` module, loaded from git history."""
+    """The old ``core.sources.synchrony`` module, loaded from git history."""
     text = subprocess.run(["git", "show", f"{OLD_COMMIT}:core/synchrony.py"], cwd=REPO,
                           capture_output=True, text=True, check=True).stdout
     spec = importlib.util.spec_from_loader("core._old_synchrony", loader=None)
@@ -46,10 +46,10 @@ def old_synchrony():
 
 
 def main(argv=None):
-    from core.coherence import make_estimator
-    from core.sources import AnalysisConfig
-    from core.synchrony import pairwise_correlation_sample
-    from core.synchrony_figures import (AnalysisResult, Pool, SpindleSources,
+    from core.sources.coherence import make_estimator
+    from core.sources.analysis import AnalysisConfig
+    from core.sources.synchrony import pairwise_correlation_sample
+    from core.sources.synchrony_figures import (AnalysisResult, Pool, SpindleSources,
                                         finish_stats, segment_figures)
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -43,7 +43,7 @@ def _excepthook(exc_type, exc, tb):
     """Uncaught exceptions in slots end in a dialog, never a dead window."""
     from PySide6.QtWidgets import QApplication
 
-    from . import dialogs
+    from gui.dialogs import common as dialogs
 
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     logging.getLogger("spindlescope").error("Uncaught exception:\n%s", text)
@@ -68,7 +68,7 @@ def _render(app, window, out: str) -> int:
         if not img.save(str(tmp)):
             raise ValueError("Qt cannot write this image format")
 
-    from core.safe_io import write_via_temp
+    from core.utils.safe_io import write_via_temp
 
     try:
         write_via_temp(out, save)   # atomically: never half an image
@@ -82,18 +82,18 @@ def _render(app, window, out: str) -> int:
 
 def _show_tab(window, tab: str, compute: bool):
     """Select a tab; for a screenshot run what the workspace tabs show."""
-    from core.cli import TerminalProgress
+    from core.cli.main import TerminalProgress
 
     demo = getattr(window, "demo_paths", None) is not None
     if tab == "sources":
-        from .sources_tab import run_for_screenshot
+        from gui.sources.sources_tab import run_for_screenshot
 
         window.tabs.setCurrentWidget(window.sources_tab)
         if compute:
             run_for_screenshot(window.sources_tab, demo=demo,
                                progress=TerminalProgress())
     elif tab == "resolution":
-        from .resolution_tab import run_for_screenshot
+        from gui.resolution.resolution_tab import run_for_screenshot
 
         window.tabs.setCurrentWidget(window.resolution_tab)
         if compute:
@@ -115,9 +115,9 @@ def main(argv=None) -> int:
     import mne
     from PySide6.QtWidgets import QApplication
 
-    from core.settings import Settings
+    from core.session.settings import Settings
 
-    from .main_window import MainWindow
+    from gui.main_window import MainWindow
 
     mne.set_log_level("WARNING")
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         window.resize(w, h)
-        from core.safe_io import check_output
+        from core.utils.safe_io import check_output
         from core.utils import SpindleScopeError as _Err
 
         try:
@@ -148,12 +148,12 @@ def main(argv=None) -> int:
 
         try:
             if args.demo:
-                from core.simulate import demo_paths
+                from core.session.simulate import demo_paths
 
                 window._open_demo_paths(demo_paths())
             elif args.file:
                 if args.file.endswith(".json"):
-                    from core.session import Session
+                    from core.session.session import Session
 
                     # the session's saved view, results and proposals too
                     window.adopt_session(Session.load(args.file, settings=settings),
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
     elif args.file:
         window.open_path(args.file)
     else:
-        from .recovery import pending_recoveries
+        from gui.dialogs.recovery import pending_recoveries
 
         for folder, rec in pending_recoveries()[:1]:
             window.open_path(rec)  # opening offers to restore

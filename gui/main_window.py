@@ -1,6 +1,6 @@
 """The main window: menus, the Traces / Sources / Resolution tabs, docks.
 
-The window owns one :class:`core.session.Session` and wires views to it; the
+The window owns one :class:`core.session.session.Session` and wires views to it; the
 views observe the session (house rule 2). File operations and long analyses
 end in dialogs with a clear message on error, never in a traceback.
 """
@@ -14,22 +14,22 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from core.formats import FOLDER_SUFFIXES, FORMATS, NoSignalsError
-from core.recording import GROUPS
-from core.session import SESSION_SUFFIX, Session
-from core.settings import Settings
+from core.io.formats import FOLDER_SUFFIXES, FORMATS, NoSignalsError
+from core.io.recording import GROUPS
+from core.session.session import SESSION_SUFFIX, Session
+from core.session.settings import Settings
 
-from . import dialogs
-from .compare_panel import ComparePanel
-from .hypnogram_lane import HypnogramLane
-from .overview_bar import OverviewBar
-from .resolution_tab import ResolutionTab
-from .sources_tab import SourcesTab
-from .recovery import AutosaveController
-from .review_panel import ReviewPanel
-from .spindle_table import SpindleTable
-from .trace_browser import TraceBrowser, format_time
-from .workers import run_task
+from gui.dialogs import common as dialogs
+from gui.scoring.compare_panel import ComparePanel
+from gui.traces.hypnogram_lane import HypnogramLane
+from gui.traces.overview_bar import OverviewBar
+from gui.resolution.resolution_tab import ResolutionTab
+from gui.sources.sources_tab import SourcesTab
+from gui.dialogs.recovery import AutosaveController
+from gui.scoring.review_panel import ReviewPanel
+from gui.scoring.spindle_table import SpindleTable
+from gui.traces.browser import TraceBrowser, format_time
+from gui.workers import run_task
 
 RECORDING_FILTER = (
     "Recordings (" + " ".join(f"*{e}" for e in FORMATS if e.startswith("."))
@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         self.session.path_changed.connect(lambda *_: self._update_title())
         self.session.history.changed.connect(self._update_undo)
         self._update_undo()
-        from .scorer_tools import ScorerTools
+        from gui.scoring.scorer_tools import ScorerTools
 
         self.scorer = ScorerTools(self)   # montages, spectrogram, automatic staging
         self._follow_settings()
@@ -355,7 +355,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _open_recording(self, path, hypnogram=None, spindles=None):
-        from core.recording import open_recording
+        from core.io.recording import open_recording
 
         if not self.maybe_save():
             return False
@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
 
     def open_demo(self, blocking: bool = False):
         """Open the built-in demo (built on a worker the first time)."""
-        from core import simulate
+        from core.session import simulate
 
         if blocking:
             return self._guard("Opening the demo", self._open_demo_paths,
@@ -413,7 +413,7 @@ class MainWindow(QMainWindow):
                  lambda paths: self._guard("Opening the demo", self._open_demo_paths, paths))
 
     def _open_demo_paths(self, paths):
-        from core.staging import read_hypnogram
+        from core.io.hypnograms import read_hypnogram
 
         hyp = None
         if getattr(paths, "hypnogram", None) and Path(paths.hypnogram).exists():
@@ -455,7 +455,7 @@ class MainWindow(QMainWindow):
                 return None
         from core.batch.results import load_cohort
 
-        from .cohort_view import CohortView
+        from gui.sources.cohort_view import CohortView
 
         view = self._guard("Opening the cohort results",
                            lambda: CohortView(load_cohort(folder)))
@@ -485,7 +485,7 @@ class MainWindow(QMainWindow):
     def import_spindles(self, path, replace=False):
         """Add the marks of ``path`` (or, with ``replace``, put them in place
         of all current marks); either way one step that Ctrl+Z undoes."""
-        from core.spindles import read_spindles
+        from core.io.marks import read_spindles
 
         rec = self.session.recording
         new = read_spindles(path, sfreq=rec.sfreq if rec else None,
@@ -508,7 +508,7 @@ class MainWindow(QMainWindow):
                     f"{verb} {n} marks from {path} (Ctrl+Z undoes)", 5000)
 
     def export_spindles_dialog(self):
-        from core.spindles import write_spindles
+        from core.io.marks import write_spindles
 
         path, _ = QFileDialog.getSaveFileName(self, "Export spindles", "", MARKS_FILTER)
         if path:
@@ -517,7 +517,7 @@ class MainWindow(QMainWindow):
     def import_hypnogram(self, path):
         """Put the stages of ``path`` in place of all stages; one step that
         Ctrl+Z undoes. Returns the session's hypnogram."""
-        from core.staging import read_hypnogram_for
+        from core.io.hypnograms import read_hypnogram_for
 
         rec = self.session.recording
         hyp = read_hypnogram_for(path, rec)
@@ -531,7 +531,7 @@ class MainWindow(QMainWindow):
             self._guard("Importing the hypnogram", self.import_hypnogram, path)
 
     def export_hypnogram_dialog(self):
-        from core.staging import write_hypnogram
+        from core.io.hypnograms import write_hypnogram
 
         if self.session.hypnogram is None:
             return
@@ -572,8 +572,8 @@ class MainWindow(QMainWindow):
         return dlg
 
     def show_keys(self):
-        from .trace_browser import __doc__ as doc_browser
-        from .review_panel import __doc__ as doc_review
+        from gui.traces.browser import __doc__ as doc_browser
+        from gui.scoring.review_panel import __doc__ as doc_review
 
         box = dialogs.QMessageBox(self)
         box.setWindowTitle("Keys")
@@ -584,8 +584,8 @@ class MainWindow(QMainWindow):
 
     # -- analysis ----------------------------------------------------------------------
     def detect_dialog(self):
-        from core.montage import available_montages
-        from core.pipeline import DETECT_METHODS
+        from core.io.montage import available_montages
+        from core.session.pipeline import DETECT_METHODS
 
         rec = self.session.recording
         if rec is None:
@@ -615,13 +615,13 @@ class MainWindow(QMainWindow):
 
     def run_detection(self, method="a7", modality="eeg", staged_only=True, params=None,
                       montage=None):
-        """Run a detector on a worker through :meth:`core.session.Session.iter_detect`
+        """Run a detector on a worker through :meth:`core.session.session.Session.iter_detect`
         (the ``detect`` command's pipeline); its events join the set as candidates.
 
         ``params``: parameters changed from the detector's published defaults;
         ``montage``: detect on a montage's rows (None: channels as recorded).
         """
-        from core.pipeline import DetectOptions
+        from core.session.pipeline import DetectOptions
 
         options = self._guard("Checking the detector parameters", DetectOptions,
                               method=method, modality=modality, staged_only=staged_only,

@@ -7,7 +7,7 @@ the session or the widgets. Cancel closes the generator between steps
 
 ``make_gen`` is called on the main thread when the worker starts, so the
 functions that freeze their inputs when called (e.g.
-:meth:`core.workspace.SourceWorkspace.iter_sources`) take their snapshot
+:meth:`core.session.workspace.SourceWorkspace.iter_sources`) take their snapshot
 there; the worker thread only advances the generator. A plain
 ``QThreadPool`` runnable is used (superqt's ``thread_worker`` would add a
 dependency for the same forty lines, so superqt is not used).
@@ -145,7 +145,7 @@ def run_task(parent, title: str, make_gen, on_done, on_error=None, on_cancel=Non
     worker : ProgressWorker
         The running worker (``worker.dialog`` is the progress dialog).
     """
-    from .dialogs import show_error
+    from gui.dialogs.common import show_error
 
     dlg = QProgressDialog(title, "Cancel", 0, 100, parent)
     dlg.setWindowTitle(title)

@@ -12,8 +12,8 @@ SPINDLES = {"diffuse": 1, "focal": 1, "mixed": 1}
 
 
 def simulate_recording(folder: Path, seed: int):
-    """Build one short simulated MEG+EEG recording (core.simulate) in ``folder``."""
-    from core import simulate
+    """Build one short simulated MEG+EEG recording (core.session.simulate) in ``folder``."""
+    from core.session import simulate
     from core.utils import run_with_progress
 
     params = simulate.demo_params()

@@ -57,7 +57,7 @@ def small_fif(tmp_path_factory) -> Path:
 def demo_recording(tmp_path_factory) -> RecordingPaths:
     """The built-in demo (built once, cached). A demo that cannot be built is
     a failure of the product's first promise, never replaced by a stand-in."""
-    from core.simulate import demo_paths
+    from core.session.simulate import demo_paths
 
     p = demo_paths()
     return RecordingPaths(p.raw, p.hypnogram, p.spindles)
@@ -66,37 +66,37 @@ def demo_recording(tmp_path_factory) -> RecordingPaths:
 @pytest.fixture
 def gui_env(tmp_path, monkeypatch):
     """Temporary config and autosave folders; questions answered "yes"."""
-    import core.session
-    import gui.dialogs
-    import gui.recovery
+    import core.session.session
+    import gui.dialogs.common
+    import gui.dialogs.recovery
 
     cfg = tmp_path / "config"
     cache = tmp_path / "cache"
     cache.mkdir()
     monkeypatch.setenv("SPINDLESCOPE_CONFIG_DIR", str(cfg))
-    monkeypatch.setattr(core.session, "cache_dir", lambda: cache)
-    monkeypatch.setattr(gui.recovery, "cache_dir", lambda: cache)
+    monkeypatch.setattr(core.session.session, "cache_dir", lambda: cache)
+    monkeypatch.setattr(gui.dialogs.recovery, "cache_dir", lambda: cache)
     asked = []
 
     def fake_ask(parent, title, question, default_yes=True):
         asked.append(title)
         return True
 
-    monkeypatch.setattr(gui.dialogs, "ask", fake_ask)
+    monkeypatch.setattr(gui.dialogs.common, "ask", fake_ask)
     save_answers = []  # "save" / "discard" / "cancel" to give, in order
 
     def fake_save_changes(parent, what="this session"):
         asked.append("Unsaved changes")
         return save_answers.pop(0) if save_answers else "discard"
 
-    monkeypatch.setattr(gui.dialogs, "ask_save_changes", fake_save_changes)
+    monkeypatch.setattr(gui.dialogs.common, "ask_save_changes", fake_save_changes)
     return {"config": cfg, "cache": cache, "asked": asked, "save_answers": save_answers}
 
 
 @pytest.fixture
 def window(qtbot, gui_env):
     """A shown main window with default settings."""
-    from core.settings import Settings
+    from core.session.settings import Settings
     from gui.main_window import MainWindow
 
     w = MainWindow(Settings())

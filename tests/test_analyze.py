@@ -43,7 +43,7 @@ def test_demo_reproduces_the_papers_direction(demo_out):
 
 
 def test_demo_every_figure_has_null_excess_interval_p(demo_out):
-    from core.synchrony_figures import BETWEEN, FIGURES
+    from core.sources.synchrony_figures import BETWEEN, FIGURES
 
     summary = json.loads((demo_out / "summary.json").read_text())
     n = summary["n_spindles"]

@@ -41,12 +41,12 @@ def test_source_estimates_and_reports_are_written_atomically(tmp_path, monkeypat
     import mne
     import numpy as np
 
-    import core.safe_io
-    from core.report import write_stcs
+    import core.utils.safe_io
+    from core.report.writers import write_stcs
 
     written = []
-    real = core.safe_io.atomic_write_bytes
-    monkeypatch.setattr(core.safe_io, "atomic_write_bytes",
+    real = core.utils.safe_io.atomic_write_bytes
+    monkeypatch.setattr(core.utils.safe_io, "atomic_write_bytes",
                         lambda p, d: written.append(p.name) or real(p, d))
     stc = mne.SourceEstimate(np.arange(6.0).reshape(3, 2), [np.array([0, 1]), np.array([5])],
                              tmin=0.0, tstep=0.01, subject="fsaverage")

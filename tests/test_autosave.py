@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from core.autosave import Autosaver
-from core.spindles import Spindle, SpindleSet
-from core.staging import Hypnogram
+from core.session.autosave import Autosaver
+from core.scoring.spindles import Spindle, SpindleSet
+from core.scoring.staging import Hypnogram
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -160,9 +160,9 @@ def test_a_failing_journal_reports_and_never_breaks_editing(tmp_path):
 CHILD = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {repo!r})
-    from core.autosave import Autosaver
-    from core.spindles import Spindle, SpindleSet
-    from core.staging import Hypnogram
+    from core.session.autosave import Autosaver
+    from core.scoring.spindles import Spindle, SpindleSet
+    from core.scoring.staging import Hypnogram
     sset, hyp = SpindleSet(), Hypnogram.from_duration(8 * 3600, 30)
     Autosaver({folder!r}, sset, hyp, snapshot_every=50, snapshot_interval=0.5)
     i = 0

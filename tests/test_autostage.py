@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.autostage import PROBA_STAGES, StageProposals, StagingResult, autostage
-from core.staging import Hypnogram, read_hypnogram
+from core.detection.autostage import PROBA_STAGES, StageProposals, StagingResult, autostage
+from core.scoring.staging import Hypnogram
+from core.io.hypnograms import read_hypnogram
 from core.utils import Cancelled, SpindleScopeError, run_with_progress
 
 
@@ -20,7 +21,7 @@ def psg_path(shared_data):
 
 @pytest.fixture(scope="module")
 def staged(psg_path):
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     rec = open_recording(psg_path)
     reports = []
@@ -55,7 +56,7 @@ def test_autostage_short_psg(staged):
 
 
 def test_autostage_eeg_only_and_cancel(psg_path):
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     rec = open_recording(psg_path)
     with pytest.raises(Cancelled):
@@ -83,8 +84,8 @@ def test_proposals_fill_only_unscored_epochs():
 
 
 def test_stage_command_writes_tsv(psg_path, tmp_path, capsys):
-    from core.cli import main
-    from core.staging import write_hypnogram
+    from core.cli.main import main
+    from core.io.hypnograms import write_hypnogram
 
     own = Hypnogram(["N3"] + ["?"] * 9)
     write_hypnogram(own, tmp_path / "own.tsv")
@@ -113,8 +114,8 @@ def test_stage_command_writes_tsv(psg_path, tmp_path, capsys):
 
 
 def test_stage_command_refuses_other_epoch_lengths(psg_path, tmp_path, capsys):
-    from core.cli import main
-    from core.staging import write_hypnogram
+    from core.cli.main import main
+    from core.io.hypnograms import write_hypnogram
 
     write_hypnogram(Hypnogram(["W"] * 60, 5.0), tmp_path / "five.tsv")
     assert main(["stage", str(psg_path), "--hypnogram", str(tmp_path / "five.tsv"),
@@ -129,9 +130,9 @@ def test_staging_agrees_with_dreams_expert(dreams_dir):
     60 epochs, kappa 0.79)."""
     import mne
 
-    from core.dreams import read_dreams_signal
-    from core.recording import Recording
-    from core.stage_agreement import stage_agreement
+    from core.io.dreams import read_dreams_signal
+    from core.io.recording import Recording
+    from core.scoring.agreement import stage_agreement
 
     data, sf, name = read_dreams_signal(dreams_dir / "excerpt2.txt")
     raw = mne.io.RawArray(data[None], mne.create_info([name], sf, ["eeg"]),

@@ -152,7 +152,7 @@ def test_detect_step_where_no_events(tmp_path):
     """A recording without events: the detector's spindles are written (in-process)."""
     from batch_fixtures import simulate_recording
     from core.batch import process_recording
-    from core.spindles import read_spindles
+    from core.io.marks import read_spindles
 
     paths = simulate_recording(tmp_path / "sim", 5)
     table = tmp_path / "samples.tsv"
@@ -190,7 +190,7 @@ def cohort(tmp_path_factory):
 
     from batch_fixtures import make_bids
     from core.batch import make_client
-    from core.headmodel import template_forward
+    from core.sources.headmodel import template_forward
 
     base = tmp_path_factory.mktemp("cohort")
     root = make_bids(base / "bids", seeds=(1, 2, 3), corrupt=True, scratch=base / "sim")
@@ -372,7 +372,7 @@ def test_cohort_worker_killed_mid_run(cohort):
 
 
 def test_cohort_command_line(cohort, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     addr = cohort["client"].scheduler.address
     code = main(["batch", str(cohort["root"]), "--out", str(cohort["deriv"]),
@@ -408,7 +408,7 @@ def test_spindle_stcs_are_streamed_to_disk(cohort, tmp_path):
 
 
 def read_spindles_sorted(path):
-    from core.spindles import read_spindles
+    from core.io.marks import read_spindles
 
     return sorted(read_spindles(path), key=lambda s: s.onset)
 

@@ -3,10 +3,11 @@
 import mne
 import pytest
 
-from core.cli import main
-from core.spindles import read_spindles, write_spindles
+from core.cli.main import main
+from core.io.marks import read_spindles, write_spindles
 from core.utils import SpindleScopeError
-from core.staging import Hypnogram, write_hypnogram
+from core.scoring.staging import Hypnogram
+from core.io.hypnograms import write_hypnogram
 
 from test_detection import simulate
 
@@ -32,7 +33,7 @@ def test_detect_and_compare(fif, tmp_path, capsys):
     assert {"frequency", "n_eeg", "n_mag", "n_grad"} <= set(header)
     assert {s.visibility for s in det} <= {"eeg", "meg", "both"} and len(det) >= 10
     ref = tmp_path / "truth.tsv"
-    from core.spindles import Spindle
+    from core.scoring.spindles import Spindle
 
     write_spindles([Spindle(o, d, visibility=k) for o, d, k in truth], ref)
     assert main(["compare", str(ref), str(out), "--iou", "0.2"]) == 0
@@ -93,8 +94,8 @@ def test_compare_bad_file(tmp_path, capsys):
 
 def test_detect_on_real_50hz_edf(dreams_dir, tmp_path, capsys):
     """excerpt3.edf: 50 Hz, unit 'UV' repaired on opening; C3-A1 as in the text file."""
-    from core.detection import detect_array
-    from core.dreams import read_dreams_signal
+    from core.detection.detector import detect_array
+    from core.io.dreams import read_dreams_signal
 
     out = tmp_path / "ex3.tsv"
     assert main(["detect", str(dreams_dir / "excerpt3.edf"), "--picks", "C3-A1",
@@ -181,7 +182,7 @@ def test_unreadable_inputs_and_folders(tmp_path, capsys):
 def test_os_errors_become_messages(tmp_path, capsys, monkeypatch):
     import errno
 
-    import core.commands.compare as cmp
+    import core.cli.commands.compare as cmp
 
     for exc, msg in ((PermissionError(13, "Permission denied", "/root/x.tsv"),
                       "permission denied"),
@@ -197,7 +198,7 @@ def test_os_errors_become_messages(tmp_path, capsys, monkeypatch):
 
 def test_outputs_are_checked_before_computing(tmp_path, capsys, monkeypatch):
     # item 11: analyze --out <existing file> failed after 69 s of computing
-    import core.commands.analyze as analyze
+    import core.cli.commands.analyze as analyze
 
     def never(args):
         raise AssertionError("computed before checking --out")
@@ -229,7 +230,7 @@ def test_analyze_modalities_option_names_what_the_recording_has(tmp_path, capsys
     import mne
     import numpy as np
 
-    from core.cli import main
+    from core.cli.main import main
 
     info = mne.create_info(["Fz", "Cz", "Pz"], 100.0, "eeg")
     raw = mne.io.RawArray(np.zeros((3, 1000)), info, verbose="error")

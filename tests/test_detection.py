@@ -5,12 +5,12 @@ import logging
 import numpy as np
 import pytest
 
-from core.detection import (ArraySource, detect, detect_array, iter_detect,
+from core.detection.detector import (ArraySource, detect, detect_array, iter_detect,
                             make_params, merge_channel_events)
-from core.dreams import read_dreams_signal
-from core.evaluation import by_event
-from core.spindles import read_spindles
-from core.staging import Hypnogram
+from core.io.dreams import read_dreams_signal
+from core.scoring.evaluation import by_event
+from core.io.marks import read_spindles
+from core.scoring.staging import Hypnogram
 from core.utils import Cancelled, SpindleScopeError, run_with_progress
 
 SF = 200.0
@@ -249,7 +249,7 @@ def _a7_scores(rec, hyp, types):
     ``min(criterion / threshold)`` over the four (adaptive absolute power z,
     relative power z, covariance z, correlation) is above 1 exactly where a
     channel may detect, with the same baselines (N2/N3 windows, 30-s
-    contexts) as :func:`core.detection.detect` in a mixed EEG+MEG run.
+    contexts) as :func:`core.detection.detector.detect` in a mixed EEG+MEG run.
 
     Returns
     -------
@@ -259,8 +259,8 @@ def _a7_scores(rec, hyp, types):
     """
     from dataclasses import replace
 
-    from core.detection import UNIT_SCALE, _Geometry, _window_validity, make_params
-    from core.detection_dsp import (_a7_chunk_features, _context_stats,
+    from core.detection.detector import UNIT_SCALE, _Geometry, _window_validity, make_params
+    from core.detection.dsp import (_a7_chunk_features, _context_stats,
                                     _segment_valid, _to_segments)
 
     p = replace(make_params("a7"), abs_mode="adaptive")
@@ -300,9 +300,9 @@ def test_demo_recording_found_with_visibility():
     spindles it may claim a modality the simulation leaves out only where the
     spindle reaches 3 SDs there; extra claims stay rare (<= 10 %).
     """
-    from core.recording import open_recording
-    from core.simulate import demo_paths
-    from core.staging import read_hypnogram
+    from core.io.recording import open_recording
+    from core.session.simulate import demo_paths
+    from core.io.hypnograms import read_hypnogram
 
     paths = demo_paths()
     rec = open_recording(paths.raw)
@@ -347,9 +347,9 @@ def test_demo_detection_margins():
     spindles stay 5 % below the EEG threshold and every one clears the MEG
     threshold by >= 5 %.
     """
-    from core.recording import open_recording
-    from core.simulate import demo_paths
-    from core.staging import read_hypnogram
+    from core.io.recording import open_recording
+    from core.session.simulate import demo_paths
+    from core.io.hypnograms import read_hypnogram
 
     paths = demo_paths()
     rec = open_recording(paths.raw)

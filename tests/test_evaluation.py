@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.evaluation import by_event, cohen_kappa, compare, match_events, sample_mask
-from core.spindles import Spindle
+from core.scoring.evaluation import by_event, cohen_kappa, compare, match_events, sample_mask
+from core.scoring.spindles import Spindle
 from core.utils import SpindleScopeError
 
 
@@ -55,7 +55,7 @@ def test_compare_window_and_mask():
 
 
 def test_two_dreams_experts(dreams_dir):
-    from core.spindles import read_spindles
+    from core.io.marks import read_spindles
 
     e1 = read_spindles(dreams_dir / "Visual_scoring1_excerpt1.txt")
     e2 = read_spindles(dreams_dir / "Visual_scoring2_excerpt1.txt")

@@ -1,4 +1,4 @@
-"""core.formats: every reader behind content sniffing, folders, MaxShield,
+"""core.io.formats: every reader behind content sniffing, folders, MaxShield,
 epoched files, annotations-only files, EDF header checks."""
 
 import json
@@ -7,8 +7,8 @@ import mne
 import numpy as np
 import pytest
 
-from core.formats import NoSignalsError, read_edf_header, sniff
-from core.recording import open_recording
+from core.io.formats import NoSignalsError, read_edf_header, sniff
+from core.io.recording import open_recording
 from core.utils import RecordingError
 
 
@@ -269,10 +269,10 @@ def test_fuzz_edf_and_fif_headers(tmp_path, valid_recordings, ext, edits, cut):
 def test_maxshield_is_refused_by_every_source_path(shared_data, tmp_path, capsys):
     """The CLI's analyze, the GUI's workspace and the core analysis all refuse
     raw MaxShield data with the MaxFilter advice (never a distorted result)."""
-    from core.cli import main
-    from core.session import Session
-    from core.sources import iter_analysis
-    from core.workspace import SourceWorkspace
+    from core.cli.main import main
+    from core.session.session import Session
+    from core.sources.analysis import iter_analysis
+    from core.session.workspace import SourceWorkspace
 
     path = shared_data / "formats" / "fif" / "test_move_anon_erm_raw.fif"
     if not path.is_file():

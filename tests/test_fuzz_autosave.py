@@ -22,9 +22,9 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from core.autosave import Autosaver  # noqa: E402
-from core.spindles import STATUS, Spindle, SpindleSet  # noqa: E402
-from core.staging import STAGES, Hypnogram  # noqa: E402
+from core.session.autosave import Autosaver  # noqa: E402
+from core.scoring.spindles import STATUS, Spindle, SpindleSet  # noqa: E402
+from core.scoring.staging import STAGES, Hypnogram  # noqa: E402
 
 N = int(os.environ.get("SPINDLESCOPE_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(max_examples=N or 60, deadline=None, derandomize=not N,

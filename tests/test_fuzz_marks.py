@@ -2,7 +2,7 @@
 
 Any input — generated tables, raw bytes, mutated valid TSV/CSV/TXT/FIF/EDF
 files — ends in :class:`core.utils.SpindleScopeError` or a valid
-:class:`~core.spindles.SpindleSet`, never another exception. Bounded to a few
+:class:`~core.scoring.spindles.SpindleSet`, never another exception. Bounded to a few
 seconds each; ``SPINDLESCOPE_FUZZ_EXAMPLES`` raises the count for a long run.
 """
 
@@ -21,8 +21,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from core.spindles import (STATUS, VISIBILITY, Spindle, SpindleSet,  # noqa: E402
-                           read_spindles, write_spindles)
+from core.scoring.spindles import STATUS, VISIBILITY, Spindle, SpindleSet
+from core.io.marks import read_spindles, write_spindles
 from core.utils import SpindleScopeError  # noqa: E402
 
 N = int(os.environ.get("SPINDLESCOPE_FUZZ_EXAMPLES", "0"))

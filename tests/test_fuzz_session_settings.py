@@ -1,7 +1,7 @@
 """Property-based fuzzing of the session and settings readers (issue 14).
 
-:meth:`core.session.Session.load` ends in :class:`core.utils.SpindleScopeError`
-or a loaded session for any file; :meth:`core.settings.Settings.load` always
+:meth:`core.session.session.Session.load` ends in :class:`core.utils.SpindleScopeError`
+or a loaded session for any file; :meth:`core.session.settings.Settings.load` always
 returns valid settings (defaults for a bad file, which is kept aside).
 Bounded to a few seconds each; ``SPINDLESCOPE_FUZZ_EXAMPLES`` raises the
 count for a long run.
@@ -23,9 +23,10 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from core.session import Session  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.spindles import Spindle, write_spindles  # noqa: E402
+from core.session.session import Session  # noqa: E402
+from core.session.settings import Settings  # noqa: E402
+from core.scoring.spindles import Spindle  # noqa: E402
+from core.io.marks import write_spindles  # noqa: E402
 from core.utils import SpindleScopeError  # noqa: E402
 
 N = int(os.environ.get("SPINDLESCOPE_FUZZ_EXAMPLES", "0"))

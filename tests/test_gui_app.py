@@ -13,12 +13,12 @@ from gui_fixtures import (demo_recording, drag, gui_env, small_fif,  # noqa: F40
                           window)
 from PySide6.QtCore import Qt
 
-from core.session import Session
+from core.session.session import Session
 
 
 @pytest.fixture
 def demo_window(window, demo_recording):
-    from core.staging import read_hypnogram
+    from core.io.hypnograms import read_hypnogram
 
     hyp = read_hypnogram(demo_recording.hypnogram) if demo_recording.hypnogram else None
     window._open_recording(demo_recording.raw, hypnogram=hyp)
@@ -191,7 +191,7 @@ def test_save_and_reload_session(demo_window, qtbot, tmp_path):
 def test_open_missing_file_shows_error_dialog(window, qtbot, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
-    import gui.dialogs as dialogs
+    import gui.dialogs.common as dialogs
 
     assert not window.open_path(tmp_path / "nope.edf")
     box = dialogs._OPEN[-1]
@@ -244,7 +244,7 @@ def test_failed_open_keeps_the_autosave_of_the_recording_on_screen(
     w.browser.mark_spindle(40.0, 1.0)
     w.browser.stage_current_epoch("N3")
     assert saver.n_writes == n + 2
-    from core.autosave import Autosaver
+    from core.session.autosave import Autosaver
 
     got = Autosaver.recover(w.autosave.folder)
     assert [s.onset for s in got.spindles] == [40.0]
@@ -253,7 +253,7 @@ def test_failed_open_keeps_the_autosave_of_the_recording_on_screen(
 
 def test_untouched_demo_offers_nothing(window, demo_recording, gui_env):
     # item 6: the demo's own hypnogram is not work worth restoring
-    from core.staging import read_hypnogram
+    from core.io.hypnograms import read_hypnogram
 
     hyp = read_hypnogram(demo_recording.hypnogram)
     window._open_recording(demo_recording.raw, hypnogram=hyp)
@@ -279,15 +279,15 @@ def _crash_with_work(w, small_fif):
 
 
 def test_declining_recovery_keeps_a_backup(qtbot, gui_env, small_fif, monkeypatch):
-    import gui.dialogs
-    from core.autosave import Autosaver
-    from core.settings import Settings
+    import gui.dialogs.common
+    from core.session.autosave import Autosaver
+    from core.session.settings import Settings
     from gui.main_window import MainWindow
 
     w = MainWindow(Settings())
     qtbot.addWidget(w)
     folder = _crash_with_work(w, small_fif)
-    monkeypatch.setattr(gui.dialogs, "ask", lambda *a, **k: False)
+    monkeypatch.setattr(gui.dialogs.common, "ask", lambda *a, **k: False)
     w2 = MainWindow(Settings())
     qtbot.addWidget(w2)
     assert w2.open_path(small_fif)
@@ -300,7 +300,7 @@ def test_declining_recovery_keeps_a_backup(qtbot, gui_env, small_fif, monkeypatc
 
 
 def test_damaged_journal_lines_are_counted_and_shown(qtbot, gui_env, small_fif):
-    from core.settings import Settings
+    from core.session.settings import Settings
     from gui.main_window import MainWindow
 
     w = MainWindow(Settings())
@@ -341,7 +341,7 @@ def test_autosave_off_is_said_in_the_status_bar_and_once_in_a_dialog(
     assert "Autosave is off" in w.statusBar().currentMessage()
     box = w._autosave_box
     assert box is not None and box.isVisible()
-    from gui import dialogs
+    from gui.dialogs import common as dialogs
 
     assert sum(b is box for b in dialogs._OPEN) == 1   # one dialog, not one per edit
     save = [b for b in box.buttons() if b.text().startswith("Save session as")]
@@ -368,10 +368,10 @@ def test_screenshot_with_crash_data_never_asks_nor_touches_it(demo_recording, tm
     import sys
     from pathlib import Path
 
-    from core.autosave import Autosaver
-    from core.session import autosave_folder
-    from core.spindles import Spindle
-    from core.staging import read_hypnogram
+    from core.session.autosave import Autosaver
+    from core.session.session import autosave_folder
+    from core.scoring.spindles import Spindle
+    from core.io.hypnograms import read_hypnogram
 
     folder = autosave_folder(demo_recording.raw)
     backup = tmp_path / "before"
@@ -381,7 +381,7 @@ def test_screenshot_with_crash_data_never_asks_nor_touches_it(demo_recording, tm
             shutil.rmtree(p) if p.is_dir() else p.unlink()
         (folder / "recording.json").write_text(
             json.dumps({"recording": str(Path(demo_recording.raw).resolve())}))
-        from core.spindles import SpindleSet
+        from core.scoring.spindles import SpindleSet
 
         sset, hyp = SpindleSet(), read_hypnogram(demo_recording.hypnogram)
         saver = Autosaver(folder, sset, hyp)
@@ -435,7 +435,7 @@ def test_import_of_marks_past_the_recording_is_refused(window, small_fif, tmp_pa
 
 
 def test_os_errors_read_as_sentences_in_dialogs():
-    from gui.dialogs import error_text
+    from gui.dialogs.common import error_text
 
     text, details = error_text(PermissionError(13, "Permission denied", "/data/n.tsv"))
     assert text.startswith("Permission denied for '/data/n.tsv'") and "PermissionError" in details

@@ -11,12 +11,12 @@ import pytest
 from gui_fixtures import gui_env, small_fif, window  # noqa: F401
 from PySide6.QtCore import Qt
 
-from core.spindles import Spindle
+from core.scoring.spindles import Spindle
 from core.utils import Progress
 
 
 def test_peak_decimation_keeps_extremes():
-    from gui.trace_loader import peak_decimate
+    from gui.traces.loader import peak_decimate
 
     rng = np.random.default_rng(1)
     times = np.arange(30_000) / 1000.0
@@ -34,8 +34,8 @@ def test_peak_decimation_keeps_extremes():
 
 
 def test_page_reads_only_visible_window(small_fif):
-    from core.recording import open_recording
-    from gui.trace_loader import PageRequest, compute_page
+    from core.io.recording import open_recording
+    from gui.traces.loader import PageRequest, compute_page
 
     rec = open_recording(small_fif)
     calls = []
@@ -60,8 +60,8 @@ def test_page_reads_only_visible_window(small_fif):
 
 
 def test_stale_requests_are_dropped(qtbot, small_fif):
-    from core.recording import open_recording
-    from gui.trace_loader import PageLoader, PageRequest
+    from core.io.recording import open_recording
+    from gui.traces.loader import PageLoader, PageRequest
 
     rec = open_recording(small_fif)
     loader = PageLoader(sync_limit=0)  # force the worker path
@@ -177,7 +177,7 @@ def test_worker_reports_progress_and_cancels(qtbot):
 
 
 def test_crash_recovery_is_offered_and_restores(qtbot, gui_env, small_fif):
-    from core.settings import Settings
+    from core.session.settings import Settings
     from gui.main_window import MainWindow
 
     w1 = MainWindow(Settings())
@@ -191,7 +191,7 @@ def test_crash_recovery_is_offered_and_restores(qtbot, gui_env, small_fif):
     w1.autosave.saver = None
     (folder / "session.lock").write_text('{"pid": 999999999}')
 
-    from gui.recovery import pending_recoveries
+    from gui.dialogs.recovery import pending_recoveries
 
     pending = pending_recoveries()
     assert [str(f) for f, _ in pending] == [str(folder)]
@@ -210,7 +210,7 @@ def test_crash_recovery_is_offered_and_restores(qtbot, gui_env, small_fif):
 
 
 def test_compare_with_other_scorer(window, small_fif, tmp_path, qtbot):
-    from core.spindles import write_spindles
+    from core.io.marks import write_spindles
 
     w = window
     w._open_recording(small_fif)
@@ -226,8 +226,8 @@ def test_compare_with_other_scorer(window, small_fif, tmp_path, qtbot):
     assert summary["kappa"] == pytest.approx(0.6405, abs=0.005)
     assert w.compare.list.count() == 2  # 70 s only mine, 150 s only theirs
     # the panel shows exactly what core computes, nothing of its own
-    from core.evaluation import disagreements
-    from core.spindles import read_spindles
+    from core.scoring.evaluation import disagreements
+    from core.io.marks import read_spindles
 
     core_summary, core_dis = disagreements(read_spindles(theirs),
                                            w.session.spindles.accepted(),
@@ -259,7 +259,7 @@ def test_next_and_previous_pages_are_prefetched(window, small_fif, qtbot):
             step()
     assert b.loader.cache.hits == hits + 3 and b.t0 == 30.0
     # what is drawn is what a fresh computation gives
-    from gui.trace_loader import compute_page
+    from gui.traces.loader import compute_page
 
     fresh = compute_page(w.session.recording, b._page.request)
     np.testing.assert_allclose(fresh.data, b._page.data)
@@ -293,7 +293,7 @@ def test_progress_dialog_cancel_stops_the_task(window, qtbot):
 
 
 def test_about_lists_versions():
-    from gui.dialogs import about_text, versions
+    from gui.dialogs.common import about_text, versions
 
     v = versions()
     for key in ("SpindleScope", "MNE", "Qt", "VTK", "PySide6"):
@@ -303,8 +303,8 @@ def test_about_lists_versions():
 
 
 def test_workspace_tabs_are_the_real_ones(window):
-    from gui.resolution_tab import ResolutionTab
-    from gui.sources_tab import SourcesTab
+    from gui.resolution.resolution_tab import ResolutionTab
+    from gui.sources.sources_tab import SourcesTab
 
     labels = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert labels == ["Traces", "Sources", "Resolution"]
@@ -314,9 +314,9 @@ def test_workspace_tabs_are_the_real_ones(window):
 
 
 def test_untouched_crashed_session_is_not_offered(qtbot, gui_env, small_fif):
-    from core.settings import Settings
+    from core.session.settings import Settings
     from gui.main_window import MainWindow
-    from gui.recovery import pending_recoveries
+    from gui.dialogs.recovery import pending_recoveries
 
     w = MainWindow(Settings())
     qtbot.addWidget(w)

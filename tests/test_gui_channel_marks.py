@@ -78,7 +78,7 @@ def test_non_adjacent_channels_get_one_rectangle_each(browser, qtbot):
             assert np.abs(c - m).max() > 20            # differs from the marked rows
     np.testing.assert_array_equal(marked[0], marked[1])
     # colour as before: the accepted fill at its alpha over white
-    from gui.spindle_items import spindle_color
+    from gui.traces.spindle_items import spindle_color
 
     mark = b.session.spindles.get(uid)
     assert mark.status == "accepted"

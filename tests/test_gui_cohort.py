@@ -20,7 +20,7 @@ def deriv(tmp_path_factory):
     import mne
 
     from core.batch.group import write_group
-    from core.headmodel import template_source_space
+    from core.sources.headmodel import template_source_space
 
     deriv = tmp_path_factory.mktemp("deriv")
     verts = [s["vertno"] for s in template_source_space("ico4")]
@@ -60,7 +60,7 @@ def deriv(tmp_path_factory):
 
 def test_cohort_view_shows_tables_panels_and_map(qtbot, deriv):
     from core.batch.results import load_cohort
-    from gui.cohort_view import CohortView
+    from gui.sources.cohort_view import CohortView
 
     cohort = load_cohort(deriv)
     view = CohortView(cohort, backend="image")
@@ -104,7 +104,7 @@ def test_cohort_view_shows_tables_panels_and_map(qtbot, deriv):
 
 
 def test_open_cohort_from_menu(window, deriv, tmp_path):
-    from gui import dialogs
+    from gui.dialogs import common as dialogs
 
     act = [a for a in window.menuBar().actions() if a.text() == "&File"][0].menu()
     assert "Open &cohort results…" in [a.text() for a in act.actions()]

@@ -5,7 +5,7 @@ X subprocess of tests/test_gui_sources.py): the bar's gradient is in the
 screenshot where VTK puts it, with the colours of the view's colormap from
 high (top) to low; its labels are the view's colour range; the threshold is
 written in its title; a snapshot PNG holds it; the maxima path's points are
-the cortical positions of :func:`core.dynamics.cycle_maxima`'s sources and
+the cortical positions of :func:`core.sources.dynamics.cycle_maxima`'s sources and
 the highlighted cycle follows the frame.
 """
 
@@ -20,7 +20,7 @@ def assert_colorbar_shown(view, img):
     """The view's colour bar is in ``img``: the pixels down the middle of
     the bar are the colormap's colours, high at the top, low at the bottom,
     and its labels are the view's colour range."""
-    from gui.colorbar import format_value
+    from gui.widgets.colorbar import format_value
 
     bar = view.colorbar
     assert bar.actor.GetVisibility()
@@ -41,7 +41,7 @@ def assert_colorbar_shown(view, img):
 
 @pytest.fixture
 def view(qapp):
-    from gui.brain_view import BrainView, cortex_surface
+    from gui.widgets.brain_view import BrainView, cortex_surface
 
     surf = cortex_surface([np.arange(2562), np.arange(2562)], "fsaverage", "pial")
     v = BrainView(surf, "EEG-derived", backend="image", units="dSPM (F-like)")
@@ -76,7 +76,7 @@ def test_bar_shows_range_units_and_threshold(view):
 def test_snapshot_png_holds_the_bar(view, tmp_path):
     from PIL import Image
 
-    from gui.movie_export import snapshot
+    from gui.sources.movie_export import snapshot
 
     view.set_clim(0.0, 1.0)
     view.set_values(np.linspace(0, 1, view.surface.n_sources))
@@ -88,7 +88,7 @@ def test_snapshot_png_holds_the_bar(view, tmp_path):
 
 
 def test_linked_clims():
-    from gui.colorbar import linked_clims, map_unit, source_unit
+    from gui.widgets.colorbar import linked_clims, map_unit, source_unit
 
     clims = {"eeg": (0.0, 4.0), "meg": (-1.0, 2.0), "meeg": (0.0, 9.0)}
     out = linked_clims(clims)
@@ -99,8 +99,8 @@ def test_linked_clims():
 
 
 def test_maximum_path_follows_core_dynamics(view):
-    from core.dynamics import cycle_maxima
-    from gui.max_path import MaximumPath
+    from core.sources.dynamics import cycle_maxima
+    from gui.sources.max_path import MaximumPath
 
     sfreq, freq = 200.0, 12.5  # 16 samples per cycle
     rng = np.random.default_rng(3)
@@ -143,8 +143,8 @@ def test_movie_frames_hold_the_bar_and_the_moving_maximum(view, tmp_path):
     from PIL import Image
 
     from core.utils import run_with_progress
-    from gui.max_path import MaximumPath
-    from gui.movie_export import iter_export_movie
+    from gui.sources.max_path import MaximumPath
+    from gui.sources.movie_export import iter_export_movie
 
     n = view.surface.n_sources
     view.set_clim(0.0, 1.0)

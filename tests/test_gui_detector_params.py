@@ -12,13 +12,13 @@ from dataclasses import asdict, fields
 import pytest
 from gui_fixtures import gui_env, small_fif, window  # noqa: F401
 
-from core.detection import DETECTORS, make_params
-from core.settings import Settings
+from core.detection.detector import DETECTORS, make_params
+from core.session.settings import Settings
 
 
 @pytest.fixture
 def dialog(qtbot, gui_env):  # noqa: F811
-    from gui.dialogs import DetectionDialog
+    from gui.dialogs.common import DetectionDialog
 
     dlg = DetectionDialog(list(DETECTORS), ["eeg"], "a7",
                           {"yasa": {"rms": 2.0}})
@@ -95,7 +95,7 @@ def test_invalid_values_keep_the_dialog_open(dialog, qtbot):
 
 
 def test_parameters_reach_the_detector_and_settings(window, small_fif, qtbot):  # noqa: F811
-    from gui import dialogs
+    from gui.dialogs import common as dialogs
 
     w = window
     assert w.open_path(small_fif)

@@ -64,7 +64,7 @@ def _reference(data, band, fill_nan=False):
     """Full-rate float64 zero-phase filter, page mean removed, per-pixel min/max."""
     from scipy import signal
 
-    from gui.trace_loader import FILTER_PAD, peak_decimate
+    from gui.traces.loader import FILTER_PAD, peak_decimate
 
     s0, s1 = int(PAGE[0] * SF), int(PAGE[1] * SF)
     pad = int(FILTER_PAD * SF)
@@ -87,13 +87,13 @@ def psg(tmp_path_factory):
 
 
 def _page(rec, rows, **kw):
-    from gui.trace_loader import PageRequest, compute_page
+    from gui.traces.loader import PageRequest, compute_page
 
     return compute_page(rec, PageRequest(1, PAGE[0], PAGE[1], tuple(rows), N_PX, **kw))
 
 
 def test_filtered_page_matches_full_rate_reference(psg):
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     path, data = psg
     rec = open_recording(path)
@@ -113,7 +113,7 @@ def test_filtered_page_matches_full_rate_reference(psg):
 
 
 def test_stim_rows_are_untouched_codes(psg):
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     path, data = psg
     rec = open_recording(path)
@@ -127,14 +127,14 @@ def test_stim_rows_are_untouched_codes(psg):
 
 
 def _reference_raw(row):
-    from gui.trace_loader import peak_decimate
+    from gui.traces.loader import peak_decimate
 
     s0, s1 = int(PAGE[0] * SF), int(PAGE[1] * SF)
     return peak_decimate(np.arange(s0, s1) / SF, row[None, s0:s1], N_PX)[1][0]
 
 
 def test_nan_gap_blanks_its_pixels_and_the_rest_matches(tmp_path):
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     path = tmp_path / "gap_raw.fif"
     data = _write(path, nan_span=(50.0, 53.0))
@@ -158,7 +158,7 @@ def test_nan_gap_blanks_its_pixels_and_the_rest_matches(tmp_path):
 
 def test_each_row_gets_its_types_band(psg):
     """EEG 0.3-35 Hz and EMG 10-100 Hz on one page: the 1-Hz EMG sway goes."""
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     path, data = psg
     rec = open_recording(path)
@@ -174,7 +174,7 @@ def test_each_row_gets_its_types_band(psg):
 def test_lowpass_above_nyquist_is_capped():
     from scipy import signal
 
-    from gui.trace_loader import NYQUIST_CAP, _sos
+    from gui.traces.loader import NYQUIST_CAP, _sos
 
     sos = _sos("band", (10.0, 100.0), 200.0)   # EMG band on a 200-Hz channel
     _, h = signal.sosfreqz(sos.astype(float), worN=[20.0, 90.0, 99.0], fs=200.0)
@@ -184,8 +184,8 @@ def test_lowpass_above_nyquist_is_capped():
 
 def test_scorer_defaults_shown_overridable_and_remembered(window, psg, qtbot,  # noqa: F811
                                                           tmp_path):
-    from core.settings import Settings
-    from gui.display_defaults import DisplayDefaultsDialog
+    from core.session.settings import Settings
+    from gui.traces.display_defaults import DisplayDefaultsDialog
 
     path, _ = psg
     w = window

@@ -14,7 +14,7 @@ from gui_fixtures import gui_env  # noqa: F401
 
 @pytest.fixture
 def view(qapp):
-    from gui.brain_view import BrainView, cortex_surface
+    from gui.widgets.brain_view import BrainView, cortex_surface
 
     surf = cortex_surface([np.arange(2562), np.arange(2562)], "fsaverage", "pial")
     v = BrainView(surf, "EEG-derived", backend="image", units="dSPM (F-like)")
@@ -47,7 +47,7 @@ def test_cancel_mid_export_leaves_no_file_and_closes_the_dialog(
         view, qtbot, tmp_path, private_tmp):
     from PySide6.QtWidgets import QPushButton
 
-    from gui.movie_export import QUEUE_FRAMES, MovieExport
+    from gui.sources.movie_export import QUEUE_FRAMES, MovieExport
 
     n = 200
     set_frame, shown = _stepper(view, n)
@@ -74,7 +74,7 @@ def test_finished_export_has_every_frame(view, qtbot, tmp_path, private_tmp):
     import imageio_ffmpeg
     from PIL import Image
 
-    from gui.movie_export import MovieExport
+    from gui.sources.movie_export import MovieExport
 
     n = 12
     set_frame, shown = _stepper(view, n)
@@ -103,7 +103,7 @@ def test_finished_export_has_every_frame(view, qtbot, tmp_path, private_tmp):
 
 def test_export_refuses_bad_paths_and_empty_movies(view, tmp_path):
     from core.utils import SpindleScopeError
-    from gui.movie_export import MovieExport
+    from gui.sources.movie_export import MovieExport
 
     with pytest.raises(SpindleScopeError, match=r"\.mp4 or \.gif"):
         MovieExport([view], lambda f: None, range(3), tmp_path / "m.avi")
@@ -116,7 +116,7 @@ def test_abandoned_encoder_gives_up_and_writes_nothing(tmp_path, private_tmp, mo
     thread does not wait forever for frames (the queue stays empty here)."""
     import queue
 
-    import gui.movie_export as me
+    import gui.sources.movie_export as me
     from core.utils import SpindleScopeError, run_with_progress
 
     monkeypatch.setattr(me, "FRAME_TIMEOUT", 0.01)

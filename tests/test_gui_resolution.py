@@ -18,9 +18,9 @@ from PySide6.QtCore import QThreadPool, Qt
 def computed(qapp, request):
     from pytestqt.qtbot import QtBot
 
-    from core.session import Session
-    from gui.resolution_tab import ResolutionTab
-    from gui.sources_tab import prepare_demo
+    from core.session.session import Session
+    from gui.resolution.resolution_tab import ResolutionTab
+    from gui.sources.sources_tab import prepare_demo
 
     session = Session()
     prepare_demo(session, max_spindles=2)
@@ -147,8 +147,8 @@ def test_cached_study_is_not_recomputed(computed, qtbot):
 
 
 def test_empty_selection_is_a_clear_message(qtbot):
-    from core.session import Session
-    from gui.resolution_tab import ResolutionTab
+    from core.session.session import Session
+    from gui.resolution.resolution_tab import ResolutionTab
 
     tab = ResolutionTab(Session())
     qtbot.addWidget(tab)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from gui.trace_loader import peak_decimate
+from gui.traces.loader import peak_decimate
 from tests.gui_fixtures import gui_env, window  # noqa: F401
 
 NAMES = ["F3", "F4", "C3", "C4", "O1", "O2", "M1", "M2", "E1", "E2", "Chin"]
@@ -136,9 +136,9 @@ def test_spectrogram_lane_equals_mne_multitaper(qtbot, window, psg_fif, tmp_path
 
 def test_staging_sleep_edf_fills_unscored_and_shows_probabilities(
         qtbot, window, shared_data):  # noqa: F811
-    from core.autostage import PROBA_STAGES
-    from gui.hypnodensity_lane import PROPOSED_ALPHA, STACK
-    from gui.overview_bar import STAGE_COLORS
+    from core.detection.autostage import PROBA_STAGES
+    from gui.traces.hypnodensity_lane import PROPOSED_ALPHA, STACK
+    from gui.traces.overview_bar import STAGE_COLORS
 
     path = shared_data / "formats" / "edf" / "short_psg.edf"
     if not path.exists():
@@ -198,7 +198,8 @@ def test_staging_sleep_edf_fills_unscored_and_shows_probabilities(
 
 
 def test_compare_panel_hypnogram_agreement(qtbot, window, psg_fif, tmp_path):  # noqa: F811
-    from core.staging import Hypnogram, write_hypnogram
+    from core.scoring.staging import Hypnogram
+    from core.io.hypnograms import write_hypnogram
 
     _open(qtbot, window, psg_fif)
     hyp = window.session.hypnogram

@@ -38,7 +38,7 @@ def plot_area(window, arr):
 
 
 def test_window_grab_shows_traces(window, small_fif, qtbot):
-    from gui.trace_browser import GROUP_COLORS
+    from gui.traces.browser import GROUP_COLORS
 
     before = image_array(window.grab())
     assert colour_fraction(plot_area(window, before), GROUP_COLORS["eeg"]) < 1e-4

@@ -28,7 +28,7 @@ N_SPINDLES = 2
 
 @pytest.fixture(scope="module")
 def demo():
-    from core.simulate import demo_paths
+    from core.session.simulate import demo_paths
 
     return demo_paths()
 
@@ -52,8 +52,8 @@ def cli_run(demo, tmp_path_factory):
 @pytest.fixture(scope="module")
 def analysed(qapp, demo, cli_run, request):
     """A SourcesTab whose demo analysis (N_SPINDLES) ran through the worker."""
-    from core.session import Session
-    from gui.sources_tab import SourcesTab, prepare_demo
+    from core.session.session import Session
+    from gui.sources.sources_tab import SourcesTab, prepare_demo
 
     session = Session()
     prepare_demo(session, max_spindles=N_SPINDLES)
@@ -87,11 +87,11 @@ def test_demo_run_matches_cli_summary(analysed, cli_run):
     assert cli["n_spindles"] == N_SPINDLES == len(tab.result.spindles)
     shown = tab.synchrony.table_values()
     gui = tab.result.summary()
-    from core.synchrony_figures import FIGURES
+    from core.sources.synchrony_figures import FIGURES
 
     # the GUI and the CLI call the same core function: the pooled figures,
     # nulls, intervals and p-values are identical for the same spindle set
-    from gui.synchrony_panels import ROWS
+    from gui.sources.synchrony_panels import ROWS
 
     assert {k for k, _ in ROWS} <= set(FIGURES) and len(ROWS) >= 16
     for key, _ in ROWS:
@@ -116,7 +116,7 @@ def test_demo_run_matches_cli_summary(analysed, cli_run):
     nx, ny = tab.synchrony.null_marks.getData()
     assert ny[0] == pytest.approx(cli["eeg_within_r_null"])
     # the pairwise-correlation histograms are exactly core's (the report's too)
-    from core.report import pair_histograms
+    from core.report.writers import pair_histograms
 
     hists = pair_histograms(tab.result.spindles)
     assert set(hists) == {"eeg", "meg", "meeg"}
@@ -259,8 +259,8 @@ def test_colour_bars_linked_scale_and_maxima_path(analysed, tmp_path):
     from PIL import Image
     from test_gui_colorbar import assert_colorbar_shown
 
-    from core.dynamics import cycle_maxima
-    from gui.max_path import cycle_frequency
+    from core.sources.dynamics import cycle_maxima
+    from gui.sources.max_path import cycle_frequency
 
     tab = analysed
     c = tab.controls
@@ -370,8 +370,8 @@ def test_cancel_midway(analysed, qtbot):
 
 
 def test_errors_are_shown_not_raised(qtbot):
-    from core.session import Session
-    from gui.sources_tab import SourcesTab
+    from core.session.session import Session
+    from gui.sources.sources_tab import SourcesTab
 
     tab = SourcesTab(Session())
     qtbot.addWidget(tab)
@@ -390,7 +390,7 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 app = QApplication([])
-from gui.brain_view import BrainView, cortex_surface
+from gui.widgets.brain_view import BrainView, cortex_surface
 surf = cortex_surface([np.arange(2562), np.arange(2562)], "fsaverage", "pial")
 w = QWidget(); lay = QHBoxLayout(w)
 a = BrainView(surf, "EEG"); b = BrainView(surf, "MEG", camera=a.camera)
@@ -436,7 +436,7 @@ def test_qt_interactor_views_under_x(tmp_path):
 def test_surface_of_a_subject_without_surface_files():
     """A subject's forward file without FreeSurfer surfaces: the source
     space's own white surface is drawn; sources map to their vertices."""
-    from gui.brain_view import CortexSurface
+    from gui.widgets.brain_view import CortexSurface
 
     rr = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], float) * 0.01
     tris = np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3], [1, 2, 4]])
@@ -461,9 +461,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 import mne
-from core.session import Session
-from core.sources import AnalysisConfig, AnalysisResult, SpindleSources
-from gui.sources_tab import SourcesTab
+from core.session.session import Session
+from core.sources.analysis import AnalysisConfig, AnalysisResult, SpindleSources
+from gui.sources.sources_tab import SourcesTab
 
 rng = np.random.default_rng(1)
 verts = [np.arange(2562), np.arange(2562)]
@@ -513,8 +513,8 @@ tc_ok = src is not None and bool(np.allclose(tab.timecourse.values("eeg")[1],
                                              spindles[0].stcs["eeg"].data[src]))
 sys.path.insert(0, sys.argv[1] + "/tests")
 from test_gui_colorbar import assert_colorbar_shown
-from core.dynamics import cycle_maxima
-from gui.max_path import cycle_frequency
+from core.sources.dynamics import cycle_maxima
+from gui.sources.max_path import cycle_frequency
 bar_ok = True
 try:
     assert_colorbar_shown(views["eeg"], eeg)

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 
 # -- observable settings ------------------------------------------------------------
 def test_settings_emit_one_event_per_change_and_keep_their_json(tmp_path):
-    from core.settings import Settings
+    from core.session.settings import Settings
 
     s = Settings()
     seen = []
@@ -69,8 +69,8 @@ def test_shift_s_and_menu_share_the_sigma_setting(window, qtbot):
 
 # -- the compare panel shows core's figures -------------------------------------------
 def test_compare_panel_shows_core_stage_disagreements(window):
-    from core.stage_agreement import stage_disagreements
-    from core.staging import Hypnogram
+    from core.scoring.agreement import stage_disagreements
+    from core.scoring.staging import Hypnogram
 
     ref = Hypnogram(["W", "N1", "N2", "N2", "N3", "R", "?", "N2"])
     mine = Hypnogram(["W", "N2", "N2", "N3", "N3", "R", "N2", "W"])
@@ -86,8 +86,8 @@ def test_compare_panel_shows_core_stage_disagreements(window):
 
 
 def test_event_disagreements_list_each_unmatched_mark():
-    from core.evaluation import compare, disagreements
-    from core.spindles import Spindle
+    from core.scoring.evaluation import compare, disagreements
+    from core.scoring.spindles import Spindle
 
     ref = [Spindle(10.0, 1.0), Spindle(20.0, 1.0), Spindle(40.0, 0.8)]
     mine = [Spindle(10.1, 1.0), Spindle(30.0, 1.0), Spindle(40.0, 0.8)]
@@ -102,7 +102,7 @@ def test_event_disagreements_list_each_unmatched_mark():
 
 # -- crash detection lives in core ----------------------------------------------------
 def test_lock_detection_tells_live_from_dead_processes(tmp_path):
-    from core.autosave import LOCK, crashed, pending_recoveries, remove_lock, write_lock
+    from core.session.autosave import LOCK, crashed, pending_recoveries, remove_lock, write_lock
 
     folder = tmp_path / "a"
     folder.mkdir()
@@ -126,9 +126,9 @@ def test_lock_detection_tells_live_from_dead_processes(tmp_path):
 
 
 def test_pending_recoveries_offers_an_edited_crashed_journal(tmp_path):
-    from core.autosave import Autosaver, pending_recoveries, write_lock
-    from core.spindles import Spindle, SpindleSet
-    from core.staging import Hypnogram
+    from core.session.autosave import Autosaver, pending_recoveries, write_lock
+    from core.scoring.spindles import Spindle, SpindleSet
+    from core.scoring.staging import Hypnogram
 
     folder = tmp_path / "rec1"
     folder.mkdir()
@@ -147,7 +147,7 @@ def test_pending_recoveries_offers_an_edited_crashed_journal(tmp_path):
 def test_pair_histograms_pool_spindles_into_densities():
     from types import SimpleNamespace
 
-    from core.report import PAIR_BINS, pair_histograms
+    from core.report.writers import PAIR_BINS, pair_histograms
 
     rng = np.random.default_rng(0)
     a = SimpleNamespace(pair_sample={"eeg": rng.uniform(-1, 1, 500), "meg": np.zeros(4)})
@@ -165,7 +165,7 @@ def test_pair_histograms_pool_spindles_into_densities():
 
 # -- the whole-night lanes share one base ----------------------------------------------
 def test_night_lanes_line_up_and_mark_the_page(window, qtbot):
-    from gui.overview_bar import NightLane
+    from gui.traces.overview_bar import NightLane
 
     lanes = [window.overview, window.hypnogram_lane, window.scorer.spectrogram_lane,
              window.scorer.hypnodensity_lane]
@@ -194,19 +194,20 @@ def test_night_lanes_line_up_and_mark_the_page(window, qtbot):
 
 # -- one vocabulary ---------------------------------------------------------------------
 def test_one_vocabulary_for_sensor_sets_and_visibility(tmp_path):
-    import core.detection as detection
-    import core.inverse as inverse
-    import core.resolution as resolution
-    from core.report import LABELS as REPORT_LABELS
-    from core.spindles import Spindle, SpindleSet, read_spindles, write_spindles
-    from core.vocabulary import (SENSOR_LABELS, SENSOR_SETS, SENSOR_TYPES, VISIBILITY,
+    import core.detection.detector as detection
+    import core.sources.inverse as inverse
+    import core.resolution.matrix as resolution
+    from core.report.writers import LABELS as REPORT_LABELS
+    from core.scoring.spindles import Spindle, SpindleSet
+    from core.io.marks import read_spindles, write_spindles
+    from core.utils.vocabulary import (SENSOR_LABELS, SENSOR_SETS, SENSOR_TYPES, VISIBILITY,
                                  visibility_of)
-    from gui.timecourse_panel import LABELS as PANEL_LABELS
+    from gui.sources.timecourse_panel import LABELS as PANEL_LABELS
 
     assert inverse.MODALITIES == SENSOR_SETS == ("eeg", "meg", "meeg")
     assert detection.SENSOR_TYPES == SENSOR_TYPES == ("eeg", "mag", "grad")
     assert not hasattr(detection, "MODALITIES")
-    from core.vocabulary import DETECTION_SENSORS
+    from core.utils.vocabulary import DETECTION_SENSORS
 
     assert {k: detection._MODALITY_TYPES[k] for k in DETECTION_SENSORS} == {
         "eeg": ("eeg",), "meg": ("mag", "grad"), "mag": ("mag",), "grad": ("grad",),

@@ -1,4 +1,4 @@
-"""core.headmodel and core.sensors: the offline template and the subject's own."""
+"""core.sources.headmodel and core.sources.sensors: the offline template and the subject's own."""
 
 import json
 
@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pytest
 
-from core import headmodel, sensors
+from core.sources import headmodel, sensors
 from core.utils import SpindleScopeError
 
 

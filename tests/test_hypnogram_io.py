@@ -1,4 +1,4 @@
-"""core.hypnogram_io: every hypnogram format in and out, built in the tests."""
+"""core.io.hypnograms: every hypnogram format in and out, built in the tests."""
 
 import datetime as dt
 import os
@@ -7,8 +7,8 @@ import mne
 import numpy as np
 import pytest
 
-from core.hypnogram_io import FORMATS, infer_epoch_length, read_hypnogram, write_hypnogram
-from core.staging import Hypnogram
+from core.io.hypnograms import FORMATS, infer_epoch_length, read_hypnogram, write_hypnogram
+from core.scoring.staging import Hypnogram
 from core.utils import SpindleScopeError
 
 STAGES = ["W", "W", "N1", "N2", "N2", "N2", "N2", "N3", "N3", "R", "N2", "?"]
@@ -273,9 +273,9 @@ def test_fuzz_binary_and_xml_hypnograms(tmp_path, valid_hypnogram_files, ext, ed
 def test_recording_hypnogram_is_aligned_everywhere(tmp_path):
     """CLI, session files and the app read a recording's hypnogram through one
     function, so a lights-off XML lands on the recording's clock in all of them."""
-    from core.recording import open_recording
-    from core.session import Session
-    from core.staging import read_hypnogram_for
+    from core.io.recording import open_recording
+    from core.session.session import Session
+    from core.io.hypnograms import read_hypnogram_for
 
     ev = "\n".join(
         f"<ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>"

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from gui_fixtures import gui_env, small_fif, window  # noqa: F401
 
-from core.autosave import Autosaver
-from core.session import Session
-from core.spindles import Spindle, SpindleSet, read_spindles, write_spindles
-from core.staging import Hypnogram, read_hypnogram, write_hypnogram
+from core.session.autosave import Autosaver
+from core.session.session import Session
+from core.scoring.spindles import Spindle, SpindleSet
+from core.io.marks import read_spindles, write_spindles
+from core.scoring.staging import Hypnogram
+from core.io.hypnograms import read_hypnogram, write_hypnogram
 
 
 def _state(spindles):
@@ -41,9 +43,9 @@ def _marks_file(path):
 
 @pytest.fixture
 def session(small_fif, monkeypatch, tmp_path):  # noqa: F811
-    import core.session
+    import core.session.session
 
-    monkeypatch.setattr(core.session, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(core.session.session, "cache_dir", lambda: tmp_path / "cache")
     s = Session()
     s.open_recording(small_fif)           # 300 s: ten 30-s epochs
     return s
@@ -206,7 +208,7 @@ def test_gui_import_then_ctrl_z_restores_marks_stages_and_views(window, small_fi
                                                                 qtbot, tmp_path):
     from PySide6.QtCore import Qt
 
-    from gui.hypnogram_lane import STAGE_LEVEL
+    from gui.traces.hypnogram_lane import STAGE_LEVEL
 
     w = window
     assert w._open_recording(small_fif)

@@ -101,7 +101,7 @@ def test_version_comes_from_core():
     assert out.stdout.strip() == f"SpindleScope {core.__version__}"
     assert callable(main)
     pytest.importorskip("PySide6")
-    from gui.dialogs import versions
+    from gui.dialogs.common import versions
 
     assert versions()["SpindleScope"] == core.__version__  # Help > About
     for script in (INSTALLER / "build_linux.sh", INSTALLER / "smoke_test.sh",

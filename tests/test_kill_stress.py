@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from core.autosave import Autosaver
-from core.session import Session
-from core.spindles import Spindle, SpindleSet
-from core.staging import Hypnogram
+from core.session.autosave import Autosaver
+from core.session.session import Session
+from core.scoring.spindles import Spindle, SpindleSet
+from core.scoring.staging import Hypnogram
 
 REPO = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("SPINDLESCOPE_KILL_ROUNDS", "6"))
@@ -52,8 +52,8 @@ def _marks(i):
 SAVER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
-    from core.session import Session
-    from core.spindles import SpindleSet
+    from core.session.session import Session
+    from core.scoring.spindles import SpindleSet
     sys.path.insert(0, {tests!r})
     from test_kill_stress import _marks
     s = Session()
@@ -142,9 +142,9 @@ JOURNAL = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
     sys.path.insert(0, {tests!r})
-    from core.autosave import Autosaver
-    from core.spindles import SpindleSet
-    from core.staging import Hypnogram
+    from core.session.autosave import Autosaver
+    from core.scoring.spindles import SpindleSet
+    from core.scoring.staging import Hypnogram
     from test_kill_stress import _op
     sset, hyp = SpindleSet(), Hypnogram.from_duration(3600, 30)
     Autosaver({folder!r}, sset, hyp, snapshot_every=7, snapshot_interval=1e9)

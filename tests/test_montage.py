@@ -1,4 +1,4 @@
-"""core.montage: derivations found from names, applied per page, user montages."""
+"""core.io.montage: derivations found from names, applied per page, user montages."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import mne
 import numpy as np
 import pytest
 
-from core.montage import (PRESETS, available_montages, compile_for, compile_montage,
+from core.io.montage import (PRESETS, available_montages, compile_for, compile_montage,
                           default_rows, single_row, validate_user_montages)
-from core.recording import Recording
+from core.io.recording import Recording
 from core.utils import SpindleScopeError
 
 NAMES = ["EEG F3-REF", "EEG F4-REF", "C3", "C4", "Cz", "O1", "O2", "A1", "A2",
@@ -99,7 +99,7 @@ def test_user_montages_and_errors(psg):
 
 
 def test_user_montages_round_trip_in_settings(tmp_path, caplog):
-    from core.settings import Settings
+    from core.session.settings import Settings
 
     s = Settings()
     s.user_montages = {"Mine": ["C4-M1", "O2-M1"]}
@@ -118,7 +118,7 @@ def test_user_montages_round_trip_in_settings(tmp_path, caplog):
 
 
 def test_sleep_edf_montage(shared_data):
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     path = shared_data / "formats" / "edf" / "short_psg.edf"
     if not path.exists():
@@ -131,8 +131,8 @@ def test_sleep_edf_montage(shared_data):
 
 
 def test_detection_on_a_montage_records_it(psg):
-    from core.detection import detect, detect_array
-    from core.montage import MontageSource
+    from core.detection.detector import detect, detect_array
+    from core.io.montage import MontageSource
 
     m = compile_for(psg, "Sleep (AASM)")
     src = MontageSource(psg, m)

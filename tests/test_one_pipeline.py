@@ -23,21 +23,21 @@ N_BOOT = 50
 
 @pytest.fixture(scope="module")
 def demo():
-    from core.simulate import demo_paths
+    from core.session.simulate import demo_paths
 
     return demo_paths()
 
 
 @pytest.fixture
 def demo_window(window, demo):  # noqa: F811
-    from core.staging import read_hypnogram
+    from core.io.hypnograms import read_hypnogram
 
     window._open_recording(demo.raw, hypnogram=read_hypnogram(demo.hypnogram))
     return window
 
 
 def _rows(path):
-    from core.spindles import read_spindles
+    from core.io.marks import read_spindles
 
     return [(s.onset, s.duration, s.visibility, tuple(s.channels))
             for s in sorted(read_spindles(path), key=lambda s: s.onset)]
@@ -60,8 +60,8 @@ def _run_worker(qtbot, make_gen):
 @pytest.mark.parametrize("montage", [None, "Sleep (AASM)"])
 def test_detect_and_compare_gui_equal_cli(demo_window, demo, qtbot, tmp_path, capsys,
                                           montage):
-    from core.cli import main
-    from core.spindles import write_spindles
+    from core.cli.main import main
+    from core.io.marks import write_spindles
 
     w = demo_window
     dlg = w.detect_dialog()
@@ -112,16 +112,16 @@ def test_detect_and_compare_gui_equal_cli(demo_window, demo, qtbot, tmp_path, ca
 
 
 def _demo_session(max_spindles=None):
-    from core.commands.resolution import demo_session
+    from core.cli.commands.resolution import demo_session
 
     return demo_session(max_spindles=max_spindles)
 
 
 def test_analyze_gui_equals_cli(demo, qtbot, tmp_path):
-    from core.cli import main
-    from core.session import Session
-    from core.synchrony_figures import FIGURES
-    from gui.sources_tab import prepare_demo
+    from core.cli.main import main
+    from core.session.session import Session
+    from core.sources.synchrony_figures import FIGURES
+    from gui.sources.sources_tab import prepare_demo
 
     session = Session()
     prepare_demo(session, max_spindles=N_SPINDLES)   # what the Sources tab's demo does
@@ -154,7 +154,7 @@ def test_analyze_gui_equals_cli(demo, qtbot, tmp_path):
 
 
 def test_resolution_gui_equals_cli(qtbot, tmp_path):
-    from core.cli import main
+    from core.cli.main import main
 
     session = _demo_session()
     sel = {"methods": ("MNE", "dSPM"), "sensors": ("meg",), "snr": 3.0,

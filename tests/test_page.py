@@ -34,8 +34,8 @@ def sss_fif(sample_dir):
 
 
 def test_direct_fif_equals_mne_on_sample(sss_fif):
-    from core.fif_direct import FifDirect
-    from core.recording import open_recording
+    from core.io.fif_direct import FifDirect
+    from core.io.recording import open_recording
 
     rec = open_recording(sss_fif)          # 376 channels, first_samp 12900
     assert rec.raw.first_samp > 0 and FifDirect.for_raw(rec.raw) is not None
@@ -49,8 +49,8 @@ def test_direct_fif_equals_mne_on_sample(sss_fif):
 
 
 def test_direct_fif_unit_fix(shared_data):
-    from core.fif_direct import FifDirect
-    from core.recording import open_recording
+    from core.io.fif_direct import FifDirect
+    from core.io.recording import open_recording
 
     path = shared_data / "formats" / "fif" / "test_move_anon_erm_raw.fif"
     if not path.exists():
@@ -80,8 +80,8 @@ def long_real(sss_fif):
 
 def test_split_short_and_compressed_fif(long_real, tmp_path):
     """Split files and int16 buffers are read directly; .gz falls back to MNE."""
-    from core.fif_direct import FifDirect
-    from core.recording import Recording, open_recording
+    from core.io.fif_direct import FifDirect
+    from core.io.recording import Recording, open_recording
 
     split = _saved(long_real, tmp_path / "split_raw.fif", split_size="5MB",
                    buffer_size_sec=0.7)
@@ -116,7 +116,7 @@ def test_split_short_and_compressed_fif(long_real, tmp_path):
 
 
 def test_projected_fif_falls_back(sss_fif):
-    from core.recording import Recording
+    from core.io.recording import Recording
 
     raw = mne.io.read_raw_fif(sss_fif, verbose="error")
     assert raw.info["projs"]
@@ -129,7 +129,7 @@ def test_projected_fif_falls_back(sss_fif):
 
 @pytest.mark.parametrize("name", ["short_psg.edf", "test_reduced.edf"])
 def test_edf_pages_equal_mne(shared_data, name):
-    from core.recording import open_recording
+    from core.io.recording import open_recording
 
     path = shared_data / "formats" / "edf" / name
     if not path.exists():
@@ -159,8 +159,8 @@ def _held_elsewhere(lock):
 
 def test_readers_share_one_lock(small_fif):  # noqa: F811
     """Pages, detection-style reads and montage rows all read under the lock."""
-    from core.page import PageRequest, compute_page, read_lock
-    from core.recording import open_recording
+    from core.io.page import PageRequest, compute_page, read_lock
+    from core.io.recording import open_recording
 
     rec = open_recording(small_fif)
     assert read_lock(rec) is rec.read_lock
@@ -182,7 +182,7 @@ def test_zero_phase_equals_sosfiltfilt():
     """The frequency-domain filter equals scipy's forward-backward IIR filter."""
     from scipy import signal
 
-    from core.page import _sos, _zero_phase
+    from core.io.page import _sos, _zero_phase
 
     rate = 250.0
     rng = np.random.default_rng(3)

@@ -1,4 +1,4 @@
-"""core.recording: lazy opening, channel groups, unit repair, clear errors."""
+"""core.io.recording: lazy opening, channel groups, unit repair, clear errors."""
 
 import logging
 import shutil
@@ -7,7 +7,7 @@ import mne
 import numpy as np
 import pytest
 
-from core.recording import open_recording
+from core.io.recording import open_recording
 from core.utils import RecordingError, SpindleScopeError
 
 
@@ -144,7 +144,7 @@ def test_channel_types_from_names_sleep_edf_style(tmp_path):
 
 
 def test_misc_channels_typed_eeg_by_name_and_position():
-    from core.recording import Recording, is_eeg_label
+    from core.io.recording import Recording, is_eeg_label
 
     assert is_eeg_label("EEG Fpz-Cz") and is_eeg_label("C3-A2") and is_eeg_label("cz")
     assert not is_eeg_label("Resp") and not is_eeg_label("X1")
@@ -190,7 +190,7 @@ def test_lone_large_channel_is_not_repaired_but_whole_type_is(tmp_path):
 
 
 def test_edf_digital_min_equal_max_is_broken_not_rescaled(tmp_path):
-    from core.formats import read_edf_header
+    from core.io.formats import read_edf_header
 
     rng = np.random.default_rng(3)
     _export_edf(tmp_path / "x.edf", ["Fz", "Cz", "Pz"], "eeg",

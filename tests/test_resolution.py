@@ -36,7 +36,7 @@ def sample_problem(sample_dir):
 
 @pytest.fixture(scope="session")
 def sample_mats(sample_problem):
-    from core.resolution import iter_resolution_matrices
+    from core.resolution.matrix import iter_resolution_matrices
 
     info, fwd, cov = sample_problem
     return run_with_progress(iter_resolution_matrices(
@@ -49,7 +49,7 @@ def mne_inverse(sample_problem):
     import mne
     from mne.minimum_norm import make_inverse_operator
 
-    from core.resolution import prepare_forward
+    from core.resolution.matrix import prepare_forward
 
     info, fwd, cov = sample_problem
     fwd_fixed = prepare_forward(fwd)
@@ -104,7 +104,7 @@ def test_ctfs_proportional(sample_mats):
 
 
 def test_sloreta_zero_peak_error(sample_mats):
-    from core.resolution_metrics import resolution_metrics
+    from core.resolution.metrics import resolution_metrics
 
     for s in ("meeg", "meg", "eeg"):
         vals = resolution_metrics(sample_mats[("sLORETA", s)], functions=("psf",),
@@ -129,7 +129,7 @@ def test_metrics_equal_mne(sample_mats, method):
     from the dense matrix and from the factored one."""
     from mne.minimum_norm import resolution_metrics as mne_metrics
 
-    from core.resolution_metrics import resolution_metrics
+    from core.resolution.metrics import resolution_metrics
 
     R = sample_mats[(method, "meeg")]
     dense = R.to_array()
@@ -146,7 +146,7 @@ def test_metrics_equal_mne(sample_mats, method):
 
 def test_maxrad_is_a_radius(sample_mats):
     """Default 'maxrad_ext' is the documented maximum radius (brute force)."""
-    from core.resolution_metrics import resolution_metrics
+    from core.resolution.metrics import resolution_metrics
 
     R = sample_mats[("MNE", "meg")]
     A = np.abs(R.to_array())
@@ -182,7 +182,7 @@ def test_psf_ctf(sample_mats):
 def test_bad_inputs(sample_problem):
     import mne
 
-    from core.resolution import iter_resolution_study, make_resolution_matrix
+    from core.resolution.matrix import iter_resolution_study, make_resolution_matrix
 
     info, fwd, cov = sample_problem
     # covariance with no channel in common with the forward model
@@ -205,7 +205,7 @@ def test_bad_inputs(sample_problem):
     with pytest.raises(SpindleScopeError, match="'snr'"):
         next(iter_resolution_study(fwd, cov, "MNE", "meg", snr=-1))
     # a volume / non-cortical matrix shape
-    from core.resolution_metrics import resolution_metrics
+    from core.resolution.metrics import resolution_metrics
 
     with pytest.raises(SpindleScopeError, match="square"):
         resolution_metrics(np.zeros((3, 4)), locations=np.zeros((4, 3)))
@@ -214,7 +214,7 @@ def test_bad_inputs(sample_problem):
 def test_without_info_and_regularised(sample_problem, sample_mats):
     """No measurement info: the forward model's channels and an average
     reference are used; ``reg`` regularises the noise covariance."""
-    from core.resolution import make_resolution_matrix
+    from core.resolution.matrix import make_resolution_matrix
 
     info, fwd, cov = sample_problem
     R = make_resolution_matrix(fwd, cov, "MNE", "eeg")
@@ -233,7 +233,7 @@ def test_lcmv(sample_problem):
     """LCMV with a model data covariance: unit gain, equal to MNE's matrix."""
     from mne.beamformer import make_lcmv, make_lcmv_resolution_matrix
 
-    from core.resolution import make_resolution_matrix, model_data_cov, \
+    from core.resolution.matrix import make_resolution_matrix, model_data_cov, \
         prepare_forward
 
     info, fwd, cov = sample_problem
@@ -258,7 +258,7 @@ def test_lcmv(sample_problem):
 def test_study_and_exports(sample_problem, tmp_path):
     import mne
 
-    from core.resolution import iter_resolution_study
+    from core.resolution.matrix import iter_resolution_study
 
     info, fwd, cov = sample_problem
     gen = iter_resolution_study(fwd, cov, ["MNE", "sLORETA"], ["meeg", "meg", "eeg"],
@@ -311,7 +311,7 @@ def test_study_and_exports(sample_problem, tmp_path):
 def test_cli(sample_problem, sample_dir, tmp_path, capsys):
     import mne
 
-    from core.cli import main
+    from core.cli.main import main
 
     info, fwd, cov = sample_problem
     fname = tmp_path / "sample-fwd.fif"
@@ -343,8 +343,8 @@ def test_template_meeg_sharper_than_meg():
     noise covariance)."""
     import mne
 
-    from core.resolution import iter_resolution_study
-    from core.simulate import demo_paths
+    from core.resolution.matrix import iter_resolution_study
+    from core.session.simulate import demo_paths
 
     paths = demo_paths()
     info = mne.io.read_info(paths.raw, verbose="error")

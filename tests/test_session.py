@@ -8,16 +8,16 @@ import shutil
 import pytest
 from gui_fixtures import small_fif  # noqa: F401  (pure mne writer, no Qt)
 
-from core.session import Session, autosave_folder
-from core.spindles import Spindle
+from core.session.session import Session, autosave_folder
+from core.scoring.spindles import Spindle
 from core.utils import SpindleScopeError
 
 
 @pytest.fixture
 def session(small_fif, monkeypatch, tmp_path):
-    import core.session
+    import core.session.session
 
-    monkeypatch.setattr(core.session, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(core.session.session, "cache_dir", lambda: tmp_path / "cache")
     s = Session()
     s.open_recording(small_fif)
     return s
@@ -93,7 +93,7 @@ def test_load_errors_are_clear(session, tmp_path):
     p.write_text(json.dumps(data))
     with pytest.raises(SpindleScopeError, match="recording .* is missing"):
         Session.load(p)
-    from core.staging import Hypnogram
+    from core.scoring.staging import Hypnogram
 
     with pytest.raises(SpindleScopeError, match="hypnogram covers"):
         session.set_hypnogram(Hypnogram(["W"] * 3))
@@ -125,7 +125,7 @@ def test_one_history_for_marks_and_stages(session):
     session.hypnogram.set_stage(5, "R")
     assert not h.can_redo
     # replacing the marks starts over
-    from core.spindles import SpindleSet
+    from core.scoring.spindles import SpindleSet
 
     session.set_spindles(SpindleSet())
     assert not h.can_undo
@@ -152,8 +152,8 @@ def test_session_json_with_wrong_types(session, tmp_path, field, value, msg):
 def test_session_files_go_through_the_atomic_writer(session, tmp_path, monkeypatch):
     # issue 14, item 5: the marks TSV was rewritten in place; the JSON used a
     # fixed '.tmp' name without fsync
-    import core.session
-    import core.spindle_formats
+    import core.session.session
+    import core.io.marks
     import core.utils
 
     written = []
@@ -163,9 +163,9 @@ def test_session_files_go_through_the_atomic_writer(session, tmp_path, monkeypat
         written.append(path.name)
         return real_open(path, *a, **k)
 
-    monkeypatch.setattr(core.spindle_formats, "atomic_open", spy)
-    real_text = core.session.atomic_write_text
-    monkeypatch.setattr(core.session, "atomic_write_text",
+    monkeypatch.setattr(core.io.marks, "atomic_open", spy)
+    real_text = core.session.session.atomic_write_text
+    monkeypatch.setattr(core.session.session, "atomic_write_text",
                         lambda p, t: written.append(p.name) or real_text(p, t))
     session.spindles.add(Spindle(5.0, 1.0))
     path = session.save(tmp_path / "night")

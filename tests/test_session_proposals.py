@@ -9,7 +9,7 @@ from gui_fixtures import gui_env, small_fif, window  # noqa: F401
 
 
 def _proposals(n=10, seed=0):
-    from core.autostage import StagingResult
+    from core.detection.autostage import StagingResult
 
     rng = np.random.default_rng(seed)
     proba = rng.random((n, 5))
@@ -26,7 +26,7 @@ def _same(a, b):
 
 
 def test_session_file_round_trip(small_fif, tmp_path):  # noqa: F811
-    from core.session import Session
+    from core.session.session import Session
 
     s = Session()
     s.open_recording(small_fif)
@@ -47,7 +47,7 @@ def test_session_file_round_trip(small_fif, tmp_path):  # noqa: F811
 def test_damaged_proposals_are_named(small_fif, tmp_path):  # noqa: F811
     import json
 
-    from core.session import Session
+    from core.session.session import Session
     from core.utils import SpindleScopeError
 
     s = Session()
@@ -62,9 +62,9 @@ def test_damaged_proposals_are_named(small_fif, tmp_path):  # noqa: F811
 
 
 def test_autosave_journal_and_snapshot(tmp_path):
-    from core.autosave import Autosaver
-    from core.spindles import SpindleSet
-    from core.staging import Hypnogram
+    from core.session.autosave import Autosaver
+    from core.scoring.spindles import SpindleSet
+    from core.scoring.staging import Hypnogram
 
     hyp = Hypnogram(["?"] * 10)
     sp = SpindleSet()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.settings import SCHEMA_VERSION, Settings, config_dir, settings_path
+from core.session.settings import SCHEMA_VERSION, Settings, config_dir, settings_path
 from core.utils import SpindleScopeError
 
 
@@ -68,7 +68,7 @@ def test_wrong_types_fall_back_to_defaults_and_keep_the_file(tmp_path):
     # silently turn autosave on or off, nor crash start-up
     import json
 
-    from core.settings import Settings
+    from core.session.settings import Settings
 
     for bad in ({"autosave": "false"}, {"scalings": [1, 2]}, {"sigma_band": 5},
                 {"highpass": "1", "lowpass": 0.5}, {"recent_files": 3},
@@ -85,12 +85,12 @@ def test_wrong_types_fall_back_to_defaults_and_keep_the_file(tmp_path):
 
 
 def test_settings_are_written_through_the_atomic_writer(tmp_path, monkeypatch):
-    import core.settings
-    from core.settings import Settings
+    import core.session.settings
+    from core.session.settings import Settings
 
     calls = []
-    real = core.settings.atomic_write_text
-    monkeypatch.setattr(core.settings, "atomic_write_text",
+    real = core.session.settings.atomic_write_text
+    monkeypatch.setattr(core.session.settings, "atomic_write_text",
                         lambda p, t: calls.append(p) or real(p, t))
     path = Settings(scorer="ana").save(tmp_path / "settings.json")
     assert calls == [path] and Settings.load(path).scorer == "ana"

@@ -1,4 +1,4 @@
-"""core.simulate: the demo recording and its ground truth."""
+"""core.session.simulate: the demo recording and its ground truth."""
 
 import csv
 
@@ -6,8 +6,8 @@ import mne
 import numpy as np
 import pytest
 
-from core import simulate
-from core.recording import open_recording
+from core.session import simulate
+from core.io.recording import open_recording
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,8 @@ def test_demo_truth(demo):
 
 def test_no_inverse_crime(demo):
     """The data come from another source space and other conductivities."""
-    from core.headmodel import CONDUCTIVITY, iter_template_forward
-    from core.sensors import make_info
+    from core.sources.headmodel import CONDUCTIVITY, iter_template_forward
+    from core.sources.sensors import make_info
     from core.utils import run_with_progress
 
     sim = simulate.demo_params()["simulation"]
@@ -101,7 +101,7 @@ def test_no_inverse_crime(demo):
 
 
 def test_conductivity_is_checked():
-    from core.headmodel import iter_template_bem
+    from core.sources.headmodel import iter_template_bem
     from core.utils import SpindleScopeError, run_with_progress
 
     with pytest.raises(SpindleScopeError, match="three positive numbers"):
@@ -113,7 +113,7 @@ def test_spindles_are_in_the_data(demo):
     rows = list(csv.DictReader(open(demo.spindles), delimiter="\t"))
     r = [x for x in rows if x["kind"] == "diffuse"][0]
     on, dur = float(r["onset"]), float(r["duration"])
-    from core.simulate import _sigma_filter
+    from core.session.simulate import _sigma_filter
 
     seg = _sigma_filter(rec.get_chunk(on - 5, on + dur + 5, "eeg"), rec.sfreq)
     i0, i1 = int(5 * rec.sfreq), int((5 + dur) * rec.sfreq)
@@ -132,8 +132,8 @@ def test_spindles_visible_at_the_default_display(demo):
     the same measure gives at the EEG-invisible focal spindles (background
     alone: 7-12 µV).
     """
-    from core.settings import DEFAULT_SCALINGS
-    from core.simulate import _sigma_filter
+    from core.session.settings import DEFAULT_SCALINGS
+    from core.session.simulate import _sigma_filter
 
     rec = open_recording(demo.raw)
     rows = list(csv.DictReader(open(demo.spindles), delimiter="\t"))

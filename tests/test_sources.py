@@ -1,12 +1,12 @@
-"""core.sources: the analysis generator reports progress and stops when asked."""
+"""core.sources.analysis: the analysis generator reports progress and stops when asked."""
 
 import mne
 import numpy as np
 import pytest
 
-from core.inverse import InverseSettings
-from core.recording import open_recording
-from core.sources import AnalysisConfig, iter_analysis
+from core.sources.inverse import InverseSettings
+from core.io.recording import open_recording
+from core.sources.analysis import AnalysisConfig, iter_analysis
 from core.utils import Cancelled, Progress, SpindleScopeError, run_with_progress
 
 

@@ -6,8 +6,8 @@ import mne
 import numpy as np
 import pytest
 
-from core.recording import Recording
-from core.spectrogram import night_spectrogram
+from core.io.recording import Recording
+from core.detection.spectrogram import night_spectrogram
 from core.utils import Cancelled, SpindleScopeError, run_with_progress
 
 SF = 100.0

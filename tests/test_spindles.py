@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from core.spindles import Spindle, SpindleSet, read_spindles, write_spindles
+from core.scoring.spindles import Spindle, SpindleSet
+from core.io.marks import read_spindles, write_spindles
 from core.utils import SpindleScopeError
 
 
@@ -135,7 +136,7 @@ def test_channel_specific_marks_roundtrip(tmp_path, ext):
 def test_unreadable_spindle_file_names_permissions(tmp_path, monkeypatch):
     # issue 14, items 11-12: a file without read permission ended in a raw
     # PermissionError (the tests run as root, so the denial is simulated)
-    import core.spindle_checks
+    import core.scoring.checks
 
     p = tmp_path / "marks.tsv"
     p.write_text("onset\tduration\n1\t1\n")
@@ -143,6 +144,6 @@ def test_unreadable_spindle_file_names_permissions(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(p))
 
-    monkeypatch.setattr(core.spindle_checks, "open", denied, raising=False)
+    monkeypatch.setattr(core.scoring.checks, "open", denied, raising=False)
     with pytest.raises(SpindleScopeError, match="permission denied. Check the file's"):
         read_spindles(p)

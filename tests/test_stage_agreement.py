@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.stage_agreement import stage_agreement
-from core.staging import Hypnogram, write_hypnogram
+from core.scoring.agreement import stage_agreement
+from core.scoring.staging import Hypnogram
+from core.io.hypnograms import write_hypnogram
 from core.utils import SpindleScopeError
 
 REF = ["W", "W", "N1", "N2", "N2", "N2", "N3", "N3", "R", "R", "?", "N2"]
@@ -49,7 +50,7 @@ def test_agreement_absent_stage_and_errors():
 
 
 def test_compare_stages_command(tmp_path, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     write_hypnogram(Hypnogram(REF), tmp_path / "a.tsv")
     write_hypnogram(Hypnogram(OTH), tmp_path / "b.tsv")

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from core.staging import Hypnogram, normalize_stage, read_hypnogram, write_hypnogram
+from core.scoring.staging import Hypnogram, normalize_stage
+from core.io.hypnograms import read_hypnogram, write_hypnogram
 from core.utils import SpindleScopeError
 
 

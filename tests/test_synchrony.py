@@ -1,10 +1,10 @@
-"""core.synchrony against exact references and analytic coherence."""
+"""core.sources.synchrony against exact references and analytic coherence."""
 
 import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from core import synchrony as sy
+from core.sources import synchrony as sy
 from core.utils import SpindleScopeError
 
 
@@ -141,8 +141,8 @@ def test_too_short_segments_are_flagged_never_one():
     with pytest.raises(SpindleScopeError, match="too short"):
         sy.coherence_multitaper(xs[0], ys[0], SFREQ)
     # a spindle too short for an estimator has no per-spindle value
-    from core.coherence import make_estimator
-    from core.synchrony_figures import segment_figures
+    from core.sources.coherence import make_estimator
+    from core.sources.synchrony_figures import segment_figures
 
     est = {e: make_estimator(e, SFREQ, nfft=200) for e in ("multitaper", "welch", "mvdr")}
     figs, _, st = segment_figures({"eeg": xs[0], "meg": ys[0]}, xs[0], ys[0], est)
@@ -192,7 +192,7 @@ def test_figure_stats_null_interval_p():
 
 def test_pooled_coherence_stats_match_direct_pooling():
     """figure_stats with the coherence pool gives the directly pooled value."""
-    from core.coherence import MultitaperEstimator, band_pool, resample_stats
+    from core.sources.coherence import MultitaperEstimator, band_pool, resample_stats
 
     rng = np.random.default_rng(13)
     xs, ys = _pair(rng, SHORT, 0.25, n_src=20)
@@ -221,7 +221,7 @@ def test_correlations_bad_input():
 
 
 def test_generator_dynamics_per_cycle():
-    from core.dynamics import cycle_maxima, dynamics_figures
+    from core.sources.dynamics import cycle_maxima, dynamics_figures
 
     sfreq, f = 200.0, 12.5            # 16 samples per cycle
     n_src, n_left = 10, 5

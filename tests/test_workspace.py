@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.session import Session
-from core.spindles import Spindle, SpindleSet
+from core.session.session import Session
+from core.scoring.spindles import Spindle, SpindleSet
 from core.utils import SpindleScopeError
-from core.workspace import HeadModelChoice, NoiseChoice, SourceWorkspace, workspace_for
+from core.session.workspace import HeadModelChoice, NoiseChoice, SourceWorkspace, workspace_for
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ are :func:`discover` (BIDS root or sample list), :func:`process_recording`
 :func:`write_group` (``DERIV/group/``).
 """
 
-from .dataset import RecordingItem, discover, discover_bids, read_sample_list
-from .group import write_group
-from .runner import (clean_scratch, iter_batch, make_client, make_settings, run_batch,
-                     write_errors)
-from .stats import figure_keys, figure_statistics, group_statistics, null_values
-from .task import process_recording
+from core.batch.dataset import RecordingItem, discover, discover_bids, read_sample_list
+from core.batch.group import write_group
+from core.batch.runner import (clean_scratch, iter_batch, make_client, make_settings,
+                               run_batch, write_errors)
+from core.batch.stats import figure_keys, figure_statistics, group_statistics, null_values
+from core.batch.task import process_recording
 
 __all__ = ["RecordingItem", "discover", "discover_bids", "read_sample_list",
            "write_group", "clean_scratch", "iter_batch", "make_client", "make_settings",

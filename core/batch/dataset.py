@@ -11,7 +11,7 @@ import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..utils import SpindleScopeError, logger
+from core.utils import SpindleScopeError, logger
 
 #: Recording file extensions looked for in a BIDS dataset (MEG and EEG).
 BIDS_EXTENSIONS = (".fif", ".edf", ".bdf", ".vhdr", ".set", ".ds")
@@ -39,7 +39,7 @@ class RecordingItem:
         run), used in the output names.
     spindles : str | None
         Spindle events file (a BIDS ``*_events.tsv`` or any file
-        :func:`core.spindles.read_spindles` reads).
+        :func:`core.io.marks.read_spindles` reads).
     hypnogram : str | None
         Hypnogram file.
     head : dict

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import SpindleScopeError, atomic_write_text, logger
-from .stats import figure_keys, group_statistics, null_values
+from core.utils import SpindleScopeError, atomic_write_text, logger
+from core.batch.stats import figure_keys, group_statistics, null_values
 
 GROUP_FOLDER = "group"
 MAP_KEYS = ("between_r_map", "coherence_welch_map", "coherence_mvdr_map")
@@ -92,7 +92,7 @@ def write_participants(path: Path, recs: list[dict]) -> Path:
 
 
 def _template_vertices(spacing: str):
-    from ..headmodel import template_source_space
+    from core.sources.headmodel import template_source_space
 
     return [s["vertno"] for s in template_source_space(spacing)]
 

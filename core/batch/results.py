@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import SpindleScopeError
-from .group import GROUP_FOLDER
-from .stats import figure_keys
+from core.utils import SpindleScopeError
+from core.batch.group import GROUP_FOLDER
+from core.batch.stats import figure_keys
 
 
 @dataclass
@@ -56,14 +56,14 @@ class CohortResults:
         return mne.read_source_estimate(path)
 
     def pooled_result(self, spacing: str = "ico4"):
-        """All spindles of all recordings as one :class:`~core.sources.AnalysisResult`.
+        """All spindles of all recordings as one :class:`~core.sources.analysis.AnalysisResult`.
 
         Its spindles carry the per-spindle figures (no time courses, spectra
         or pairwise samples: the recordings' summaries do not keep them), so
         the single-recording panels show the pooled figures of the cohort.
         """
-        from ..headmodel import template_source_space
-        from ..sources import AnalysisConfig, AnalysisResult, SpindleSources
+        from core.sources.headmodel import template_source_space
+        from core.sources.analysis import AnalysisConfig, AnalysisResult, SpindleSources
 
         spindles = []
         band, cband = (10.0, 15.0), (10.0, 15.0)

@@ -15,11 +15,11 @@ import shutil
 import time
 from pathlib import Path
 
-from ..utils import Progress, SpindleScopeError, atomic_write_text, check_option, logger
-from .dataset import RecordingItem
-from .group import group_key, write_group
-from .task import PROGRESS_TOPIC, WORK_FOLDER, process_recording, provenance_path, \
-    read_provenance
+from core.utils import Progress, SpindleScopeError, atomic_write_text, check_option, logger
+from core.batch.dataset import RecordingItem
+from core.batch.group import group_key, write_group
+from core.batch.task import (PROGRESS_TOPIC, WORK_FOLDER, process_recording, provenance_path,
+                             read_provenance)
 
 STEPS = ("detect", "analyze")
 DETECT_DEFAULTS = {"method": "a7", "modality": "both", "picks": None,
@@ -44,8 +44,8 @@ def make_settings(steps=STEPS, trial_type: str = "spindle", detect: dict | None 
     unknown = set(dset) - set(DETECT_DEFAULTS) | set(aset) - set(ANALYZE_DEFAULTS)
     if unknown:
         raise SpindleScopeError(f"Unknown batch setting(s): {', '.join(sorted(unknown))}.")
-    from ..detection import make_params
-    from ..inverse import InverseSettings
+    from core.detection.detector import make_params
+    from core.sources.inverse import InverseSettings
 
     make_params(dset["method"], **dset["params"])  # nonsense: say so before any work
     InverseSettings(method=aset["method"], snr=aset["snr"], loose=aset["loose"],
@@ -152,7 +152,7 @@ def write_errors(path: Path, results: list[dict]) -> Path:
 def write_dataset_description(deriv: Path, source: str):
     """``dataset_description.json`` as BIDS derivatives require (written once)."""
     path = deriv / "dataset_description.json"
-    from .. import __version__
+    from core import __version__
 
     desc = {"Name": "SpindleScope spindle sources", "BIDSVersion": "1.9.0",
             "DatasetType": "derivative",
@@ -275,8 +275,8 @@ def run_batch(dataset, deriv, settings: dict | None = None, *, client=None,
     result : dict
         See :func:`iter_batch`.
     """
-    from ..utils import run_with_progress
-    from .dataset import discover
+    from core.utils import run_with_progress
+    from core.batch.dataset import discover
 
     settings = settings or make_settings()
     items = discover(dataset, participant_label=participant_label,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils import SpindleScopeError
+from core.utils import SpindleScopeError
 
 #: Keys tried, in order, for the per-segment null values of figure ``F``.
 NULL_KEYS = ("{F}_null_values", "{F}_null_per_segment", "{F}_null_per_spindle",

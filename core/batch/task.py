@@ -1,10 +1,10 @@
 """One recording's work in a cohort: detect (where needed), analyze, write.
 
 :func:`process_recording` runs on a Dask worker (or in-process). It builds a
-:class:`core.session.Session` of the recording and runs the one pipeline the
+:class:`core.session.session.Session` of the recording and runs the one pipeline the
 app and the ``detect`` / ``analyze`` commands run
-(:meth:`~core.session.Session.iter_detect`,
-:meth:`~core.session.Session.iter_analyze`, the writers of :mod:`core.report`),
+(:meth:`~core.session.session.Session.iter_detect`,
+:meth:`~core.session.session.Session.iter_analyze`, the writers of :mod:`core.report.writers`),
 writes every output into a scratch folder inside DERIV, moves them into
 ``DERIV/sub-<label>/[ses-<label>/]`` and writes the provenance JSON last:
 a recording whose provenance matches its inputs and settings is finished,
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import SpindleScopeError, atomic_write_text, fsync_dir, logger
-from .dataset import RecordingItem
+from core.utils import SpindleScopeError, atomic_write_text, fsync_dir, logger
+from core.batch.dataset import RecordingItem
 
 #: Bump when the outputs of a recording change for the same inputs and settings.
 TASK_VERSION = 1
@@ -86,7 +86,7 @@ def versions() -> dict:
     import numpy
     import scipy
 
-    from .. import __version__
+    from core import __version__
 
     return {"spindlescope": __version__, "mne": mne.__version__,
             "numpy": numpy.__version__, "scipy": scipy.__version__,
@@ -157,7 +157,7 @@ def _cluster_lock(name):
 # --------------------------------------------------------------------------
 def _read_events(path, trial_type: str, work: Path):
     """Spindles of an events file: rows whose ``trial_type`` is ``trial_type``."""
-    from ..spindles import read_spindles
+    from core.io.marks import read_spindles
 
     path = Path(path)
     if path.suffix.lower() != ".tsv":
@@ -186,8 +186,8 @@ def _read_events(path, trial_type: str, work: Path):
 def _session(rec, item):
     """The recording (and its hypnogram) in a Session: the one pipeline the
     app and the ``detect`` / ``analyze`` commands use."""
-    from ..session import Session
-    from ..staging import read_hypnogram_for
+    from core.session.session import Session
+    from core.io.hypnograms import read_hypnogram_for
 
     session = Session()
     hyp = read_hypnogram_for(item.hypnogram, rec) if item.hypnogram else None
@@ -196,7 +196,7 @@ def _session(rec, item):
 
 
 def _detect(session, item, dset: dict):
-    from ..pipeline import DetectOptions
+    from core.session.pipeline import DetectOptions
 
     options = DetectOptions(
         method=dset["method"], params=dict(dset.get("params", {})),
@@ -218,7 +218,7 @@ def _eeg_positions(rec) -> str:
     """
     import mne
 
-    from ..headmodel import template_montage
+    from core.sources.headmodel import template_montage
 
     info = rec.info
     eeg = mne.pick_types(info, meg=False, eeg=True, exclude="bads")
@@ -247,7 +247,7 @@ def _eeg_positions(rec) -> str:
 
 
 def _head(item, aset: dict):
-    from ..workspace import HeadModelChoice
+    from core.session.workspace import HeadModelChoice
 
     head = item.head
     if head.get("forward"):
@@ -263,10 +263,10 @@ def _head(item, aset: dict):
 def _analyze(session, item, spindles, settings, work: Path, base: str) -> dict:
     import mne
 
-    from ..inverse import MODALITIES, InverseSettings, check_modality
-    from ..report import write_maps, write_report, write_summary
-    from ..spindles import SpindleSet
-    from ..workspace import NoiseChoice
+    from core.sources.inverse import MODALITIES, InverseSettings, check_modality
+    from core.report.writers import write_maps, write_report, write_summary
+    from core.scoring.spindles import SpindleSet
+    from core.session.workspace import NoiseChoice
 
     rec = session.recording
     aset = settings["analyze"]
@@ -421,8 +421,8 @@ def process_recording(item, settings: dict, deriv) -> dict:
 
 
 def _run_steps(item, settings, work: Path, base: str) -> dict:
-    from ..recording import open_recording
-    from ..spindles import write_spindles
+    from core.io.recording import open_recording
+    from core.io.marks import write_spindles
 
     steps = settings["steps"]
     rec = open_recording(item.recording)

@@ -1,0 +1,1 @@
+"""The command line: one parser and thin commands over the session."""

@@ -1,0 +1,1 @@
+"""Automatic spindle detection, automatic staging and the sigma-power trace."""

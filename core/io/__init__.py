@@ -1,0 +1,1 @@
+"""Reading and writing recordings, channel montages, hypnograms and marks."""

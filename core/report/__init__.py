@@ -1,0 +1,1 @@
+"""Writing analysis results: JSON, CSV, STC and HTML reports."""

@@ -1,0 +1,1 @@
+"""Resolution matrices of linear inverse methods and their metrics."""

@@ -1,0 +1,1 @@
+"""The scorer's models: spindle marks, hypnograms, agreement and evaluation."""

@@ -1,0 +1,1 @@
+"""The session: one place that assembles every analysis, its workspace, autosave, settings and the demo."""

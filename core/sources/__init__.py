@@ -1,0 +1,1 @@
+"""Head models, inverse operators, per-spindle cortical sources and their synchrony."""

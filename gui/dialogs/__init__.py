@@ -1,0 +1,1 @@
+"""Messages, small dialogs and crash recovery."""

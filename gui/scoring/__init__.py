@@ -1,0 +1,1 @@
+"""Panels for marks, stages, detection and agreement."""

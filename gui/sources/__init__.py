@@ -1,0 +1,1 @@
+"""The Sources tab: cortical movies, synchrony and cohort views."""

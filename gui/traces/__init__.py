@@ -1,0 +1,1 @@
+"""The trace browser, its rows, scales and the lanes above it."""

@@ -1,0 +1,1 @@
+"""Widgets shared between tabs: the brain view and its colour bar."""
