@@ -54,37 +54,6 @@ SOURCE_SPACINGS = ("oct6", "oct5", "ico5", "ico4")
 COMPARE_MARKS = ("not-rejected", "accepted", "all")
 
 
-def open_session(recording, *, spindles=None, hypnogram=None, epoch_length=None,
-                 settings=None):
-    """A :class:`core.session.session.Session` on these files, as the app holds it after
-    opening them (the commands' first step).
-
-    Parameters
-    ----------
-    recording : path-like
-    spindles, hypnogram : path-like | None
-        Marks and stages to load.
-    epoch_length : float | None
-        Hypnogram epoch length (default: from the file).
-    settings : core.session.settings.Settings | None
-
-    Returns
-    -------
-    session : core.session.session.Session
-    """
-    from core.session.session import Session
-    from core.scoring.spindles import SpindleSet
-    from core.io.marks import read_spindles
-    from core.io.hypnograms import read_hypnogram_for
-
-    session = Session(settings=settings)
-    rec = session.open_recording(recording)
-    if hypnogram:
-        session.set_hypnogram(read_hypnogram_for(hypnogram, rec,
-                                                 epoch_length=epoch_length))
-    if spindles:
-        session.set_spindles(SpindleSet(read_spindles(spindles)))
-    return session
 
 
 # -- detection -----------------------------------------------------------------
@@ -337,7 +306,7 @@ def export(session, result, out, *, stcs=True, report=True, extra=None) -> dict:
     return summary
 
 
-__all__ = ["open_session", "DETECT_METHODS", "DETECT_MODALITIES", "INVERSE_METHODS",
+__all__ = ["DETECT_METHODS", "DETECT_MODALITIES", "INVERSE_METHODS",
            "TIMECOURSES", "TEMPLATE_SPACINGS", "SOURCE_SPACINGS",
            "COMPARE_MARKS", "DetectOptions", "iter_detect", "add_detection",
            "select_marks", "compare", "iter_analyze", "iter_resolution", "export"]

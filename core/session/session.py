@@ -736,3 +736,35 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def open_session(recording, *, spindles=None, hypnogram=None, epoch_length=None,
+                 settings=None):
+    """A :class:`core.session.session.Session` on these files, as the app holds it after
+    opening them (the commands' first step).
+
+    Parameters
+    ----------
+    recording : path-like
+    spindles, hypnogram : path-like | None
+        Marks and stages to load.
+    epoch_length : float | None
+        Hypnogram epoch length (default: from the file).
+    settings : core.session.settings.Settings | None
+
+    Returns
+    -------
+    session : core.session.session.Session
+    """
+    from core.scoring.spindles import SpindleSet
+    from core.io.marks import read_spindles
+    from core.io.hypnograms import read_hypnogram_for
+
+    session = Session(settings=settings)
+    rec = session.open_recording(recording)
+    if hypnogram:
+        session.set_hypnogram(read_hypnogram_for(hypnogram, rec,
+                                                 epoch_length=epoch_length))
+    if spindles:
+        session.set_spindles(SpindleSet(read_spindles(spindles)))
+    return session

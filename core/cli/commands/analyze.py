@@ -128,7 +128,7 @@ def head_choice(args):
 def run(args) -> int:
     from core.cli.main import TerminalProgress
     from core.sources.inverse import InverseSettings
-    from core.session.pipeline import open_session
+    from core.session.session import open_session
     from core.session.workspace import NoiseChoice
 
     progress = TerminalProgress()

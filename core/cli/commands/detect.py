@@ -91,7 +91,8 @@ def run(args) -> int:
     import sys
 
     from core.cli.main import TerminalProgress
-    from core.session.pipeline import DetectOptions, open_session
+    from core.session.pipeline import DetectOptions
+    from core.session.session import open_session
     from core.io.marks import _fmt_of, write_spindles
     from core.utils import check_range, run_with_progress
 

@@ -124,7 +124,7 @@ def _split(text) -> tuple:
 def demo_session(progress=None, band=(10.0, 15.0), max_spindles=None):
     """The demo recording, spindles and hypnogram in a Session with the demo's
     forward model (what the app's Sources and Resolution tabs use)."""
-    from core.session.pipeline import open_session
+    from core.session.session import open_session
     from core.session.simulate import demo_paths
 
     paths = demo_paths(progress=progress)
