@@ -45,7 +45,7 @@ from core.resolution.metrics import (FUNCTIONS, MAX_DENSE_BYTES, METRIC_UNITS, M
                                      ResolutionResults, iter_resolution_metrics, metric_names,
                                      resolution_metrics, source_locations)
 from core.utils import (Progress, SpindleScopeError, check_option, check_range, logger,
-                        run_with_progress)
+                        rescale_progress, run_with_progress)
 from core.utils.vocabulary import SENSOR_LABELS as _LABELS
 from core.utils.vocabulary import STUDY_SETS
 
@@ -686,15 +686,8 @@ def iter_resolution_study(forward, noise_cov, methods=DEFAULT_METHODS,
                                        threshold=threshold,
                                        max_dense_bytes=max_dense_bytes)
         label = f"{SENSOR_LABELS[item.sensors]}: {item.method}"
-        while True:
-            try:
-                p = next(mgen)
-            except StopIteration as stop:
-                values[(item.method, item.sensors)] = stop.value
-                break
-            frac = p.done / p.total if p.total else 1.0
-            yield Progress(min(done + int(4 * frac), total), total,
-                           f"{label}: {p.message}")
+        values[(item.method, item.sensors)] = yield from rescale_progress(
+            mgen, done, 4, total, f"{label}: ")
         done += 4
         del item
     yield Progress(total, total, "Resolution analysis done")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.utils import SpindleScopeError, check_option, check_range, logger
+from core.utils.dsp import bandpass
 from core.utils.vocabulary import SENSOR_LABELS, SENSOR_SETS
 
 #: Sensor sets with an inverse solution (:data:`core.utils.vocabulary.SENSOR_SETS`).
@@ -429,11 +430,5 @@ def inverse_kernel(inv, info, modality: str, settings: InverseSettings | None = 
 
 
 def _bandpass(data, sfreq, band):
-    from scipy.signal import butter, sosfiltfilt
-
-    if band[1] >= sfreq / 2:
-        raise SpindleScopeError(
-            f"The band {band[0]:g}–{band[1]:g} Hz reaches the Nyquist frequency "
-            f"({sfreq / 2:g} Hz) of this recording; lower its high edge.")
-    sos = butter(4, band, btype="bandpass", fs=sfreq, output="sos")
-    return sosfiltfilt(sos, data, axis=-1)
+    """Zero-phase 4th-order Butterworth band-pass (:func:`core.utils.dsp.bandpass`)."""
+    return bandpass(data, sfreq, band, order=4, what="the band")
