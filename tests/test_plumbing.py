@@ -138,3 +138,138 @@ def test_hypnogram_length_same_verdict_on_all_paths(tmp_path, n_epochs, ok):
                 call()
     # a refused hypnogram leaves the session's (unscored) one in place
     assert list(session.hypnogram.stages) == (["N2"] if ok else ["?"]) * 10
+
+
+# --------------------------------------------------------------------------
+# One JSON encoder, one progress re-scaling helper
+# --------------------------------------------------------------------------
+
+def test_one_json_encoder():
+    import json
+    from pathlib import Path
+
+    from core.session import autosave, session
+    from core.utils import dumps_json, json_default
+
+    obj = {"f": np.float32(1.5), "i": np.int64(7), "a": np.arange(3.0),
+           "p": Path("/tmp/x.fif"), "s": {3, 1, 2}, "b": np.bool_(True)}
+    assert json.loads(dumps_json(obj)) == {"f": 1.5, "i": 7, "a": [0.0, 1.0, 2.0],
+                                           "p": "/tmp/x.fif", "s": [1, 2, 3], "b": True}
+    with pytest.raises(TypeError, match="object is not JSON serialisable"):
+        dumps_json({"x": object()})
+    assert session._json_default is json_default
+    # the autosave journal uses the same encoder, falling back to text
+    assert autosave._jsonable(np.float64(2.5)) == 2.5
+    assert autosave._jsonable(Path("/a")) == "/a"
+    assert autosave._jsonable(object).startswith("<class")
+
+
+def test_rescale_progress_maps_into_parent_range():
+    from core.utils import Progress, rescale_progress, run_with_progress
+
+    def child(n):
+        for k in range(n + 1):
+            yield Progress(k, n, f"step {k}")
+        return "result"
+
+    seen = []
+
+    def parent():
+        out = yield from rescale_progress(child(3), 10, 6, 20, "child: ")
+        return out
+
+    assert run_with_progress(parent(), seen.append) == "result"
+    assert [p.done for p in seen] == [10, 12, 14, 16]
+    assert {p.total for p in seen} == {20}
+    assert seen[1].message == "child: step 1"
+    # a child whose total equals its range maps one to one (integer arithmetic)
+    seen.clear()
+    run_with_progress(rescale_progress(child(7), 5, 7, 12), seen.append)
+    assert [p.done for p in seen] == list(range(5, 13))
+
+
+# --------------------------------------------------------------------------
+# One inverse stack: resolution uses the inverse helpers and the Maxwell test
+# --------------------------------------------------------------------------
+
+def test_one_maxwell_test():
+    import mne
+
+    import core.resolution.matrix as rm
+    from core.io.recording import Recording, is_maxfiltered
+
+    info = mne.create_info(["MEG0111", "EEG001"], 100.0, ["mag", "eeg"])
+    raw = mne.io.RawArray(np.zeros((2, 100)), info, verbose="error")
+    assert not is_maxfiltered(info) and not Recording(raw).is_maxfiltered
+    with raw.info._unlock():
+        raw.info["proc_history"] = [{"max_info": {"sss_info": {"nfree": 80}}}]
+    assert is_maxfiltered(raw.info) and Recording(raw).is_maxfiltered
+    assert rm.is_maxfiltered is is_maxfiltered
+    assert not hasattr(rm, "_is_maxfiltered")
+
+
+def test_one_average_reference_helper():
+    import mne
+
+    import core.resolution.matrix as rm
+    from core.sources.inverse import has_eeg_average_ref, modality_info, with_eeg_average_ref
+
+    info = mne.create_info(["Fz", "Cz", "Pz", "Oz"], 100.0, "eeg")
+    pos = {n: np.array([0.01 * k, 0.05, 0.08]) for k, n in enumerate(info["ch_names"])}
+    info.set_montage(mne.channels.make_dig_montage(pos, coord_frame="head"))
+    assert not has_eeg_average_ref(info)
+    ref = with_eeg_average_ref(info)
+    assert has_eeg_average_ref(ref) and not has_eeg_average_ref(info)  # a copy
+    proj = ref["projs"][0]
+    assert not proj["active"]
+    np.testing.assert_allclose(proj["data"]["data"], np.full((1, 4), 0.5))
+    assert with_eeg_average_ref(ref) is ref  # already there: unchanged
+    sub = modality_info(info, "eeg")
+    np.testing.assert_array_equal(sub["projs"][0]["data"]["data"], proj["data"]["data"])
+    assert rm.with_eeg_average_ref is with_eeg_average_ref
+    assert not hasattr(rm, "_ensure_eeg_reference")
+
+
+@pytest.fixture(scope="module")
+def sample_problem(sample_dir):
+    import mne
+
+    from core.io.recording import open_recording
+
+    rec = open_recording(sample_dir / "SSS/sample_audvis_trunc_raw_sss.fif")
+    src = mne.read_source_spaces(sample_dir / "mne_python_tests/small-src.fif.gz",
+                                 verbose="error")
+    fwd = mne.make_forward_solution(
+        rec.info, sample_dir / "MEG/sample/sample_audvis_trunc-trans.fif", src,
+        sample_dir / "subjects/sample/bem/sample-320-320-320-bem-sol.fif",
+        verbose="error")
+    cov = mne.read_cov(sample_dir / "MEG/sample/sample_audvis_trunc-cov.fif",
+                       verbose="error")
+    return rec, fwd, cov
+
+
+@pytest.mark.parametrize("method, pick_ori", [("dSPM", None), ("sLORETA", "normal")])
+def test_inverse_kernel_is_mnes_operator(sample_problem, method, pick_ori):
+    """The shared identity-kernel helper gives MNE's apply_inverse_raw numbers."""
+    import warnings
+
+    import mne
+
+    from core.sources.inverse import (InverseSettings, inverse_kernel, make_inverse,
+                                      modality_info)
+
+    rec, fwd, cov = sample_problem
+    settings = InverseSettings(method=method)
+    inv = make_inverse(rec.info, fwd, cov, "eeg", settings,
+                       maxfiltered=rec.is_maxfiltered)
+    k = inverse_kernel(inv, rec.info, "eeg", settings, pick_ori)
+    sub = modality_info(rec.info, "eeg")
+    raw = mne.io.RawArray(np.eye(sub["nchan"]), sub, verbose="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stc = mne.minimum_norm.apply_inverse_raw(
+            raw, inv, settings.lambda2, method,
+            pick_ori="vector" if pick_ori is None else pick_ori, verbose="error")
+    np.testing.assert_allclose(k.kernel, stc.data.reshape(-1, sub["nchan"]), rtol=1e-10,
+                               atol=1e-12 * np.abs(stc.data).max())
+    assert k.n_ori == (3 if pick_ori is None else 1)
