@@ -121,7 +121,7 @@ def test_stage_restriction(sim):
     with pytest.raises(SpindleScopeError, match="no epoch of stage N3: there is nothing"):
         detect(src, hypnogram=Hypnogram(["W", "N2"] * 3, 30), stages=["N3"])
     bad = Hypnogram(["N2"] * 10, 30)
-    with pytest.raises(SpindleScopeError, match=r"hypnogram covers 300 s .* lasts 180 s"):
+    with pytest.raises(SpindleScopeError, match=r"hypnogram is longer than the recording: 10 epochs of 30 s = 300 s, but the recording lasts 180 s"):
         detect(src, hypnogram=bad)
 
 

@@ -95,7 +95,7 @@ def test_load_errors_are_clear(session, tmp_path):
         Session.load(p)
     from core.scoring.staging import Hypnogram
 
-    with pytest.raises(SpindleScopeError, match="hypnogram covers"):
+    with pytest.raises(SpindleScopeError, match="hypnogram is shorter than the recording: 3 epochs of 30 s = 90 s"):
         session.set_hypnogram(Hypnogram(["W"] * 3))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.utils import SpindleScopeError, atomic_write_text, logger
+from core.utils import SpindleScopeError, atomic_write_text, dumps_json, logger
 from core.batch.stats import figure_keys, group_statistics, null_values
 
 GROUP_FOLDER = "group"
@@ -275,5 +275,5 @@ def write_group(deriv, results: list[dict], settings: dict, key: str, *,
     write_participants(out / "participants_figures.tsv", recs)
     if recs:
         _report(out, summary, recs, maps)
-    atomic_write_text(path, json.dumps(summary, indent=2))
+    atomic_write_text(path, dumps_json(summary, indent=2))
     return summary

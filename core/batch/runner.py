@@ -15,7 +15,8 @@ import shutil
 import time
 from pathlib import Path
 
-from core.utils import Progress, SpindleScopeError, atomic_write_text, check_option, logger
+from core.utils import (Progress, SpindleScopeError, atomic_write_text, check_option, dumps_json,
+                        logger)
 from core.batch.dataset import RecordingItem
 from core.batch.group import group_key, write_group
 from core.batch.task import (PROGRESS_TOPIC, WORK_FOLDER, process_recording, provenance_path,
@@ -160,7 +161,7 @@ def write_dataset_description(deriv: Path, source: str):
                              "Description": "Sleep-spindle detection, EEG/MEG sources "
                                             "(dSPM) and their synchrony"}],
             "SourceDatasets": [{"URL": Path(source).resolve().as_uri()}]}
-    text = json.dumps(desc, indent=2)
+    text = dumps_json(desc, indent=2)
     if not path.exists() or path.read_text() != text:
         atomic_write_text(path, text)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.utils import SpindleScopeError, atomic_write_text, fsync_dir, logger
+from core.utils import SpindleScopeError, atomic_write_text, dumps_json, fsync_dir, logger
 from core.batch.dataset import RecordingItem
 
 #: Bump when the outputs of a recording change for the same inputs and settings.
@@ -403,7 +403,7 @@ def process_recording(item, settings: dict, deriv) -> dict:
                 "output_sha256": {r: file_hash(out_dir / f) for r, f in outputs.items()
                                   if not f.endswith(".html")},
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        atomic_write_text(prov_path, json.dumps(prov, indent=2, default=str))
+        atomic_write_text(prov_path, dumps_json(prov, indent=2))
         shutil.rmtree(work, ignore_errors=True)
         res.update(status="done", outputs=outputs)
         _report(item, "done")

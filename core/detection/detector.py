@@ -62,7 +62,7 @@ import numpy as np
 from core.detection.dsp import (_DECIDE, _FEATURES, _broad_band, _cumsum0, _fft_filter,
                                 _Geometry, _sigma_band, _window_sums)
 from core.utils import (Progress, SpindleScopeError, check_option, check_range, logger,
-                        run_with_progress)
+                        rescale_progress, run_with_progress)
 from core.utils.vocabulary import DETECTION_SENSORS, SENSOR_TYPES, SET_TYPES
 
 #: Scale from SI units to the units the thresholds are expressed in.
@@ -212,14 +212,9 @@ def _resolve_channels(source, picks, modality):
 def _window_validity(geom, hypnogram, stages, duration):
     if hypnogram is None:
         return None
-    hyp_dur = hypnogram.n_epochs * hypnogram.epoch_length
-    if abs(hyp_dur - duration) > hypnogram.epoch_length:
-        raise SpindleScopeError(
-            f"The hypnogram covers {hyp_dur:g} s ({hypnogram.n_epochs} epochs "
-            f"of {hypnogram.epoch_length:g} s) but the recording lasts "
-            f"{duration:g} s. Use the hypnogram made for this recording (or "
-            f"the right epoch length).")
-    from core.scoring.staging import STAGES
+    from core.scoring.staging import STAGES, check_hypnogram_length
+
+    check_hypnogram_length(hypnogram, duration)
 
     for s in stages:
         check_option("stages", s, STAGES)
@@ -346,12 +341,7 @@ def iter_detect(source, *, method="a7", picks=None, modality=None,
         gen = _detect_group(source, idx[g], [types[i] for i in g],
                             [names[i] for i in g], method, p, geom, stage_valid,
                             base_valid, chunk_samples)
-        try:
-            while True:
-                prog = next(gen)
-                yield Progress(done + prog.done, total, prog.message)
-        except StopIteration as stop:
-            ev, sk = stop.value
+        ev, sk = yield from rescale_progress(gen, done, 2 * n_c + 1, total)
         channel_events += ev
         skipped.update(sk)
         done += 2 * n_c + 1

@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.utils.dsp import butter_sos, zero_phase_gain
+
 # --------------------------------------------------------------------------
 # Signal processing helpers
 # --------------------------------------------------------------------------
@@ -24,19 +26,15 @@ import numpy as np
 @lru_cache(maxsize=32)
 def _zero_phase_response(n_fft, sfreq, band, order):
     """|H|² of a forward-backward Butterworth band-pass on rfft bins."""
-    from scipy.signal import butter, sosfreqz
-
     nyq = sfreq / 2
     lo, hi = band
     hi = None if hi is None else min(hi, 0.95 * nyq)
     freqs = np.fft.rfftfreq(n_fft, 1 / sfreq)
     resp = np.ones(len(freqs))
     if lo is not None and lo > 0:
-        sos = butter(order, lo, "highpass", fs=sfreq, output="sos")
-        resp *= np.abs(sosfreqz(sos, worN=freqs, fs=sfreq)[1]) ** 2
+        resp *= zero_phase_gain(butter_sos(order, lo, "highpass", sfreq), freqs, sfreq)
     if hi is not None:
-        sos = butter(order, hi, "lowpass", fs=sfreq, output="sos")
-        resp *= np.abs(sosfreqz(sos, worN=freqs, fs=sfreq)[1]) ** 2
+        resp *= zero_phase_gain(butter_sos(order, hi, "lowpass", sfreq), freqs, sfreq)
     return resp
 
 

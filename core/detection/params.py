@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
 from core.utils import SpindleScopeError, check_option, check_range
+from core.utils.dsp import check_nyquist
 
 # --------------------------------------------------------------------------
 # Detector definitions
@@ -226,9 +226,4 @@ def _check_params(p):
 
 def check_sfreq(sfreq, sigma_high):
     """Raise a clear error when the rate cannot carry the sigma band."""
-    if sfreq / 2 <= sigma_high:
-        raise SpindleScopeError(
-            f"The sampling rate {sfreq:g} Hz is too low for the sigma band: "
-            f"its Nyquist frequency {sfreq / 2:g} Hz must lie above the "
-            f"band's upper edge {sigma_high:g} Hz. Spindle detection needs "
-            f"at least {2 * sigma_high + 1:g} Hz (e.g. 50 Hz for 11-16 Hz).")
+    check_nyquist(sigma_high, sfreq, "the sigma band")

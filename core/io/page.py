@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.utils.dsp import butter_sos
+
 #: Seconds read on each side of the page so filters settle before the edges.
 FILTER_PAD = 2.0
 
@@ -166,14 +168,11 @@ def _sos(kind, freqs, sfreq):
     """Butterworth second-order sections in float32 (cached), or None."""
     key = (kind, freqs, sfreq)
     if key not in _SOS_CACHE:
-        from scipy import signal
-
         nyq = sfreq / 2.0
         if kind == "notch":
-            f0 = freqs
-            lo, hi = (f0 - 1.0) / nyq, (f0 + 1.0) / nyq
-            sos = (signal.butter(2, [lo, hi], "bandstop", output="sos")
-                   if 0 < lo < hi < 1 else None)
+            lo, hi = freqs - 1.0, freqs + 1.0
+            sos = (butter_sos(2, [lo, hi], "bandstop", sfreq)
+                   if 0 < lo < hi < nyq else None)
         elif kind == "band":
             lo, hi = freqs
             if hi is not None and hi > nyq * NYQUIST_CAP:
@@ -181,11 +180,11 @@ def _sos(kind, freqs, sfreq):
             if lo is not None and hi is not None and lo >= hi:
                 lo = None  # the high-pass alone no longer fits: keep the low-pass
             if lo and hi:
-                sos = signal.butter(2, [lo / nyq, hi / nyq], "bandpass", output="sos")
+                sos = butter_sos(2, [lo, hi], "bandpass", sfreq)
             elif lo:
-                sos = signal.butter(2, lo / nyq, "highpass", output="sos")
+                sos = butter_sos(2, lo, "highpass", sfreq)
             elif hi:
-                sos = signal.butter(4, hi / nyq, "lowpass", output="sos")
+                sos = butter_sos(4, hi, "lowpass", sfreq)
             else:
                 sos = None
         else:  # pragma: no cover

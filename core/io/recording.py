@@ -116,6 +116,25 @@ class SanityReport:
 _suffix = suffix
 
 
+def is_maxfiltered(info) -> bool:
+    """Whether an info's MEG was Maxwell-filtered (SSS): the one test.
+
+    Used by :class:`Recording` and by the resolution analysis
+    (:mod:`core.resolution.matrix`) to take the rank from the info.
+
+    Parameters
+    ----------
+    info : mne.Info
+
+    Returns
+    -------
+    maxfiltered : bool
+        True when a processing-history entry holds MaxFilter information.
+    """
+    return bool(info.get("proc_history")) and any(
+        "max_info" in p for p in info["proc_history"])
+
+
 def open_recording(path, *, fix_units: bool = True) -> "Recording":
     """Open a recording lazily.
 
@@ -267,8 +286,7 @@ class Recording:
     @property
     def is_maxfiltered(self) -> bool:
         """Whether MEG was Maxwell-filtered (SSS), so rank must come from info."""
-        return bool(self.info.get("proc_history")) and any(
-            "max_info" in p for p in self.info["proc_history"])
+        return is_maxfiltered(self.info)
 
     def check_source_ready(self):
         """Raise if source analysis must not run on this recording.

@@ -7,14 +7,13 @@ the non-interactive Agg backend, so it works headless).
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
 
 from core.sources.synchrony_figures import DYNAMIC, FIGURES
 from core.utils.safe_io import write_via_temp
-from core.utils import atomic_open, atomic_write_text, logger
+from core.utils import atomic_open, atomic_write_text, dumps_json, logger
 from core.utils.vocabulary import SENSOR_SETS, sensor_label
 
 #: Dehghani et al. (2010), means over 85 spindles in 7 subjects.
@@ -105,7 +104,7 @@ def write_summary(result, out: Path, extra: dict | None = None) -> dict:
     summary["paper"] = dict(PAPER_VALUES)
     if extra:
         summary.update(extra)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", dumps_json(summary, indent=2))
     keys = result.figure_keys()
 
     def fmt(v):

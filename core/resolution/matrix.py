@@ -44,8 +44,10 @@ import numpy as np
 from core.resolution.metrics import (FUNCTIONS, MAX_DENSE_BYTES, METRIC_UNITS, METRICS,
                                      ResolutionResults, iter_resolution_metrics, metric_names,
                                      resolution_metrics, source_locations)
+from core.io.recording import is_maxfiltered
+from core.sources.inverse import identity_kernel, sensor_picks, with_eeg_average_ref
 from core.utils import (Progress, SpindleScopeError, check_option, check_range, logger,
-                        run_with_progress)
+                        rescale_progress, run_with_progress)
 from core.utils.vocabulary import SENSOR_LABELS as _LABELS
 from core.utils.vocabulary import STUDY_SETS
 
@@ -68,9 +70,6 @@ WMNE_DEPTH = 0.8
 LCMV_REG = 0.05
 _MNE_FAMILY = {"MNE": "MNE", "wMNE": "MNE", "dSPM": "dSPM", "sLORETA": "sLORETA",
                "eLORETA": "eLORETA"}
-_PICKS = {"meeg": dict(meg=True, eeg=True), "meg": dict(meg=True, eeg=False),
-          "eeg": dict(meg=False, eeg=True), "mag": dict(meg="mag", eeg=False),
-          "grad": dict(meg="grad", eeg=False)}
 
 
 # --------------------------------------------------------------------------
@@ -178,41 +177,8 @@ def _info_from_forward(fwd):
     return info
 
 
-def _has_eeg_average_ref(info):
-    from mne.io.constants import FIFF
-
-    return any(p["desc"] == "Average EEG reference"
-               or p.get("kind") == FIFF.FIFFV_PROJ_ITEM_EEG_AVREF
-               for p in info["projs"])
-
-
-def _ensure_eeg_reference(info):
-    """Add an (inactive) average-reference projection when EEG lacks one."""
-    import mne
-
-    if not len(mne.pick_types(info, meg=False, eeg=True, exclude=())):
-        return info
-    if _has_eeg_average_ref(info):
-        return info
-    ev = mne.EvokedArray(np.zeros((info["nchan"], 1)), info.copy())
-    with _mne_warnings_to_log():
-        ev.set_eeg_reference(projection=True, verbose="error")
-    logger.info("Added an average-reference projection for EEG.")
-    return ev.info
-
-
-def _is_maxfiltered(info):
-    for ph in info.get("proc_history", []) or []:
-        mi = ph.get("max_info", {}) or {}
-        if mi.get("sss_info"):
-            return True
-    return False
-
-
 def _sensor_channels(fwd, noise_cov, info, sensors):
     """Good channels of a sensor set present in forward, covariance and info."""
-    import mne
-
     fwd_names = list(fwd["info"]["ch_names"])
     cov_names = set(noise_cov.ch_names)
     common = [c for c in fwd_names if c in cov_names]
@@ -222,11 +188,9 @@ def _sensor_channels(fwd, noise_cov, info, sensors):
             f"(forward: {_few(fwd_names)}; covariance: {_few(noise_cov.ch_names)}). "
             "Use a noise covariance computed from the recording the forward model "
             "was made for.")
-    picks = mne.pick_types(fwd["info"], **_PICKS[sensors], exclude=())
-    in_fwd = [fwd_names[i] for i in picks]
+    in_fwd = sensor_picks(fwd["info"], sensors, exclude=())
     if not in_fwd:
-        present = [s for s in SENSOR_SETS
-                   if len(mne.pick_types(fwd["info"], **_PICKS[s], exclude=()))]
+        present = [s for s in SENSOR_SETS if sensor_picks(fwd["info"], s, exclude=())]
         raise SpindleScopeError(
             f"The forward model has no {SENSOR_LABELS[sensors]} channels, so the "
             f"sensor set {sensors!r} is not available. Sensor sets it has: "
@@ -422,14 +386,6 @@ def _normalise(funcs, norm):
     return funcs / scale
 
 
-def _identity_kernel(info, apply):
-    """Kernel of a linear operator: apply it to an identity 'evoked'."""
-    import mne
-
-    ev = mne.EvokedArray(np.eye(info["nchan"]), info, tmin=0.0, verbose="error")
-    return apply(ev).data
-
-
 def _validate(methods, sensors, snr, reg, data_cov):
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]
@@ -545,8 +501,8 @@ def _iter_matrices(forward, noise_cov, methods, sensors, *, info, snr, reg,
                     f"The data covariance lacks {len(lack)} channel(s) of the "
                     f"sensor set {s!r} ({_few(lack)}).")
     if rank == "auto":
-        rank = "info" if _is_maxfiltered(info) else None
-    info = _ensure_eeg_reference(info)
+        rank = "info" if is_maxfiltered(info) else None
+    info = with_eeg_average_ref(info)
     steps_per = 1 + len(methods)
     total = steps_per * len(sensors)
     done = 0
@@ -582,10 +538,10 @@ def _iter_matrices(forward, noise_cov, methods, sensors, *, info, snr, reg,
                     inv = invs[depth]
                     # columns follow info_s (= names); channels MNE did not
                     # use get zero columns
-                    kernel = _identity_kernel(
+                    kernel = identity_kernel(
                         info_s, lambda ev, inv=inv, m=m: apply_inverse(
                             ev, inv, lambda2=lambda2, method=_MNE_FAMILY[m],
-                            pick_ori=None, verbose="error"))
+                            pick_ori=None, verbose="error")).data
                     gain_m, ch = gain, names
                 elif m == "DF":
                     kernel, gain_m, ch = _df_kernel(info_s, cov_s, gain, names, rank)
@@ -626,8 +582,8 @@ def _lcmv_kernel(info_s, fwd_s, cov_s, data_cov, gain, names, rank):
     filters = make_lcmv(info_s, fwd_s, dcov, reg=LCMV_REG, noise_cov=cov_s,
                         pick_ori=None, rank="info" if rank is None else rank,
                         weight_norm=None, verbose="error")
-    kernel = _identity_kernel(info_s, lambda ev: apply_lcmv(ev, filters,
-                                                            verbose="error"))
+    kernel = identity_kernel(info_s, lambda ev: apply_lcmv(ev, filters,
+                                                           verbose="error")).data
     return kernel, gain, names
 
 
@@ -686,15 +642,8 @@ def iter_resolution_study(forward, noise_cov, methods=DEFAULT_METHODS,
                                        threshold=threshold,
                                        max_dense_bytes=max_dense_bytes)
         label = f"{SENSOR_LABELS[item.sensors]}: {item.method}"
-        while True:
-            try:
-                p = next(mgen)
-            except StopIteration as stop:
-                values[(item.method, item.sensors)] = stop.value
-                break
-            frac = p.done / p.total if p.total else 1.0
-            yield Progress(min(done + int(4 * frac), total), total,
-                           f"{label}: {p.message}")
+        values[(item.method, item.sensors)] = yield from rescale_progress(
+            mgen, done, 4, total, f"{label}: ")
         done += 4
         del item
     yield Progress(total, total, "Resolution analysis done")

@@ -253,18 +253,46 @@ class Hypnogram:
 # ---------------------------------------------------------------------------
 
 
-def _check_length(hyp, recording_duration, path):
-    if recording_duration is None:
-        return hyp
+def check_hypnogram_length(hyp, recording_duration, path=None):
+    """Refuse a hypnogram that does not fit the recording's length.
+
+    The one length check, used by the file readers
+    (:func:`core.io.hypnograms.read_hypnogram`), ``Session.set_hypnogram``
+    and detection: the hypnogram's span (epochs x epoch length) may differ
+    from the recording's duration by less than one epoch (a final partial
+    epoch); a full epoch or more is an error naming both lengths.
+
+    Parameters
+    ----------
+    hyp : Hypnogram
+    recording_duration : float
+        Seconds.
+    path : path-like | None
+        The hypnogram's file, named in the message when given.
+
+    Returns
+    -------
+    hyp : Hypnogram
+        Unchanged.
+    """
     rec = float(recording_duration)
     if abs(hyp.duration - rec) >= hyp.epoch_length:
         kind = "longer" if hyp.duration > rec else "shorter"
+        name = "The hypnogram" + (f" {Path(path).name!r}" if path else "")
         raise SpindleScopeError(
-            f"The hypnogram {Path(path).name!r} is {kind} than the recording: "
+            f"{name} is {kind} than the recording: "
             f"{hyp.n_epochs} epochs of {hyp.epoch_length:g} s = "
             f"{hyp.duration:g} s, but the recording lasts {rec:g} s. Check "
             f"that it belongs to this recording and that the epoch length is "
             f"right (epoch_length=...).")
+    return hyp
+
+
+def _check_length(hyp, recording_duration, path):
+    if recording_duration is None:
+        return hyp
+    rec = float(recording_duration)
+    check_hypnogram_length(hyp, rec, path)
     # pad a final partial epoch as unscored
     n_need = int(math.ceil(rec / hyp.epoch_length - 1e-9))
     if hyp.n_epochs < n_need:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from core.scoring.spindles import Spindle, SpindleSet
 from core.scoring.staging import STAGES, Hypnogram
-from core.utils import SpindleScopeError, atomic_write_text, fsync_dir, logger
+from core.utils import SpindleScopeError, atomic_write_text, fsync_dir, json_default, logger
 
 SNAPSHOT = "snapshot.json"
 FORMAT_VERSION = 2
@@ -42,18 +42,12 @@ _SP_KEYS = {"onset", "duration", "channels", "visibility", "scorer", "origin",
 
 
 def _jsonable(o):
+    """:func:`core.utils.json_default`; an autosave never fails: other objects
+    are written as text."""
     try:
-        import numpy as np
-
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    return str(o)
+        return json_default(o)
+    except TypeError:
+        return str(o)
 
 
 def _sp_dict(s: Spindle) -> dict:

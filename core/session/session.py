@@ -26,6 +26,7 @@ from psygnal import Signal
 from core.session.autosave import proposals_from_dict, proposals_to_dict
 from core.session.settings import Settings
 from core.utils import SpindleScopeError, atomic_write_text, cache_dir, logger
+from core.utils import json_default as _json_default
 
 #: Version of the session JSON layout.
 SESSION_SCHEMA_VERSION = 1
@@ -352,13 +353,9 @@ class Session:
 
     def _check_hypnogram(self, hypnogram):
         if hypnogram is not None and self.recording is not None:
-            need = self.recording.duration
-            have = hypnogram.n_epochs * hypnogram.epoch_length
-            if have + hypnogram.epoch_length < need or have > need + hypnogram.epoch_length:
-                raise SpindleScopeError(
-                    f"The hypnogram covers {have:.0f} s ({hypnogram.n_epochs} "
-                    f"epochs of {hypnogram.epoch_length:g} s) but the recording "
-                    f"lasts {need:.0f} s. Pick the hypnogram of this recording.")
+            from core.scoring.staging import check_hypnogram_length
+
+            check_hypnogram_length(hypnogram, self.recording.duration)
 
     def set_hypnogram(self, hypnogram):
         """Replace the hypnogram (checked against the recording's length).
@@ -724,18 +721,6 @@ def _read_session_json(path: Path) -> dict:
                 f"The session {path.name!r} is damaged: view['t0'] should be a "
                 f"number of seconds, but it is {v!r}.")
     return data
-
-
-def _json_default(obj):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 def open_session(recording, *, spindles=None, hypnogram=None, epoch_length=None,

@@ -64,6 +64,7 @@ import numpy as np
 from core.sources.headmodel import _manifest_ok, _recipe_key, _write_manifest, iter_template_forward
 from core.utils import (Progress, SpindleScopeError, cache_dir, logger, resources_dir,
                         run_with_progress)
+from core.utils.dsp import bandpass
 
 DEMO_RECIPE = 5
 SIGMA_BAND = (11.0, 16.0)
@@ -192,10 +193,7 @@ def _widespread_background(rng, gain, rr, types, n_times, sfreq, cfg):
 
 
 def _sigma_filter(data, sfreq):
-    from scipy.signal import butter, sosfiltfilt
-
-    sos = butter(4, SIGMA_BAND, btype="bandpass", fs=sfreq, output="sos")
-    return sosfiltfilt(sos, data, axis=-1)
+    return bandpass(data, sfreq, SIGMA_BAND, order=4)
 
 
 def _place_spindles(rng, params, n_total, sfreq):

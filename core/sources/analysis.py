@@ -22,6 +22,7 @@ from core.sources.coherence import ESTIMATORS, make_estimator
 from core.sources.synchrony_figures import (FIGURES, TIMECOURSES, AnalysisResult, SpindleSources,
                                     segment_figures)
 from core.utils import Progress, SpindleScopeError, check_option, check_range, logger
+from core.utils.dsp import check_nyquist
 
 
 @dataclass
@@ -270,10 +271,8 @@ def iter_analysis(rec, spindles, fwd, noise_cov, config: AnalysisConfig | None =
     kinds = [sp.properties.get("kind") if hasattr(sp, "properties") else None
              for sp in spindles]
     spindles = check_spindles(spindles, rec.duration, config.min_duration())
-    if config.band is not None and config.band[1] >= rec.sfreq / 2:
-        raise SpindleScopeError(
-            f"The band {config.band[0]:g}–{config.band[1]:g} Hz reaches the Nyquist "
-            f"frequency ({rec.sfreq / 2:g} Hz) of this recording; lower its high edge.")
+    if config.band is not None:
+        check_nyquist(config.band, rec.sfreq, "the band")
     sfreq = rec.sfreq
     pad_s = config.pad if config.band is not None else 0.0
     nulls = (null_segments(spindles, null_intervals or [(0.0, rec.duration)],

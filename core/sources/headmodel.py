@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.utils import (Progress, SpindleScopeError, cache_dir, check_option, logger,
-                        run_with_progress)
+from core.utils import (Progress, SpindleScopeError, atomic_write_text, cache_dir, check_option,
+                        logger, run_with_progress)
 
 #: Bump when the recipe changes: caches built by older recipes are rebuilt.
 TEMPLATE_RECIPE = 3
@@ -68,10 +68,7 @@ def _manifest_ok(path: Path, key: dict) -> bool:
 
 
 def _write_manifest(path: Path, key: dict):
-    man = path.with_name(path.name + ".json")
-    tmp = man.with_suffix(".tmp")
-    tmp.write_text(json.dumps(key, sort_keys=True))
-    tmp.replace(man)
+    atomic_write_text(path.with_name(path.name + ".json"), json.dumps(key, sort_keys=True))
 
 
 def _recipe_key(**extra) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.utils import SpindleScopeError, check_option, check_range, logger
+from core.utils.dsp import bandpass
 from core.utils.vocabulary import SENSOR_LABELS, SENSOR_SETS
 
 #: Sensor sets with an inverse solution (:data:`core.utils.vocabulary.SENSOR_SETS`).
@@ -25,13 +26,78 @@ MODALITY_LABEL = {k: SENSOR_LABELS[k] for k in SENSOR_SETS}
 
 def modality_picks(info, modality: str) -> list[str]:
     """Names of the channels a modality uses (good MEG and/or EEG)."""
+    check_option("modality", modality, MODALITIES)
+    return sensor_picks(info, modality)
+
+
+#: ``mne.pick_types`` arguments of each sensor set (inverse and resolution).
+SENSOR_PICKS = {"meeg": dict(meg=True, eeg=True), "meg": dict(meg=True, eeg=False),
+                "eeg": dict(meg=False, eeg=True), "mag": dict(meg="mag", eeg=False),
+                "grad": dict(meg="grad", eeg=False)}
+
+
+def sensor_picks(info, sensors: str, exclude="bads") -> list[str]:
+    """Names of the channels of a sensor set (``SENSOR_PICKS``) in ``info``."""
     import mne
 
-    check_option("modality", modality, MODALITIES)
-    meg = modality in ("meg", "meeg")
-    eeg = modality in ("eeg", "meeg")
-    idx = mne.pick_types(info, meg=meg, eeg=eeg, exclude="bads")
+    check_option("sensors", sensors, tuple(SENSOR_PICKS))
+    idx = mne.pick_types(info, **SENSOR_PICKS[sensors], exclude=exclude)
     return [info["ch_names"][i] for i in idx]
+
+
+def has_eeg_average_ref(info) -> bool:
+    """Whether ``info`` holds an average EEG reference projector."""
+    from mne.io.constants import FIFF
+
+    return any("Average EEG reference" in p["desc"]
+               or p.get("kind") == FIFF.FIFFV_PROJ_ITEM_EEG_AVREF
+               for p in info["projs"])
+
+
+def with_eeg_average_ref(info):
+    """``info`` with an (inactive) average EEG reference projector.
+
+    The one place the inverse solutions (:func:`modality_info`) and the
+    resolution analysis add it. ``info`` itself is returned when it has no
+    EEG or already has the projector; otherwise a copy.
+    """
+    import mne
+
+    if not len(mne.pick_types(info, meg=False, eeg=True, exclude=())) or \
+            has_eeg_average_ref(info):
+        return info
+    # MNE makes the projector through an instance; a one-sample dummy does
+    dummy = mne.io.RawArray(np.zeros((info["nchan"], 1)), info.copy(), verbose="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dummy.set_eeg_reference("average", projection=True, verbose="error")
+    out = info.copy()
+    with out._unlock():
+        out["projs"] = list(dummy.info["projs"])
+    logger.info("Added an average-reference projection for EEG.")
+    return out
+
+
+def identity_kernel(info, apply):
+    """Kernel of a linear inverse: ``apply`` to an identity evoked (nave 1).
+
+    Parameters
+    ----------
+    info : mne.Info
+        The channels (columns of the kernel, in order).
+    apply : callable
+        Takes an ``mne.Evoked`` and returns a source estimate.
+
+    Returns
+    -------
+    stc : SourceEstimate-like
+        What ``apply`` returned; its ``data`` (rows: sources, columns:
+        channels) is the kernel.
+    """
+    import mne
+
+    ev = mne.EvokedArray(np.eye(info["nchan"]), info, tmin=0.0, nave=1, verbose="error")
+    return apply(ev)
 
 
 def check_modality(info, modality: str):
@@ -285,14 +351,8 @@ def modality_info(info, modality: str):
     with sub._unlock():
         sub["projs"] = [p for p in sub["projs"]
                         if set(p["data"]["col_names"]) <= set(sub["ch_names"])]
-    if modality in ("eeg", "meeg") and not any(
-            "Average EEG reference" in p["desc"] for p in sub["projs"]):
-        # MNE makes the projector through an instance; a one-sample dummy does
-        dummy = mne.io.RawArray(np.zeros((len(sub["ch_names"]), 1)), sub,
-                                verbose="error")
-        dummy.set_eeg_reference("average", projection=True, verbose="error")
-        with sub._unlock():
-            sub["projs"] = list(dummy.info["projs"])
+    if modality in ("eeg", "meeg"):
+        sub = with_eeg_average_ref(sub)
     return sub
 
 
@@ -413,12 +473,11 @@ def inverse_kernel(inv, info, modality: str, settings: InverseSettings | None = 
     names = sub["ch_names"]
     free = inv["source_ori"] == 2  # FIFFV_MNE_FREE_ORI
     mne_ori = "vector" if (free and pick_ori is None) else pick_ori
-    raw = mne.io.RawArray(np.eye(len(names)), sub, verbose="error")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stc = mne.minimum_norm.apply_inverse_raw(
-            raw, inv, settings.lambda2, settings.method, pick_ori=mne_ori,
-            verbose="error")
+        stc = identity_kernel(sub, lambda ev: mne.minimum_norm.apply_inverse(
+            ev, inv, settings.lambda2, settings.method, pick_ori=mne_ori,
+            verbose="error"))
     data = stc.data
     n_ori = 3 if data.ndim == 3 else 1
     kernel = data.reshape(-1, len(names))
@@ -429,11 +488,5 @@ def inverse_kernel(inv, info, modality: str, settings: InverseSettings | None = 
 
 
 def _bandpass(data, sfreq, band):
-    from scipy.signal import butter, sosfiltfilt
-
-    if band[1] >= sfreq / 2:
-        raise SpindleScopeError(
-            f"The band {band[0]:g}–{band[1]:g} Hz reaches the Nyquist frequency "
-            f"({sfreq / 2:g} Hz) of this recording; lower its high edge.")
-    sos = butter(4, band, btype="bandpass", fs=sfreq, output="sos")
-    return sosfiltfilt(sos, data, axis=-1)
+    """Zero-phase 4th-order Butterworth band-pass (:func:`core.utils.dsp.bandpass`)."""
+    return bandpass(data, sfreq, band, order=4, what="the band")

@@ -89,6 +89,71 @@ def run_with_progress(
         return stop.value
 
 
+def rescale_progress(gen: ProgressGenerator[T], start: int, steps: int, total: int,
+                     prefix: str = "") -> ProgressGenerator[T]:
+    """Run a sub-generator inside a parent's progress range.
+
+    Each :class:`Progress` of ``gen`` (``done`` of its own ``total``) is
+    re-yielded as ``start + steps * done // total`` of the parent's
+    ``total`` (integer arithmetic: a sub-generator whose total equals
+    ``steps`` maps one to one), with ``prefix`` before its message.
+
+    Parameters
+    ----------
+    gen : generator
+        Yields Progress, returns a result.
+    start, steps : int
+        The parent's range given to ``gen``: ``[start, start + steps]``.
+    total : int
+        The parent's total.
+    prefix : str
+        Put before each message (e.g. ``"EEG: "``).
+
+    Returns
+    -------
+    result : object
+        What ``gen`` returned (use ``yield from``).
+    """
+    while True:
+        try:
+            prog = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        sub = steps if not prog.total else steps * prog.done // prog.total
+        yield Progress(min(start + sub, total), total, prefix + prog.message)
+
+
+def json_default(obj):
+    """The ``default=`` of every JSON file the app writes.
+
+    NumPy scalars become Python numbers, arrays lists, paths strings and
+    sets sorted lists; anything else raises :class:`TypeError` (as
+    :mod:`json` does), so an unexpected object is found rather than
+    written as its ``repr``.
+    """
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, (set, frozenset)):
+        try:
+            return sorted(obj)
+        except TypeError:  # mixed types
+            return sorted(obj, key=repr)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def dumps_json(obj, **kwargs) -> str:
+    """:func:`json.dumps` with :func:`json_default` (keyword arguments passed on)."""
+    import json
+
+    return json.dumps(obj, default=json_default, **kwargs)
+
+
 def relink(old, new, slot):
     """Move ``slot`` from ``old.changed`` to ``new.changed``; either may be None.
 
