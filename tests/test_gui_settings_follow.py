@@ -88,3 +88,27 @@ def test_montage_follows_the_setting(qtbot, window, psg_fif):  # noqa: F811
     with qtbot.waitSignal(b.sigPageDrawn, timeout=10000):
         s.montage = "Mine"
     assert bar.current() == "Mine" and b.visible_names()[:2] == ["C4-M1", "C3-M2"]
+
+
+def test_display_dialog_rows_follow_the_settings(qtbot, window, psg_fif):  # noqa: F811
+    from gui.traces.display_defaults import DisplayDefaultsDialog
+
+    b, s = _open(qtbot, window, psg_fif), window.settings
+    dlg = DisplayDefaultsDialog(b)
+    qtbot.addWidget(dlg)
+    scale, hp, lp = dlg.rows["emg"]
+    assert (hp.value(), lp.value()) == (10.0, 100.0)
+    s.display_filters = {**s.display_filters, "emg": (20.0, 90.0)}
+    assert (hp.value(), lp.value()) == (20.0, 90.0)
+    eeg_scale = dlg.rows["eeg"][0].value()
+    s.scalings = {**s.scalings, "eeg": b.scalings["eeg"] * 2}
+    assert dlg.rows["eeg"][0].value() == pytest.approx(2 * eeg_scale, rel=1e-3)
+    s.highpass = 0.5   # EEG follows the general band
+    assert dlg.rows["eeg"][1].value() == 0.5
+    # the dialog's values -> the settings
+    lp.setValue(80.0)
+    dlg.apply()
+    assert s.display_filters["emg"] == (20.0, 80.0)
+    dlg.reject()   # closed: it no longer follows
+    s.display_filters = {**s.display_filters, "emg": (5.0, 50.0)}
+    assert (hp.value(), lp.value()) == (20.0, 80.0)
