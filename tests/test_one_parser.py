@@ -96,3 +96,18 @@ def test_main_py_help_and_version_run_headless():
     out = subprocess.run([sys.executable, str(REPO / "main.py"), "--version"], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("SpindleScope ")
+
+
+def test_main_py_dispatches_the_namespace(monkeypatch):
+    import core.cli.main as cli
+    import gui.app
+    from main import main
+
+    got = {}
+    monkeypatch.setattr(gui.app, "main", lambda args: got.setdefault("app", args) and 0)
+    monkeypatch.setattr(cli, "main", lambda args: got.setdefault("cli", args) and 0)
+    assert main(["rec.fif", "--tab", "resolution"]) == 0
+    assert (got["app"].command, got["app"].file, got["app"].tab) == (OPEN, "rec.fif",
+                                                                   "resolution")
+    assert main(["compare", "a.tsv", "b.tsv"]) == 0
+    assert (got["cli"].command, got["cli"].reference) == ("compare", "a.tsv")
