@@ -15,7 +15,7 @@ def _open(qtbot, window, path):  # noqa: F811
     return window.browser
 
 
-def _checked_page(window):
+def _checked_page(window):  # noqa: F811
     return [sec for sec, a in window.page_actions.items() if a.isChecked()]
 
 
@@ -96,7 +96,7 @@ def test_display_dialog_rows_follow_the_settings(qtbot, window, psg_fif):  # noq
     b, s = _open(qtbot, window, psg_fif), window.settings
     dlg = DisplayDefaultsDialog(b)
     qtbot.addWidget(dlg)
-    scale, hp, lp = dlg.rows["emg"]
+    _scale, hp, lp = dlg.rows["emg"]
     assert (hp.value(), lp.value()) == (10.0, 100.0)
     s.display_filters = {**s.display_filters, "emg": (20.0, 90.0)}
     assert (hp.value(), lp.value()) == (20.0, 90.0)

@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from core.cli.main import APP_TABS, COMMANDS, OPEN, build_parser, parse_args
-from core.session.pipeline import (COMPARE_MARKS, DETECT_METHODS,
-                                   DETECT_MODALITIES, INVERSE_METHODS)
+from core.session.pipeline import (
+    COMPARE_MARKS,
+    DETECT_METHODS,
+    DETECT_MODALITIES,
+    INVERSE_METHODS,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,11 +93,11 @@ def test_cli_main_refuses_the_open_mode(capsys):
 
 
 def test_main_py_help_and_version_run_headless():
-    out = subprocess.run([sys.executable, str(REPO / "main.py"), "--help"], cwd=REPO,
+    out = subprocess.run([sys.executable, str(REPO / "main.py"), "--help"], cwd=REPO, check=False,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0
     assert "--screenshot" in out.stdout and "resolution" in out.stdout
-    out = subprocess.run([sys.executable, str(REPO / "main.py"), "--version"], cwd=REPO,
+    out = subprocess.run([sys.executable, str(REPO / "main.py"), "--version"], cwd=REPO, check=False,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("SpindleScope ")
 

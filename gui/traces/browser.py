@@ -32,8 +32,8 @@ from core.utils import relink
 
 from gui.traces.spindle_items import SpindleItem, TraceViewBox
 from gui.traces.loader import PageLoader, PageRequest, limit_heap_growth
-from gui.traces.settings_link import BrowserSettingsLink
 from gui.traces.rows import GapTracesItem, TimeAxis, _event_ticks, format_time
+from gui.traces.settings_link import BrowserSettingsLink
 from gui.traces.scales import (GROUP_COLORS, KIND_OF_TYPE, KINDS, PERSISTED_KINDS, UNITS,
                               auto_scalings, kind_filter, legend_text)
 
