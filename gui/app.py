@@ -16,27 +16,21 @@ import traceback
 from core import __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="spindlescope",
-        description="SpindleScope desktop app: stage sleep and mark spindles in "
-                    "MEG+EEG recordings. Headless commands: analyze, detect, "
-                    "compare, resolution (see 'python main.py analyze --help').")
-    p.add_argument("file", nargs="?", help="recording or session file to open")
-    p.add_argument("--demo", action="store_true",
-                   help="open the built-in simulated MEG+EEG demo recording")
-    p.add_argument("--screenshot", metavar="OUT",
-                   help="render the window off-screen, save it as an image and exit")
-    p.add_argument("--size", default="1600x1000", metavar="WxH",
-                   help="window size for --screenshot (default 1600x1000)")
-    p.add_argument("--tab", choices=("traces", "sources", "resolution"),
-                   default="traces", help="tab shown (with --screenshot and --demo "
-                   "the sources/resolution computation runs first)")
-    p.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                   help="start of the page shown first")
-    p.add_argument("--version", action="version", version=f"SpindleScope {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log details")
-    return p
+def parse_args(argv=None) -> argparse.Namespace:
+    """The app's arguments, parsed by the one parser of ``main.py``.
+
+    Parameters
+    ----------
+    argv : list of str | argparse.Namespace | None
+        Arguments of the ``open`` mode (``sys.argv[1:]`` when None), or a
+        namespace already parsed by :func:`core.cli.main.parse_args`.
+    """
+    from core.cli.main import OPEN, parse_args as cli_parse_args
+
+    if isinstance(argv, argparse.Namespace):
+        return argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return cli_parse_args([OPEN, *argv])
 
 
 def _excepthook(exc_type, exc, tb):
@@ -103,7 +97,7 @@ def _show_tab(window, tab: str, compute: bool):
 
 def main(argv=None) -> int:
     """Run the app; returns the exit status."""
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parse_args(argv)
     if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
         print(f"error: --time must be a finite number of seconds from the start of "
               f"the recording (0 or more), got {args.time!r}.", file=sys.stderr)

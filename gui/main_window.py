@@ -139,7 +139,9 @@ class MainWindow(QMainWindow):
     # -- settings events -----------------------------------------------------------
     def _follow_settings(self):
         """Widgets that show a setting follow its event (whoever changes it)."""
-        self._setting_slots = [(self.settings.events.sigma_overlay, self._on_sigma_setting)]
+        ev = self.settings.events
+        self._setting_slots = [(ev.sigma_overlay, self._on_sigma_setting),
+                               (ev.page_duration, self._on_page_setting)]
         for signal, slot in self._setting_slots:
             signal.connect(slot)
 
@@ -147,9 +149,14 @@ class MainWindow(QMainWindow):
         for signal, slot in getattr(self, "_setting_slots", ()):
             signal.disconnect(slot)
         self._setting_slots = []
+        self.browser.settings_link.disconnect()
 
     def _on_sigma_setting(self, on):
         self.act_sigma.setChecked(bool(on))
+
+    def _on_page_setting(self, seconds):
+        for sec, act in self.page_actions.items():   # none checked: not listed
+            act.setChecked(sec == float(seconds))
 
     # -- menus ------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, checkable=False, checked=False):
@@ -218,10 +225,13 @@ class MainWindow(QMainWindow):
                                                  checkable=True, checked=True)
         page = v.addMenu("Page length")
         grp = QActionGroup(self)
+        grp.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        self.page_actions = {}
         for sec in (5, 10, 20, 30, 60):
             a = self._action(page, f"{sec} s", lambda _=False, s=sec: self.browser.set_duration(s),
                              checkable=True, checked=sec == self.browser.duration)
             grp.addAction(a)
+            self.page_actions[sec] = a
         self._action(v, "Next page", self.browser.page_forward, QKeySequence("Ctrl+Right"))
         self._action(v, "Previous page", self.browser.page_back, QKeySequence("Ctrl+Left"))
 

@@ -46,15 +46,64 @@ class TerminalProgress:
         return True
 
 
+#: the tabs the app can show first (``--tab``)
+APP_TABS = ("traces", "sources", "resolution")
+#: the desktop app's mode: what runs when no command is given
+OPEN = "open"
+
+
+def add_app_arguments(parser: argparse.ArgumentParser, *, for_help: bool = False):
+    """The desktop app's options (``python main.py [FILE] [--demo] ...``).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser (or group) to add them to.
+    for_help : bool
+        Add them to the top-level help only: their defaults are suppressed so
+        the ``open`` mode's own values are the ones parsed.
+    """
+    d = (lambda v: argparse.SUPPRESS) if for_help else (lambda v: v)
+    parser.add_argument("--demo", action="store_true", default=d(False),
+                        help="open the built-in simulated MEG+EEG demo recording")
+    parser.add_argument("--screenshot", metavar="OUT", default=d(None),
+                        help="render the window off-screen, save it as an image "
+                             "and exit")
+    parser.add_argument("--size", default=d("1600x1000"), metavar="WxH",
+                        help="window size for --screenshot (default 1600x1000)")
+    parser.add_argument("--tab", choices=APP_TABS, default=d("traces"),
+                        help="tab shown (with --screenshot and --demo the "
+                             "sources/resolution computation runs first)")
+    parser.add_argument("--time", type=float, default=d(None), metavar="SECONDS",
+                        help="start of the page shown first")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The one parser of ``main.py``: the app's options and every command.
+
+    Without a command the desktop app runs (the ``open`` mode, see
+    :func:`parse_args`); ``python main.py --help`` lists both.
+    """
     parser = argparse.ArgumentParser(
         prog="spindlescope",
-        description="SpindleScope: sleep spindles in EEG and MEG, headless commands.")
+        usage="%(prog)s [FILE] [app options]\n       %(prog)s COMMAND [options]",
+        description="SpindleScope: sleep spindles in EEG and MEG. Without a "
+                    "command the desktop app opens FILE (a recording or a "
+                    "session .json); commands run headless.")
     parser.add_argument("--version", action="version",
                         version=f"SpindleScope {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log details")
-    sub = parser.add_subparsers(dest="command", required=True)
+    add_app_arguments(parser.add_argument_group(
+        "app options (the default mode, also 'open --help')"), for_help=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="spindlescope",
+                                title="commands")
+    p = sub.add_parser(OPEN, help="the desktop app (the default without a command)",
+                       description="Start the desktop app.")
+    p.add_argument("file", nargs="?", help="recording or session file to open")
+    add_app_arguments(p)
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log details")
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
@@ -63,10 +112,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse ``main.py``'s arguments; no command means the ``open`` mode.
+
+    Parameters
+    ----------
+    argv : list of str | None
+        The arguments (``sys.argv[1:]`` when None).
+
+    Returns
+    -------
+    args : argparse.Namespace
+        ``args.command`` is ``"open"`` for the app or a key of
+        :data:`COMMANDS`.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    i = 0
+    while i < len(argv) and argv[i] in ("-v", "--verbose"):
+        i += 1
+    first = argv[i] if i < len(argv) else None
+    if first not in (*COMMANDS, OPEN, "-h", "--help", "--version"):
+        argv.insert(i, OPEN)
+    return build_parser().parse_args(argv)
+
+
 def main(argv=None) -> int:
-    """Run a command; user errors print a message and return 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run a command; user errors print a message and return 2.
+
+    ``argv`` is a list of arguments or a namespace from :func:`parse_args`.
+    """
+    args = argv if isinstance(argv, argparse.Namespace) else parse_args(argv)
+    if args.command == OPEN:
+        print("error: give a command (see --help); the desktop app starts from "
+              "'python main.py'.", file=sys.stderr)
+        return 2
     logging.basicConfig(format="%(levelname)s: %(message)s",
                         level=logging.INFO if args.verbose else logging.WARNING)
     import mne

@@ -258,10 +258,44 @@ def iter_analyze(session, *, keep_stcs=True, stc_dtype=None, on_spindle=None, **
                            stc_dtype=np.float32 if stc_dtype is None else stc_dtype)
 
 
-def iter_resolution(session, **options):
+def iter_resolution(session, *, forward=None, noise_cov=None, info=None, **options):
     """A resolution study on the session's head model and noise covariance
-    (see :meth:`core.session.workspace.SourceWorkspace.iter_resolution`)."""
-    return session.workspace.iter_resolution(**options)
+    (see :meth:`core.session.workspace.SourceWorkspace.iter_resolution`).
+
+    With ``forward`` and ``noise_cov`` (files or MNE objects) the study runs on
+    those instead, and needs no recording (``resolution --forward``): ``info``
+    (a measurement file or :class:`mne.Info`; the session recording's by
+    default) gives bad channels, projections and Maxwell filtering.
+
+    Returns
+    -------
+    gen : generator
+        Returns :class:`core.session.workspace.Computed` (``key, results``);
+        the key is None for given files (nothing to cache).
+    """
+    if forward is None and noise_cov is None:
+        if info is not None:
+            raise SpindleScopeError("info is only used with forward and noise_cov: "
+                                    "the session's own study reads its recording.")
+        return session.workspace.iter_resolution(**options)
+    if forward is None or noise_cov is None:
+        raise SpindleScopeError("A resolution study of given files needs both a "
+                                "forward model and a noise covariance (--forward "
+                                "and --noise-cov).")
+    if info is None and session.recording is not None:
+        info = session.recording.info
+    return _iter_resolution_files(forward, noise_cov, info, options)
+
+
+def _iter_resolution_files(forward, noise_cov, info, options):
+    from core.resolution.matrix import iter_resolution_study
+    from core.session.workspace import RESOLUTION_DEFAULTS, Computed
+
+    o = dict(RESOLUTION_DEFAULTS, **options)
+    res = yield from iter_resolution_study(
+        forward, noise_cov, list(o.pop("methods")), list(o.pop("sensors")),
+        info=info, **o)
+    return Computed("resolution", None, res, {})
 
 
 def export(session, result, out, *, stcs=True, report=True, extra=None) -> dict:

@@ -33,6 +33,7 @@ from core.utils import relink
 from gui.traces.spindle_items import SpindleItem, TraceViewBox
 from gui.traces.loader import PageLoader, PageRequest, limit_heap_growth
 from gui.traces.rows import GapTracesItem, TimeAxis, _event_ticks, format_time
+from gui.traces.settings_link import BrowserSettingsLink
 from gui.traces.scales import (GROUP_COLORS, KIND_OF_TYPE, KINDS, PERSISTED_KINDS, UNITS,
                               auto_scalings, kind_filter, legend_text)
 
@@ -128,6 +129,7 @@ class TraceBrowser(QWidget):
                                       labelOpts={"position": 0.02, "color": (200, 0, 0)})
         self.cursor.hide()
         self.vb.addItem(self.cursor, ignoreBounds=True)
+        self.settings_link = BrowserSettingsLink(self)   # follows setting events
 
         limit_heap_growth()
         self.loader = PageLoader(self)
@@ -452,15 +454,12 @@ class TraceBrowser(QWidget):
 
     # -- display filters --------------------------------------------------------
     def set_filters(self, highpass=None, lowpass=None, notch=None):
-        s = self.session.settings
+        s = self.session.settings   # the settings link redraws on the events
         s.highpass, s.lowpass, s.notch = highpass, lowpass, notch
         s.validate()
-        self._update_legend()
-        self.refresh()
 
     def set_sigma_overlay(self, on: bool):
-        self.session.settings.sigma_overlay = bool(on)
-        self.refresh()
+        self.session.settings.sigma_overlay = bool(on)   # redrawn by the link
 
     def set_display_defaults(self, values: dict):
         """Per kind ``(scale per division, highpass, lowpass)``; stored in the settings."""

@@ -3,7 +3,8 @@
 One row per channel kind on the page (EEG, EOG, MEG, EMG, ECG, ...): its
 scale per division (one channel spacing) and its display high-pass and
 low-pass (0 = off), starting from the AASM defaults; stim rows are listed as
-never filtered. OK stores them in the settings (remembered across sessions).
+never filtered. OK stores them in the settings (remembered across sessions);
+while the dialog is open its rows follow setting changes made elsewhere.
 """
 
 from __future__ import annotations
@@ -81,6 +82,28 @@ class DisplayDefaultsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         grid.addWidget(buttons, r + 1, 0, 1, 4)
+        # while open, the rows follow the settings, whoever changes them
+        self.settings = settings
+        ev = settings.events
+        self._slots = [(getattr(ev, name), self._on_setting)
+                       for name in ("scalings", "highpass", "lowpass", "display_filters")]
+        for signal, slot in self._slots:
+            signal.connect(slot)
+        self.finished.connect(self._unfollow)
+
+    def _unfollow(self, *_):
+        for signal, slot in self._slots:
+            signal.disconnect(slot)
+        self._slots = []
+
+    def _on_setting(self, _value):
+        """Show the scales and bands the settings (and browser) now hold."""
+        b = self.browser
+        for kind, (scale, hp_spin, lp_spin) in self.rows.items():
+            scale.setValue(per_division(kind, b.scalings, b._units)[0])
+            hp, lp = kind_filter(kind, self.settings)
+            hp_spin.setValue(hp or 0.0)
+            lp_spin.setValue(lp or 0.0)
 
     def values(self) -> dict:
         """Kind → ``(scale per division in display units, highpass, lowpass)``."""

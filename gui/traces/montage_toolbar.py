@@ -11,6 +11,7 @@ on the sleep montage. The browser derives the rows of each page only.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QLabel, QLineEdit, QPlainTextEdit, QToolBar)
@@ -78,6 +79,9 @@ class MontageToolbar(QToolBar):
         self.combo.currentTextChanged.connect(self._on_chosen)
         session.recording_changed.connect(self._on_recording_changed)
         self._on_recording_changed(session.recording)
+        # a montage chosen anywhere (menu, dialog, code) is the one shown
+        session.settings.events.montage.connect(self._on_montage_setting)
+        session.settings.events.user_montages.connect(self._on_user_montages_setting)
 
     @property
     def settings(self):
@@ -101,6 +105,16 @@ class MontageToolbar(QToolBar):
             self.set_montage(wanted if self.combo.findText(wanted) >= 0 else AS_RECORDED)
         finally:
             self._remember = True
+
+    def _on_montage_setting(self, name):
+        if not name or not shiboken6.isValid(self) or self.session.recording is None:
+            return   # "": no choice yet (the recording's default stays)
+        if name != self.current() and self.combo.findText(name) >= 0:
+            self.set_montage(name)
+
+    def _on_user_montages_setting(self, _montages):
+        if shiboken6.isValid(self) and self.session.recording is not None:
+            self._on_recording_changed(self.session.recording)   # list them
 
     def current(self) -> str:
         return self.combo.currentText()

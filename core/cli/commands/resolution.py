@@ -70,7 +70,6 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from core.cli.main import TerminalProgress
-    from core.resolution.matrix import iter_resolution_study
     from core.resolution.metrics import FUNCTIONS, METRICS
     from core.utils.safe_io import write_folder_via_temp  # noqa: I001
     from core.utils import run_with_progress
@@ -79,28 +78,31 @@ def run(args) -> int:
     max_dense = int(check_range("max-dense-mb", args.max_dense_mb, 0.0) * 2 ** 20)
     study = dict(snr=args.snr, reg=args.reg, data_cov=args.data_cov,
                  threshold=args.threshold, max_dense_bytes=max_dense)
+    if args.demo and (args.noise_cov or args.forward):
+        raise SpindleScopeError("--demo uses the demo's own forward model and "
+                                "noise covariance; do not give --forward or "
+                                "--noise-cov with it.")
+    if not args.demo and not args.noise_cov:
+        raise SpindleScopeError("--forward needs --noise-cov (a noise covariance "
+                                "file of the same channels).")
+    options = dict(methods=_split(args.methods), sensors=_split(args.sensors),
+                   functions=FUNCTIONS, metrics=METRICS, **study)
     if args.demo:
-        if args.noise_cov or args.forward:
-            raise SpindleScopeError("--demo uses the demo's own forward model and "
-                                    "noise covariance; do not give --forward or "
-                                    "--noise-cov with it.")
         # the demo session as the app's Resolution tab holds it: the same
         # head model and the same noise covariance (spindle-free N2 data,
         # band-passed like the analysed data)
         session = demo_session(progress, band=args.band)
-        computed = run_with_progress(session.iter_resolution(
-            methods=_split(args.methods), sensors=_split(args.sensors),
-            functions=FUNCTIONS, metrics=METRICS, **study), progress)
-        session.workspace.store(computed)
-        results = computed.result
     else:
-        if not args.noise_cov:
-            raise SpindleScopeError("--forward needs --noise-cov (a noise covariance "
-                                    "file of the same channels).")
-        # no recording: the study of the given files (no session to assemble)
-        results = run_with_progress(iter_resolution_study(
-            args.forward, args.noise_cov, args.methods, args.sensors, info=args.info,
-            **study), progress)
+        # no recording: an empty session studies the given files, through
+        # the same pipeline entry (Session.iter_resolution)
+        from core.session.session import Session
+
+        session = Session()
+        options.update(forward=args.forward, noise_cov=args.noise_cov, info=args.info)
+    computed = run_with_progress(session.iter_resolution(**options), progress)
+    if computed.key is not None:
+        session.workspace.store(computed)
+    results = computed.result
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # every output through the atomic writer: a kill never leaves half a file
