@@ -173,7 +173,7 @@ def test_import_hypnogram_of_another_epoch_length_swaps_undoably(session, tmp_pa
     new.set_stage(59, "R")
     assert old.stages == before
     assert h.undo() and new.stages[59] == "N3"
-    with pytest.raises(Exception, match="covers"):
+    with pytest.raises(Exception, match="shorter than the recording"):
         session.replace_hypnogram(Hypnogram(["N2"] * 3))   # 90 s for 300 s
     assert session.hypnogram is new
 

@@ -172,3 +172,32 @@ def test_session_files_go_through_the_atomic_writer(session, tmp_path, monkeypat
     assert written == ["night.spindles.tsv", "night.spindlescope.json"]
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(Session.load(path).spindles) == 1
+
+
+def test_one_history_no_second_stack():
+    """The session's spindle set keeps no undo stack of its own: its steps
+    live in the session's one history (mixed with stage edits, in order), and
+    a set taken out of the session gets its own history back."""
+    from core.scoring.spindles import Spindle, SpindleSet
+    from core.scoring.staging import Hypnogram
+
+    s = Session()
+    s.set_hypnogram(Hypnogram.from_duration(300, 30))
+    sset = s.spindles
+    uid = sset.add(Spindle(10.0, 0.8, ("C3",)))[0]
+    s.hypnogram.set_stage(2, "N2")
+    sset.edit(uid, status="rejected")
+    assert (sset.can_undo, sset._undo) == (False, [])
+    assert [e[0] for e in s.history._undo] == ["sp", "st", "sp"]
+    assert s.history.undo() and sset.get(uid).status == "accepted"
+    assert s.history.undo() and s.hypnogram.stages[2] == "?"
+    assert s.history.undo() and len(sset) == 0
+    assert not s.history.undo()
+    assert s.history.redo() and len(sset) == 1 and not sset.can_redo
+    assert s.history.redo() and s.history.redo()
+    assert (sset.get(uid).status, s.hypnogram.stages[2]) == ("rejected", "N2")
+    # replaced: the old set stands alone again, with a history of its own
+    s.set_spindles(SpindleSet())
+    sset.add(Spindle(20.0, 0.5))
+    assert sset.can_undo and sset.undo() and len(sset) == 1
+    assert not s.history.can_undo

@@ -129,6 +129,7 @@ class SpindleSet:
         self._next_uid = 1
         self._undo: list[tuple] = []
         self._redo: list[tuple] = []
+        self._history = None   # see attach_history
         self._max_dur = 0.0
         if spindles is not None:
             for s in spindles:
@@ -191,8 +192,38 @@ class SpindleSet:
             self._insert(replace(s))
 
     def _record(self, kind, removed, added):
-        self._undo.append((kind, tuple(removed), tuple(added)))
+        step = (kind, tuple(removed), tuple(added))
+        if self._history is not None:     # an owner keeps the one history
+            self._history(step)
+            return
+        self._undo.append(step)
         self._redo.clear()
+
+    def attach_history(self, record):
+        """Hand this set's undo steps to an owner's history (one stack).
+
+        Parameters
+        ----------
+        record : callable | None
+            Called with each new undoable step (an opaque tuple that
+            :meth:`apply_step` takes back); None gives the set its own
+            history again. Either way the set's own stacks are emptied, so
+            there is never a second stack to keep in sync.
+        """
+        self._history = record
+        self._undo.clear()
+        self._redo.clear()
+
+    def apply_step(self, step, undo: bool):
+        """Undo (or redo) one step recorded through :meth:`attach_history`,
+        with the same change notification as :meth:`undo` / :meth:`redo`."""
+        kind, removed, added = step
+        if undo:
+            self._apply(added, removed)
+            self._emit_inverse(kind, removed, added)
+        else:
+            self._apply(removed, added)
+            self._emit_inverse(kind, added, removed)
 
     def _emit(self, kind, spindles=(), removed=()):
         self.changed.emit(SpindleChange(kind, tuple(spindles), tuple(removed)))
@@ -338,20 +369,18 @@ class SpindleSet:
         """Undo the last change; returns False when there is none."""
         if not self._undo:
             return False
-        kind, removed, added = self._undo.pop()
-        self._apply(added, removed)
-        self._redo.append((kind, removed, added))
-        self._emit_inverse(kind, removed, added)
+        step = self._undo.pop()
+        self._redo.append(step)
+        self.apply_step(step, undo=True)
         return True
 
     def redo(self):
         """Redo the last undone change; returns False when there is none."""
         if not self._redo:
             return False
-        kind, removed, added = self._redo.pop()
-        self._apply(removed, added)
-        self._undo.append((kind, removed, added))
-        self._emit_inverse(kind, added, removed)
+        step = self._redo.pop()
+        self._undo.append(step)
+        self.apply_step(step, undo=False)
         return True
 
     def _emit_inverse(self, kind, now_present, now_gone):

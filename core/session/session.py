@@ -108,7 +108,8 @@ def autosave_folder(recording_path) -> Path:
 class EditHistory:
     """One undo / redo order across spindle marks and sleep stages.
 
-    Spindle edits are undone through the spindle set's own history; stage
+    The one stack: the session's spindle set hands its undo steps here
+    (:meth:`SpindleSet.attach_history`) and keeps none of its own; stage
     edits are recorded here from a copy of the stages (whatever made them:
     keys, menus, scripts). Importing marks or stages
     (:meth:`Session.replace_spindles`, :meth:`Session.replace_hypnogram`) is
@@ -144,13 +145,16 @@ class EditHistory:
         return bool(self._redo)
 
     def _on_models_replaced(self, *args):
-        if self._sp is not None:
+        if self._sp is not None and self._sp is not self.session.spindles:
             self._sp.changed.disconnect(self._on_spindles_edited)
+            self._sp.attach_history(None)
         if self._hyp is not None:
             self._hyp.changed.disconnect(self._on_stages_edited)
+        new_sp = self.session.spindles is not self._sp
         self._sp, self._hyp = self.session.spindles, self.session.hypnogram
-        if self._sp is not None:
+        if self._sp is not None and new_sp:
             self._sp.changed.connect(self._on_spindles_edited)
+            self._sp.attach_history(self._on_spindle_step)
         if self._hyp is not None:
             self._hyp.changed.connect(self._on_stages_edited)
         self._stages = list(self._hyp.stages) if self._hyp is not None else []
@@ -165,15 +169,17 @@ class EditHistory:
         self._redo.clear()
         self.changed.emit()
 
+    def _on_spindle_step(self, step):
+        if not self._busy:
+            self._push(("sp", step))
+
     def _on_spindles_edited(self, change):
         if self._busy:
             return
         if getattr(change, "kind", "") == "reset":  # not undoable in the set
-            self._undo = [e for e in self._undo if e != "sp"]
-            self._redo = [e for e in self._redo if e != "sp"]
+            self._undo = [e for e in self._undo if e[0] != "sp"]
+            self._redo = [e for e in self._redo if e[0] != "sp"]
             self.changed.emit()
-            return
-        self._push("sp")
 
     def _on_stages_edited(self, which):
         hyp = self._hyp
@@ -209,8 +215,8 @@ class EditHistory:
     def _apply(self, entry, undo: bool):
         self._busy = True
         try:
-            if entry == "sp":
-                (self._sp.undo if undo else self._sp.redo)()
+            if entry[0] == "sp":
+                self._sp.apply_step(entry[1], undo)
             elif entry[0] == "hyp":
                 _, old, new = entry
                 self._install_hypnogram(old if undo else new)
