@@ -67,3 +67,23 @@ def test_mean_abs_correlation_symmetric_blocks_equal_full_matrix(n_src, block):
     assert ref > 0.2
     # single precision products: the figure keeps ~1e-7 relative accuracy
     assert mean_abs_pairwise_correlation(x, block=block) == pytest.approx(ref, rel=1e-6)
+
+
+@pytest.mark.parametrize("n, order", [(40, 20), (41, 20), (173, 20), (300, 7)])
+def test_mvdr_lag_covariances_equal_embedding_product(n, order):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    x, y = _pair(n=n, seed=2)
+    est = make_estimator("mvdr", 200.0, fmin=8, fmax=16, mvdr_order=order)
+    st = est.stats(x, y)
+    xc, yc = x - x.mean(1, keepdims=True), y - y.mean(1, keepdims=True)
+    wx = sliding_window_view(xc, order, axis=1)      # (n_src, n_windows, order)
+    wy = sliding_window_view(yc, order, axis=1)
+    ref = {"rxx": np.einsum("swa,swb->sab", wx, wx), "ryy": np.einsum("swa,swb->sab", wy, wy),
+           "rxy": np.einsum("swa,swb->sab", wx, wy)}
+    scale = np.abs(ref["rxx"]).max()
+    for k, r in ref.items():
+        np.testing.assert_allclose(st[k], r, rtol=1e-10, atol=1e-12 * scale)
+    assert st["dof"] == n - order + 1
+    np.testing.assert_allclose(est.coherence(st), est.coherence({**ref, "dof": st["dof"]}),
+                               rtol=1e-9, atol=1e-12)
