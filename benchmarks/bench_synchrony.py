@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 import time
@@ -127,6 +128,8 @@ def main(argv=None):
     print(f"  new, with nulls, intervals and p-values     {t_null:6.2f} s per spindle "
           f"({t_null / t_old:.2f}x old, {t_null / t_new:.2f}x without nulls; "
           f"statistics {t_stats:.1f} s in all)")
+    # timings are wall-clock: on a shared machine the load moves them
+    print("  load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     return 0
 
 

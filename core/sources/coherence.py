@@ -110,6 +110,41 @@ def add_stats(a: dict, b: dict) -> dict:
     return {k: a[k] + b[k] for k in a}
 
 
+def _cdot(x, wr, wi):
+    """``x @ (wr + 1j wi)`` for real ``x`` (two real products: half the
+    work of promoting ``x`` to complex)."""
+    return (x @ wr) + 1j * (x @ wi)
+
+
+def _lag_cov(x, y, order, symmetric=False):
+    """Lag covariances of the delay-embedded rows, ``R[i, a, b] = Σ_t
+    x[i, t + a] y[i, t + b]`` over the ``n − order + 1`` windows.
+
+    Each diagonal ``b − a = d`` is a running sum of the lagged products
+    ``x[s] y[s + d]``, so ``R[a, a + d]`` is a difference of two prefix sums:
+    O(order · n) per row instead of the O(order² · n) of the embedding product.
+    """
+    # time first: running sums along axis 0 run over all rows at once
+    xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
+    n, n_rows = xt.shape
+    n_win = n - order + 1
+    out = np.empty((order, order, n_rows))
+    a = np.arange(order)
+    pre = np.zeros((n + 1, n_rows))
+    for d in range(order):
+        k = a[:order - d]
+        np.cumsum(xt[:n - d] * yt[d:], axis=0, out=pre[1:n - d + 1])
+        out[k, k + d] = pre[k + n_win] - pre[k]
+        if d == 0:
+            continue
+        if symmetric:
+            out[k + d, k] = out[k, k + d]
+        else:
+            np.cumsum(xt[d:] * yt[:n - d], axis=0, out=pre[1:n - d + 1])
+            out[k + d, k] = pre[k + n_win] - pre[k]
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
+
+
 def _msc(st):
     sxx, syy = st["sxx"], st["syy"]
     den = sxx * syy
@@ -176,8 +211,6 @@ class MultitaperEstimator(_Estimator):
         return self._tapers[n]
 
     def stats(self, x, y):
-        from scipy.fft import rfft
-
         x, y = _check_pair(x, y)
         n = x.shape[1]
         tap = self.tapers(n)
@@ -191,15 +224,31 @@ class MultitaperEstimator(_Estimator):
                 f"A segment of {n} samples is longer than the common FFT length "
                 f"({self.nfft}); give nfft >= the longest segment.")
         win, eig = tap
+        # the kept rfft bins of the tapered, mean-free segments as one
+        # real matrix product (a zero-padded rfft of every row, then
+        # keeping a few bins, costs several times more)
+        wr, wi = self._dft(n)
+        k, nf = len(eig), len(self._fsel)
         x = x - x.mean(axis=1, keepdims=True)
         y = y - y.mean(axis=1, keepdims=True)
-        xf = rfft(x[:, None, :] * win, n=self.nfft, axis=-1)[..., self._fsel]
-        yf = rfft(y[:, None, :] * win, n=self.nfft, axis=-1)[..., self._fsel]
+        xf = _cdot(x, wr, wi).reshape(len(x), k, nf)
+        yf = _cdot(y, wr, wi).reshape(len(y), k, nf)
         w = eig[None, :, None]
         return {"sxy": (w * xf * yf.conj()).sum(axis=1),
-                "sxx": (w * np.abs(xf) ** 2).sum(axis=1),
-                "syy": (w * np.abs(yf) ** 2).sum(axis=1),
+                "sxx": (w * (xf.real ** 2 + xf.imag ** 2)).sum(axis=1),
+                "syy": (w * (yf.real ** 2 + yf.imag ** 2)).sum(axis=1),
                 "dof": np.float64(len(eig))}
+
+    def _dft(self, n):
+        """Tapers times the kept DFT bins, shape (n, n_tapers * n_freqs)
+        (real and imaginary parts), cached per segment length."""
+        key = ("dft", n, self.nfft)
+        if key not in self._tapers:
+            win = self.tapers(n)[0]
+            e = np.exp(-2j * np.pi * np.outer(np.arange(n), self._fsel) / self.nfft)
+            m = (win.T[:, :, None] * e[:, None, :]).reshape(n, -1)
+            self._tapers[key] = (np.ascontiguousarray(m.real), np.ascontiguousarray(m.imag))
+        return self._tapers[key]
 
     def coherence(self, st):
         return _msc(st)
@@ -236,26 +285,29 @@ class WelchEstimator(_Estimator):
         fmax = sfreq / 2 if fmax is None else fmax
         self._fsel = np.where((f >= fmin - 1e-9) & (f <= fmax + 1e-9))[0]
         self.freqs = f[self._fsel]
+        e = np.exp(-2j * np.pi * np.outer(np.arange(self.nperseg), self._fsel) / self.nfft)
+        e = self.window[:, None] * e
+        self._wdft = (np.ascontiguousarray(e.real), np.ascontiguousarray(e.imag))
 
     def min_samples(self) -> int:
         return self.nperseg
 
     def stats(self, x, y):
         from numpy.lib.stride_tricks import sliding_window_view
-        from scipy.fft import rfft
 
         x, y = _check_pair(x, y)
         if x.shape[1] < self.nperseg:
             return None
         sx = sliding_window_view(x, self.nperseg, axis=1)[:, ::self.step]
         sy = sliding_window_view(y, self.nperseg, axis=1)[:, ::self.step]
-        sx = sx - sx.mean(axis=-1, keepdims=True)
-        sy = sy - sy.mean(axis=-1, keepdims=True)
-        xf = rfft(sx * self.window, n=self.nfft, axis=-1)[..., self._fsel]
-        yf = rfft(sy * self.window, n=self.nfft, axis=-1)[..., self._fsel]
+        # windowed kept DFT bins of the mean-free segments as real matrix
+        # products (cheaper than a zero-padded rfft of every segment)
+        wr, wi = self._wdft
+        xf = _cdot(sx - sx.mean(axis=-1, keepdims=True), wr, wi)
+        yf = _cdot(sy - sy.mean(axis=-1, keepdims=True), wr, wi)
         return {"sxy": (xf * yf.conj()).sum(axis=1),
-                "sxx": (np.abs(xf) ** 2).sum(axis=1),
-                "syy": (np.abs(yf) ** 2).sum(axis=1),
+                "sxx": (xf.real ** 2 + xf.imag ** 2).sum(axis=1),
+                "syy": (yf.real ** 2 + yf.imag ** 2).sum(axis=1),
                 "dof": np.float64(sx.shape[1])}
 
     def coherence(self, st):
@@ -308,26 +360,16 @@ class MVDREstimator(_Estimator):
         return 2 * self.order
 
     def stats(self, x, y):
-        from numpy.lib.stride_tricks import sliding_window_view
-
         x, y = _check_pair(x, y)
         if x.shape[1] < self.min_samples():
             return None
         x = x - x.mean(axis=1, keepdims=True)
         y = y - y.mean(axis=1, keepdims=True)
-        n, n_win = x.shape[0], x.shape[1] - self.order + 1
-        L = self.order
-        out = {k: np.empty((n, L, L)) for k in ("rxx", "ryy", "rxy")}
-        # sources in blocks: the delay embeddings take n · n_windows · L values
-        block = max(1, int(4e6 // (n_win * L)))
-        for i in range(0, n, block):
-            wx = np.ascontiguousarray(sliding_window_view(x[i:i + block], L, axis=-1))
-            wy = np.ascontiguousarray(sliding_window_view(y[i:i + block], L, axis=-1))
-            wxt = wx.transpose(0, 2, 1)
-            out["rxx"][i:i + block] = wxt @ wx
-            out["ryy"][i:i + block] = wy.transpose(0, 2, 1) @ wy
-            out["rxy"][i:i + block] = wxt @ wy
-        out["dof"] = np.float64(n_win)
+        n_win = x.shape[1] - self.order + 1
+        out = {"rxx": _lag_cov(x, x, self.order, True),
+               "ryy": _lag_cov(y, y, self.order, True),
+               "rxy": _lag_cov(x, y, self.order),
+               "dof": np.float64(n_win)}
         return out
 
     def coherence(self, st):
