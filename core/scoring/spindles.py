@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from psygnal import Signal
 
-from core.utils import SpindleScopeError, check_option
+from core.utils import SpindleScopeError, UndoStacks, check_option
 from core.utils.vocabulary import VISIBILITY
 
 STATUS = ("candidate", "accepted", "rejected")
@@ -111,7 +111,7 @@ class SpindleChange:
     removed: tuple = ()
 
 
-class SpindleSet:
+class SpindleSet(UndoStacks):
     """Spindles ordered by onset, with undo/redo and change notifications.
 
     Parameters
@@ -127,8 +127,7 @@ class SpindleSet:
         self._keys: list[tuple] = []
         self._by_uid: dict[int, Spindle] = {}
         self._next_uid = 1
-        self._undo: list[tuple] = []
-        self._redo: list[tuple] = []
+        self._init_stacks()
         self._history = None   # see attach_history
         self._max_dur = 0.0
         if spindles is not None:
@@ -356,15 +355,7 @@ class SpindleSet:
         for s in spindles:
             self._insert(s)
 
-    # -- history --------------------------------------------------------------
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
+    # -- history (can_undo / can_redo from UndoStacks) ---------------------------
     def undo(self):
         """Undo the last change; returns False when there is none."""
         if not self._undo:

@@ -25,7 +25,8 @@ from psygnal import Signal
 
 from core.session.autosave import proposals_from_dict, proposals_to_dict
 from core.session.settings import Settings
-from core.utils import SpindleScopeError, atomic_write_text, cache_dir, logger
+from core.utils import (SpindleScopeError, UndoStacks, atomic_write_text, cache_dir,
+                        logger)
 from core.utils import json_default as _json_default
 
 #: Version of the session JSON layout.
@@ -105,7 +106,7 @@ def autosave_folder(recording_path) -> Path:
     return folder
 
 
-class EditHistory:
+class EditHistory(UndoStacks):
     """One undo / redo order across spindle marks and sleep stages.
 
     The one stack: the session's spindle set hands its undo steps here
@@ -126,8 +127,7 @@ class EditHistory:
 
     def __init__(self, session):
         self.session = session
-        self._undo: list = []
-        self._redo: list = []
+        self._init_stacks()
         self._busy = False
         self._keep = False   # a recorded hypnogram swap: keep the history
         self._sp = self._hyp = None
@@ -135,14 +135,6 @@ class EditHistory:
         session.spindles_changed.connect(self._on_models_replaced)
         session.hypnogram_changed.connect(self._on_models_replaced)
         self._on_models_replaced()
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
 
     def _on_models_replaced(self, *args):
         if self._sp is not None and self._sp is not self.session.spindles:

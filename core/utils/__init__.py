@@ -178,6 +178,23 @@ def relink(old, new, slot):
     return new
 
 
+class UndoStacks:
+    """The undo and redo stacks of an editable model (a spindle set, a
+    session's edit history): ``_undo`` / ``_redo`` lists and their state."""
+
+    def _init_stacks(self):
+        self._undo: list = []
+        self._redo: list = []
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+
 def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     """Check that ``value`` is one of ``allowed`` (MNE-style message)."""
     allowed = list(allowed)
