@@ -64,6 +64,9 @@ def test_choices_come_from_core():
     assert tuple(_choices("analyze", "method")) == tuple(INVERSE_METHODS)
     assert tuple(_choices("compare", "marks")) == COMPARE_MARKS
     assert tuple(_choices(OPEN, "tab")) == APP_TABS
+    assert tuple(_choices("batch", "detect_method")) == DETECT_METHODS
+    assert tuple(_choices("batch", "modality")) == DETECT_MODALITIES
+    assert tuple(_choices("batch", "method")) == tuple(INVERSE_METHODS)
 
 
 @pytest.mark.parametrize("argv", [["--tab", "nowhere"], ["detect", "x", "--out", "o",

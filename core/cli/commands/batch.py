@@ -15,6 +15,8 @@ HELP = ("Run detection and the source/synchrony analysis over a BIDS dataset or 
 
 def add_arguments(p: argparse.ArgumentParser):
     from core.cli.commands.analyze import _band
+    from core.session.pipeline import (DETECT_METHODS, DETECT_MODALITIES, INVERSE_METHODS,
+                                       TEMPLATE_SPACINGS)
 
     p.add_argument("dataset", help="BIDS root folder, or a sample list (.tsv/.csv with "
                    "subject, recording and optional spindles, hypnogram, forward or "
@@ -48,15 +50,15 @@ def add_arguments(p: argparse.ArgumentParser):
     c.add_argument("--memory-limit", default="auto",
                    help="memory limit per local worker, e.g. 4GiB (default: %(default)s)")
     d = p.add_argument_group("detection (as the detect command)")
-    d.add_argument("--detect-method", default="a7", choices=["a7", "yasa"])
-    d.add_argument("--modality", default="both", choices=["eeg", "meg", "mag", "grad", "both"])
+    d.add_argument("--detect-method", default="a7", choices=DETECT_METHODS)
+    d.add_argument("--modality", default="both", choices=DETECT_MODALITIES)
     d.add_argument("--picks", default=None, help="comma-separated channels or groups")
     d.add_argument("--stages", default="N2,N3", help="stages searched (with a hypnogram)")
     d.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="detector parameter (repeatable), as in detect")
     d.add_argument("--min-channels", type=int, default=None)
     a = p.add_argument_group("analysis (as the analyze command)")
-    a.add_argument("--method", default="dSPM", choices=("dSPM", "MNE", "sLORETA", "eLORETA"))
+    a.add_argument("--method", default="dSPM", choices=INVERSE_METHODS)
     a.add_argument("--snr", type=float, default=3.0)
     a.add_argument("--loose", type=float, default=0.2)
     a.add_argument("--depth", type=float, default=0.8)
@@ -64,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser):
     a.add_argument("--band", type=_band, default=(10.0, 15.0))
     a.add_argument("--noise-cov", default="auto", help="'auto', 'diagonal' or a -cov.fif")
     a.add_argument("--spacing", default="oct6", help="subject source spacing")
-    a.add_argument("--template-spacing", default="ico4", choices=("ico4", "ico5"))
+    a.add_argument("--template-spacing", default="ico4", choices=TEMPLATE_SPACINGS)
     a.add_argument("--spindle-stcs", action="store_true",
                    help="also write every spindle's source time courses (large)")
     a.add_argument("--no-report", action="store_true", help="no per-recording HTML")
