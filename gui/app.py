@@ -117,6 +117,9 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("SpindleScope")
     app.setApplicationVersion(__version__)
+    from gui.workers import MainThreadGC
+
+    app._main_thread_gc = MainThreadGC(app)   # no collection on worker threads
     settings = Settings.load()
     window = MainWindow(settings)
     if args.screenshot:

@@ -15,15 +15,61 @@ dependency for the same forty lines, so superqt is not used).
 
 from __future__ import annotations
 
+import gc
 import time
 import traceback
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog
 
 from core.utils import Cancelled, Progress, run_with_progress
 
 _ACTIVE: set = set()  # keep workers alive until they report
+
+
+class MainThreadGC(QObject):
+    """Python's cyclic garbage collector, run on the main thread only.
+
+    Left automatic, the collector runs on whichever thread allocates when a
+    threshold is crossed — often a worker. Collecting a cycle that holds Qt
+    objects there destroys them off the main thread: the worker takes a Qt
+    mutex and waits for the GIL while the main thread, holding the GIL,
+    destroys a widget and waits for that mutex — a deadlock (seen: a
+    resolution worker band-passing N2 segments and the main thread deleting a
+    menu). This turns automatic collection off and collects on a main-thread
+    timer by the same generation thresholds; :meth:`stop` restores it.
+
+    Parameters
+    ----------
+    interval_ms : int
+        How often the thresholds are checked.
+    """
+
+    def __init__(self, parent=None, interval_ms: int = 500):
+        super().__init__(parent)
+        self._threshold = gc.get_threshold()
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.check)
+        self._timer.start(int(interval_ms))
+
+    def check(self) -> int:
+        """Collect the generation whose threshold is crossed; returns the
+        number of unreachable objects found (0 when nothing was due)."""
+        c0, c1, c2 = gc.get_count()
+        t0, t1, t2 = self._threshold
+        if c0 <= t0:
+            return 0
+        gen = 2 if (c1 > t1 and c2 > t2) else 1 if c1 > t1 else 0
+        return gc.collect(gen)
+
+    def stop(self):
+        """Stop the timer, collect once, give collection back to Python."""
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
 
 
 class _Runnable(QRunnable):

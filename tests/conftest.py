@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
 import tempfile
@@ -59,3 +60,23 @@ try:
     _hypothesis_settings.load_profile("spindlescope")
 except ImportError:  # pragma: no cover - the test extra brings hypothesis
     pass
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_main_thread(request):
+    """GUI tests: no automatic garbage collection while they run (a cycle
+    holding Qt objects collected on a worker thread deadlocks against the
+    main thread, as the app's ``gui.workers.MainThreadGC`` prevents there);
+    collected on the main thread before and after instead."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if enabled:
+            gc.enable()

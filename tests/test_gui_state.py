@@ -251,3 +251,40 @@ def test_qt_signals_have_one_naming_style():
     snake = {n: f for n, f in names.items() if "_" in n}
     assert snake == {}
     assert {"sigFrameChanged", "sigVertexPicked", "sigRunFinished", "sigJump"} <= set(names)
+
+
+def test_main_thread_gc_collects_only_on_the_main_thread(qtbot):
+    """Automatic collection is off while the guard runs; its timer collects
+    cycles on the main thread by the generation thresholds; stop gives
+    collection back."""
+    import gc
+    import threading
+
+    from gui.workers import MainThreadGC
+
+    was = gc.isenabled()
+    gc.enable()
+    guard = MainThreadGC(interval_ms=20)
+    try:
+        assert not gc.isenabled()
+        threads = []
+
+        class Cycle:
+            def __del__(self):
+                threads.append(threading.current_thread() is threading.main_thread())
+
+        for _ in range(3):
+            a, b = Cycle(), Cycle()
+            a.other, b.other = b, a
+            del a, b
+        # enough allocations to cross generation 0's threshold
+        junk = [[] for _ in range(gc.get_threshold()[0] * 2)]
+        qtbot.waitUntil(lambda: len(threads) == 6, timeout=5000)
+        assert threads == [True] * 6
+        del junk
+    finally:
+        guard.stop()
+        back = gc.isenabled()
+        if not was:
+            gc.disable()
+    assert back
