@@ -173,6 +173,7 @@ def main(argv=None) -> int:
         window.autosave.stop(clean=True)
         window.browser.loader.wait(5000)
         window.deleteLater()
+        app._main_thread_gc.stop()   # collection back to Python for the caller
         return code
 
     sys.excepthook = _excepthook
