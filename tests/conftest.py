@@ -80,3 +80,23 @@ def _collect_on_the_main_thread(request):
         gc.collect()
         if enabled:
             gc.enable()
+
+
+@pytest.fixture(scope="module")
+def sample_problem(sample_dir):
+    """The real sample recording, a small-source-space forward and its noise
+    covariance (shared by the inverse tests)."""
+    import mne
+
+    from core.io.recording import open_recording
+
+    rec = open_recording(sample_dir / "SSS/sample_audvis_trunc_raw_sss.fif")
+    src = mne.read_source_spaces(sample_dir / "mne_python_tests/small-src.fif.gz",
+                                 verbose="error")
+    fwd = mne.make_forward_solution(
+        rec.info, sample_dir / "MEG/sample/sample_audvis_trunc-trans.fif", src,
+        sample_dir / "subjects/sample/bem/sample-320-320-320-bem-sol.fif",
+        verbose="error")
+    cov = mne.read_cov(sample_dir / "MEG/sample/sample_audvis_trunc-cov.fif",
+                       verbose="error")
+    return rec, fwd, cov

@@ -230,23 +230,6 @@ def test_one_average_reference_helper():
     assert not hasattr(rm, "_ensure_eeg_reference")
 
 
-@pytest.fixture(scope="module")
-def sample_problem(sample_dir):
-    import mne
-
-    from core.io.recording import open_recording
-
-    rec = open_recording(sample_dir / "SSS/sample_audvis_trunc_raw_sss.fif")
-    src = mne.read_source_spaces(sample_dir / "mne_python_tests/small-src.fif.gz",
-                                 verbose="error")
-    fwd = mne.make_forward_solution(
-        rec.info, sample_dir / "MEG/sample/sample_audvis_trunc-trans.fif", src,
-        sample_dir / "subjects/sample/bem/sample-320-320-320-bem-sol.fif",
-        verbose="error")
-    cov = mne.read_cov(sample_dir / "MEG/sample/sample_audvis_trunc-cov.fif",
-                       verbose="error")
-    return rec, fwd, cov
-
 
 @pytest.mark.parametrize("method, pick_ori", [("dSPM", None), ("sLORETA", "normal")])
 def test_inverse_kernel_is_mnes_operator(sample_problem, method, pick_ori):

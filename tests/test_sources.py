@@ -5,23 +5,13 @@ import numpy as np
 import pytest
 
 from core.sources.inverse import InverseSettings
-from core.io.recording import open_recording
 from core.sources.analysis import AnalysisConfig, iter_analysis
 from core.utils import Cancelled, Progress, SpindleScopeError, run_with_progress
 
 
 @pytest.fixture(scope="module")
-def problem(sample_dir):
-    rec = open_recording(sample_dir / "SSS/sample_audvis_trunc_raw_sss.fif")
-    src = mne.read_source_spaces(sample_dir / "mne_python_tests/small-src.fif.gz",
-                                 verbose="error")
-    fwd = mne.make_forward_solution(
-        rec.info, sample_dir / "MEG/sample/sample_audvis_trunc-trans.fif", src,
-        sample_dir / "subjects/sample/bem/sample-320-320-320-bem-sol.fif",
-        verbose="error")
-    cov = mne.read_cov(sample_dir / "MEG/sample/sample_audvis_trunc-cov.fif",
-                       verbose="error")
-    return rec, fwd, cov
+def problem(sample_problem):
+    return sample_problem
 
 
 def test_progress_and_cancel_between_spindles(problem):
