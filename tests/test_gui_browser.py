@@ -265,6 +265,49 @@ def test_next_and_previous_pages_are_prefetched(window, small_fif, qtbot):
     np.testing.assert_allclose(fresh.data, b._page.data)
 
 
+def test_prefetched_page_is_drawn_at_once_and_a_computed_one_painted_once(
+        window, small_fif, qtbot, monkeypatch):  # noqa: F811
+    """A prefetched page lands within the key press (no thread round trip);
+    while a page is computed the plot keeps the old one (no paint of old
+    traces at the new time), for at most PAINT_HOLD_MS."""
+    import gui.traces.loader as loader_mod
+    from gui.traces.browser import PAINT_HOLD_MS
+
+    w = window
+    w._open_recording(small_fif)
+    b = w.browser
+    b.loader.sync_limit = 0                  # every page goes to the worker
+    qtbot.waitUntil(lambda: b._page is not None, timeout=5000)
+    qtbot.waitUntil(lambda: not b._prefetch_timer.isActive(), timeout=5000)
+    assert b.loader.wait(10000)
+    drawn = []
+    b.sigPageDrawn.connect(drawn.append)
+    b.page_forward()                          # prefetched: drawn before returning
+    assert len(drawn) == 1 and drawn[0].request.t0 == b.t0 == 30.0
+    assert b.plot.updatesEnabled()
+
+    gate = threading.Event()
+    real = loader_mod.compute_page
+    monkeypatch.setattr(loader_mod, "compute_page",
+                        lambda *a, **kw: (gate.wait(10), real(*a, **kw))[1])
+    b.set_time(120.0)                         # not cached: computed on the worker
+    assert not b.plot.updatesEnabled()        # old traces are not repainted at 120 s
+    gate.set()
+    qtbot.waitUntil(lambda: len(drawn) == 2, timeout=5000)
+    assert drawn[1].request.t0 == 120.0 and b.plot.updatesEnabled()
+
+    gate.clear()
+    b.set_time(200.0)
+    assert not b.plot.updatesEnabled()
+    t = time.perf_counter()
+    qtbot.waitUntil(b.plot.updatesEnabled, timeout=5000)   # a slow page: released
+    assert PAINT_HOLD_MS / 1000 * 0.8 <= time.perf_counter() - t < 3.0
+    assert len(drawn) == 2                    # still computing
+    gate.set()
+    qtbot.waitUntil(lambda: len(drawn) == 3, timeout=5000)
+    assert drawn[2].request.t0 == 200.0
+
+
 def test_progress_dialog_cancel_stops_the_task(window, qtbot):
     from gui.workers import run_task
 

@@ -208,3 +208,46 @@ def test_zero_phase_equals_sosfiltfilt():
     # no filter at all: the rows come back untouched
     same, none = _zero_phase(x, [None], None, 10)
     assert same is x and none is None
+
+
+def test_big_pages_on_two_threads_equal_one_thread(long_real, tmp_path, monkeypatch):
+    """The threaded read and filter stages give the page the serial ones give,
+    bit for bit, with a gap row, a stim-like raw row and the sigma overlay."""
+    import core.io.fif_direct as fd
+    import core.io.page as page
+    from core.io.recording import open_recording
+
+    raw = long_real.copy().load_data()
+    s30 = int(30 * raw.info["sfreq"])
+    raw._data[7, s30:s30 + s30 // 60] = np.nan         # a gap (NaN stretch) on row 7
+    path = _saved(raw, tmp_path / "threads_raw.fif", buffer_size_sec=3.3)
+    rec = open_recording(path)
+    n_ch = len(rec.ch_names)
+    idx = tuple(range(n_ch))
+    req = page.PageRequest(
+        3, 12.0, 42.0, idx, 700, notch=50.0, sigma_band=(11.0, 16.0),
+        raw_rows=(4,), row_filters=tuple((0.3, 35.0) if i % 3 else (0.1, None)
+                                         for i in idx))
+    monkeypatch.setattr(page, "PARALLEL_MIN_SAMPLES", 10 ** 12)
+    monkeypatch.setattr(fd, "PARALLEL_MIN_VALUES", 10 ** 12)
+    one = page.compute_page(rec, req)
+    assert one.gap_rows == (7,)
+    one = (one.data.copy(), one.sigma.copy())
+    calls = []
+    real = page.parallel_map
+
+    def spy(fn, items, parallel=True):
+        calls.append(parallel)
+        return real(fn, items, parallel)
+
+    monkeypatch.setattr(page, "parallel_map", spy)
+    monkeypatch.setattr(fd, "parallel_map", spy)
+    monkeypatch.setattr(page, "PARALLEL_MIN_SAMPLES", 1)
+    monkeypatch.setattr(fd, "PARALLEL_MIN_VALUES", 1)
+    two = page.compute_page(rec, req)
+    assert calls == [True, True]                 # read and filter both threaded
+    np.testing.assert_array_equal(two.data, one[0])
+    np.testing.assert_array_equal(two.sigma, one[1])
+    assert two.gap_rows == (7,) and np.isnan(two.data[7]).any()
+    assert np.isfinite(np.delete(two.data, 7, axis=0)).all() and two.timings["filter"] >= 0
+    assert two.timings["decimate"] >= 0          # wall-time split, not CPU sums

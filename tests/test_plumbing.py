@@ -256,3 +256,25 @@ def test_inverse_kernel_is_mnes_operator(sample_problem, method, pick_ori):
     np.testing.assert_allclose(k.kernel, stc.data.reshape(-1, sub["nchan"]), rtol=1e-10,
                                atol=1e-12 * np.abs(stc.data).max())
     assert k.n_ori == (3 if pick_ori is None else 1)
+
+
+def test_parallel_map_order_errors_and_nesting():
+    """Results in input order, the first error raised, and no deadlock when a
+    helper thread itself maps (its items run on the calling thread)."""
+    import threading
+
+    from core.utils import parallel_map
+
+    assert parallel_map(lambda x: x * x, range(50)) == [x * x for x in range(50)]
+    assert parallel_map(lambda x: x, []) == []
+    threads = set()
+
+    def record(x):
+        threads.add(threading.get_ident())
+        return parallel_map(lambda y: y + x, range(20))   # nested
+
+    out = parallel_map(record, range(8))
+    assert out == [[y + x for y in range(20)] for x in range(8)]
+    with pytest.raises(ZeroDivisionError):
+        parallel_map(lambda x: 1 / (x - 5), range(10))
+    assert parallel_map(lambda x: -x, range(5), parallel=False) == [0, -1, -2, -3, -4]

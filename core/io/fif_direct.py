@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from core.utils import logger
+from core.utils import logger, parallel_map
 
 # FIFF tag data types MNE's ``_call_dict`` reads as plain big-endian arrays.
 _DTYPES = {4: ">f4", 5: ">f8", 3: ">i4", 2: ">i2", 16: ">i2"}
@@ -31,6 +31,10 @@ _TAG_HEADER = 16  # kind, type, size, next (4 x int32)
 _BLOCK = 512
 
 _SCRATCH = threading.local()
+#: Samples of a buffer read as one piece (pieces are shared between threads).
+_CHUNK = 4096
+#: Pages of at least this many values are read on two threads.
+PARALLEL_MIN_VALUES = 2_000_000
 
 
 def _scratch(nbytes):
@@ -116,6 +120,25 @@ class FifDirect:
             return None
         return cls(raw, files)
 
+    @staticmethod
+    def _read_buffer(fname, pos, dt, n_chan, chans, lo, hi, offset, cals, out):
+        """Rows ``lo:hi`` of one data buffer, channels ``chans``, into ``out``."""
+        contiguous = chans.size and np.array_equal(
+            chans, np.arange(chans[0], chans[0] + chans.size))
+        nbytes = (hi - lo) * n_chan * dt.itemsize
+        buf = _scratch(nbytes)[:nbytes]
+        with open(fname, "rb", buffering=0) as fh:
+            fh.seek(pos + lo * n_chan * dt.itemsize)
+            _read_exactly(fh, buf, f"{fname}: data buffer at byte {pos} is truncated")
+        block = buf.view(dt).reshape(hi - lo, n_chan)   # big-endian: converted
+        if contiguous:                                  # by the multiply below
+            block = block[:, chans[0]:chans[0] + chans.size]
+        for b0 in range(0, hi - lo, _BLOCK):
+            b1 = min(hi - lo, b0 + _BLOCK)
+            part = block[b0:b1] if contiguous else block[b0:b1, chans]
+            np.multiply(part.T, cals, out=out[:, offset + b0:offset + b1],
+                        casting="unsafe")
+
     def read(self, start, stop, idx, out):
         """Fill ``out`` with samples ``[start, stop)`` of channels ``idx``.
 
@@ -137,6 +160,7 @@ class FifDirect:
             raise ValueError(f"out has shape {out.shape}, expected "
                              f"{(len(idx), stop - start)}")
         cals = self.raw._cals[idx].astype(out.dtype)[:, None]
+        tasks = []   # (file, byte position, dtype, first row, last row, columns)
         offset = 0
         for fi in range(len(self.files)):
             f0, f1 = self.cumul[fi], self.cumul[fi + 1]
@@ -146,30 +170,19 @@ class FifDirect:
             s0 = self.first_samps[fi] + max(start, f0) - f0
             s1 = self.first_samps[fi] + min(stop, f1) - f0
             chans = picks[idx]
-            contiguous = chans.size and np.array_equal(
-                chans, np.arange(chans[0], chans[0] + chans.size))
-            with open(fname, "rb", buffering=0) as fh:
-                for ei in np.flatnonzero((s1 > bounds[:-1]) & (s0 < bounds[1:])):
-                    first, last = int(bounds[ei]), int(bounds[ei + 1])
-                    pos, dt = entries[ei]
-                    dt = np.dtype(dt)
-                    lo, hi = max(s0 - first, 0), min(last, s1) - first
-                    # read only the samples needed (rows of the buffer)
-                    nbytes = (hi - lo) * n_chan * dt.itemsize
-                    buf = _scratch(nbytes)[:nbytes]
-                    fh.seek(pos + lo * n_chan * dt.itemsize)
-                    _read_exactly(fh, buf, f"{fname}: data buffer {ei} is truncated")
-                    native = buf.view(dt)
-                    native.byteswap(inplace=True)
-                    block = native.view(dt.newbyteorder("=")).reshape(hi - lo, n_chan)
-                    if contiguous:
-                        block = block[:, chans[0]:chans[0] + chans.size]
-                    for b0 in range(0, hi - lo, _BLOCK):
-                        b1 = min(hi - lo, b0 + _BLOCK)
-                        part = block[b0:b1] if contiguous else block[b0:b1, chans]
-                        np.multiply(part.T, cals,
-                                    out=out[:, offset + b0:offset + b1], casting="unsafe")
-                    offset += hi - lo
+            for ei in np.flatnonzero((s1 > bounds[:-1]) & (s0 < bounds[1:])):
+                first, last = int(bounds[ei]), int(bounds[ei + 1])
+                pos, dt = entries[ei]
+                lo, hi = max(s0 - first, 0), min(last, s1) - first
+                for c0 in range(lo, hi, _CHUNK):   # pieces to share out
+                    c1 = min(hi, c0 + _CHUNK)
+                    tasks.append((fname, pos, np.dtype(dt), n_chan, chans, c0, c1, offset))
+                    offset += c1 - c0
+        total = sum(t[6] - t[5] for t in tasks) * len(idx)
+        # buffers fill disjoint columns; reads and the calibrated copy release
+        # the GIL, so a big page is read on every core
+        parallel_map(lambda t: self._read_buffer(*t, cals, out), tasks,
+                     parallel=total >= PARALLEL_MIN_VALUES)
         if offset != stop - start:
             raise ValueError(f"read {offset} samples of {stop - start}")
         return out

@@ -6,6 +6,8 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +195,63 @@ class UndoStacks:
     @property
     def can_redo(self) -> bool:
         return bool(self._redo)
+
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _helper_pool():
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            n = max(1, min(3, (os.cpu_count() or 1) - 1))
+            _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ss-helper")
+        return _POOL
+
+
+def parallel_map(fn: Callable[[Any], T], items: Iterable[Any],
+                 parallel: bool = True) -> list[T]:
+    """``[fn(x) for x in items]``, shared between this thread and helpers.
+
+    For work that releases the GIL (NumPy, SciPy's FFT, file reads): the
+    calling thread takes items too, so the call never waits for a helper
+    that has not started (a helper still queued when the items run out is
+    cancelled) and never deadlocks when called from a helper. At most
+    ``min(3, cores - 1)`` helpers are shared by the whole process. The first
+    exception raised by ``fn`` is raised here (remaining items are skipped).
+    """
+    items = list(items)
+    n_extra = min(len(items) - 1, (os.cpu_count() or 1) - 1, 3) if parallel else 0
+    if n_extra <= 0:
+        return [fn(x) for x in items]
+    results: list = [None] * len(items)
+    errors: list = []
+    lock = threading.Lock()
+    order = iter(range(len(items)))
+
+    def drain():
+        while True:
+            with lock:
+                i = None if errors else next(order, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(items[i])
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                with lock:
+                    errors.append(exc)
+                return
+
+    pool = _helper_pool()
+    futures = [pool.submit(drain) for _ in range(n_extra)]
+    drain()
+    for fut in futures:
+        if not fut.cancel():
+            fut.result()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:

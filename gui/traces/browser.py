@@ -32,7 +32,8 @@ from core.utils import relink
 
 from gui.traces.spindle_items import SpindleItem, TraceViewBox
 from gui.traces.loader import PageLoader, PageRequest, limit_heap_growth
-from gui.traces.rows import GapTracesItem, TimeAxis, _event_ticks, format_time
+from gui.traces.rows import (GapTracesItem, RowLabelsItem, TimeAxis, _event_ticks,
+                             format_time)
 from gui.traces.settings_link import BrowserSettingsLink
 from gui.traces.scales import (GROUP_COLORS, KIND_OF_TYPE, KINDS, PERSISTED_KINDS, UNITS,
                               auto_scalings, kind_filter, legend_text)
@@ -46,6 +47,9 @@ REVIEW_KEYS = {Qt.Key.Key_A: "accept", Qt.Key.Key_X: "reject",
                Qt.Key.Key_BracketLeft: "shrink", Qt.Key.Key_BracketRight: "extend",
                Qt.Key.Key_Comma: "earlier", Qt.Key.Key_Period: "later"}
 PAGE_RANGE = (5.0, 60.0)
+#: Longest time the plot keeps the old page on screen while the new one is
+#: computed (then it paints the new range, traces following when they land).
+PAINT_HOLD_MS = 400
 
 
 class TraceBrowser(QWidget):
@@ -119,7 +123,7 @@ class TraceBrowser(QWidget):
             pen.setCosmetic(True)
         self.traces = GapTracesItem()
         self.vb.addItem(self.traces)
-        self._labels: list = []
+        self.row_label_item = RowLabelsItem(self.vb)
         self._units = {}
         self.sigma_traces = GapTracesItem()
         self.vb.addItem(self.sigma_traces)
@@ -138,6 +142,10 @@ class TraceBrowser(QWidget):
         self._prefetch_timer.setSingleShot(True)
         self._prefetch_timer.setInterval(80)
         self._prefetch_timer.timeout.connect(self._prefetch_neighbours)
+        self._paint_hold = QTimer(self)
+        self._paint_hold.setSingleShot(True)
+        self._paint_hold.setInterval(PAINT_HOLD_MS)
+        self._paint_hold.timeout.connect(self._release_paint)
         self.loader.loaded.connect(self._on_page_loaded)
         self.loader.failed.connect(self._on_page_failed)
         self.vb.sigMarkDragged.connect(self._on_mark_dragged)
@@ -346,31 +354,19 @@ class TraceBrowser(QWidget):
         """One label per visible row, inside the plot at its left edge.
 
         Axis tick labels drop those that would collide; these never do:
-        their font shrinks with the row height instead.
+        their font shrinks with the row height instead. One item paints them
+        all (:class:`gui.traces.rows.RowLabelsItem`); a page turn moves none.
         """
-        while len(self._labels) < len(names):
-            item = pg.TextItem(anchor=(0, 0.5), color=(30, 30, 30))
-            item.setZValue(30)
-            self.vb.addItem(item, ignoreBounds=True)
-            self._labels.append(item)
         row_px = (self.vb.height() or 400) / max(self.n_rows, 1)
         size = int(np.clip(row_px * 0.6, 6, 10))
         kinds = [self._kind_of.get(i, "misc") for i in self.visible_indices()]
-        for i, item in enumerate(self._labels):
-            if i < len(names):
-                font = item.textItem.font()
-                font.setPointSize(size)
-                item.setFont(font)
-                item.setText(f"{names[i]}  [{kinds[i].upper()}]" if i < len(kinds)
-                             else names[i])
-                item.setPos(self.t0, i)
-                item.show()
-            else:
-                item.hide()
+        self.row_label_item.set_labels(
+            [f"{name}  [{kinds[i].upper()}]" if i < len(kinds) else name
+             for i, name in enumerate(names)], size)
 
     def row_labels(self) -> list[str]:
         """Texts of the row labels shown, top to bottom."""
-        return [it.toPlainText() for it in self._labels if it.isVisible()]
+        return self.row_label_item.texts()
 
     def _n_px(self) -> int:
         return max(200, int(self.vb.width() or 0) or 1000)
@@ -392,6 +388,18 @@ class TraceBrowser(QWidget):
     def _request_page(self):
         self._rid += 1
         self.loader.request(self.recording, self._page_request(self.t0, self._rid))
+        if self._page is not None and self._page.request.rid != self._rid:
+            # computed on the worker: paint once it lands, not the old page
+            # at the new time first (that paint also slowed the worker down);
+            # never longer than PAINT_HOLD_MS, so the window never looks stuck
+            self.plot.setUpdatesEnabled(False)
+            if not self._paint_hold.isActive():  # held from the first request on
+                self._paint_hold.start()
+
+    def _release_paint(self):
+        self._paint_hold.stop()
+        if not self.plot.updatesEnabled():
+            self.plot.setUpdatesEnabled(True)
 
     def _prefetch_neighbours(self):
         """Compute the pages ahead on the worker: the next one (and, unless the
@@ -414,11 +422,13 @@ class TraceBrowser(QWidget):
             self._request_page()
 
     def _on_page_failed(self, req, exc):
+        self._release_paint()
         self.sigError.emit("Reading the recording failed.", exc)
 
     def _on_page_loaded(self, page):
         self._page = page
         self._redraw_page()
+        self._release_paint()
         self.sigPageDrawn.emit(page)
         # paging through in order: the next page is wanted at once
         step = abs(self.t0 - getattr(self, "_prev_t0", self.t0))

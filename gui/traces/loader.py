@@ -66,6 +66,15 @@ class PageCache:
             self.misses += 1
         return None
 
+    def peek(self, key):
+        """The cached page (counted as a hit) or None, never waiting."""
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+                self.hits += 1
+            return page
+
     def begin(self, key) -> bool:
         """Mark ``key`` in flight; False if cached or already in flight."""
         with self._lock:
@@ -165,10 +174,19 @@ class PageLoader(QObject):
         self._emitter.failed.connect(self._on_failed)
 
     def request(self, recording, req: PageRequest) -> None:
-        """Compute ``req`` (inline or on the worker) and emit :attr:`loaded`."""
+        """Compute ``req`` (inline or on the worker) and emit :attr:`loaded`.
+
+        A page already cached (prefetched) is delivered at once, on the
+        calling thread: no thread round trip, and no paint of the old page
+        at the new time in between.
+        """
         self.latest_rid = req.rid
         key = page_key(recording, req)
         self.latest_key = key
+        page = self.cache.peek(key)
+        if page is not None:
+            self._on_done(replace(page, request=req))
+            return
         cost = len(req.idx) * (req.t1 - req.t0) * recording.sfreq
         if cost <= self.sync_limit:
             page = self.cache.get(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 
 from gui.traces.spindle_items import TracesItem
 
@@ -83,3 +83,66 @@ class GapTracesItem(TracesItem):
 
     def set_traces(self, x, ys, pens, rect: QRectF):
         self.set_rows([(x, y) for y in ys], pens, rect)
+
+
+class RowLabelsItem(pg.GraphicsObject):
+    """Every row's label, painted by one item at the plot's left edge.
+
+    A child of the ViewBox (its pixel coordinates, not the data's), so a page
+    turn moves nothing: only the rows' vertical placement, read from the
+    view's transform at paint time, positions the texts. One item instead of
+    a ``TextItem`` per row (366 of them cost ~20 ms a page turn in moves and
+    transform updates).
+    """
+
+    MARGIN_PX = 3
+
+    def __init__(self, viewbox, color=(30, 30, 30)):
+        super().__init__(viewbox)
+        self._vb = viewbox
+        self._texts: list[str] = []
+        self._size = 10
+        self._color = pg.mkColor(color)
+        self.setZValue(30)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # marks are drawn below
+        viewbox.sigTransformChanged.connect(self._changed)
+        viewbox.sigResized.connect(self._resized)
+
+    def _changed(self, *args):
+        self.update()
+
+    def _resized(self, *args):
+        self.prepareGeometryChange()
+        self.update()
+
+    def set_labels(self, texts, size: int):
+        """Texts top to bottom (row ``i`` at view y = ``i``), font size in points."""
+        texts, size = list(texts), int(size)
+        if texts != self._texts or size != self._size:
+            self._texts, self._size = texts, size
+            self.update()
+
+    def texts(self) -> list[str]:
+        return list(self._texts)
+
+    def boundingRect(self):
+        return self._vb.boundingRect()
+
+    def paint(self, painter, *args):
+        if not self._texts:
+            return
+        from PySide6.QtCore import QPointF
+
+        tr = self._vb.childTransform()   # view (data) -> ViewBox pixels
+        y0 = tr.map(QPointF(0.0, 0.0)).y()
+        dy = tr.map(QPointF(0.0, 1.0)).y() - y0
+        font = painter.font()
+        font.setPointSize(self._size)
+        painter.setFont(font)
+        painter.setPen(self._color)
+        half = painter.fontMetrics().ascent() / 2 - painter.fontMetrics().descent() / 2
+        height = self._vb.height()
+        for i, text in enumerate(self._texts):
+            y = y0 + dy * i
+            if -20 <= y <= height + 20:
+                painter.drawText(QPointF(self.MARGIN_PX, y + half), text)
