@@ -48,12 +48,10 @@ class PageCache:
         self.hits = self.misses = 0
 
     def get(self, key, wait: bool = True):
+        page = self.peek(key)
+        if page is not None:
+            return page
         with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-                self.hits += 1
-                return page
             event = self._inflight.get(key)
         if event is not None and wait:
             event.wait(30)  # computed right now on the worker: cheaper to wait
