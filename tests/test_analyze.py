@@ -69,8 +69,8 @@ def test_demo_every_figure_has_null_excess_interval_p(demo_out):
     assert set(bt) == {"diffuse", "focal", "mixed"}
     assert bt["diffuse"]["eeg_within_r_excess_ci"][0] > \
         bt["focal"]["eeg_within_r_excess_ci"][1]
-    # (measured, 300 replicates: diffuse 0.172 [0.146, 0.194], focal 0.003
-    # [-0.004, 0.011]: the MEG-only core spindles add nothing to EEG synchrony)
+    # (measured, 300 replicates: diffuse 0.171 [0.146, 0.193], focal 0.000
+    # [-0.009, 0.012]: the MEG-only core spindles add nothing to EEG synchrony)
     assert bt["focal"]["eeg_within_r_excess"] < 0.25 * bt["diffuse"]["eeg_within_r_excess"]
     assert [bt[k]["n_spindles"] for k in ("diffuse", "focal", "mixed")] == [9, 9, 8]
     for kind in bt:
@@ -78,14 +78,23 @@ def test_demo_every_figure_has_null_excess_interval_p(demo_out):
             assert key + "_null" in bt[kind], (kind, key)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 acceptance not met by this demo: focal "
-                   "MEG maximum 3.55 cm/cycle [3.05, 4.10] against diffuse EEG 3.59 "
-                   "[3.26, 3.90]")
 def test_demo_focal_meg_maximum_moves_farther(demo_out):
     """Focal spindles' MEG-derived maximum moves farther per cycle than the
-    diffuse spindles' EEG-derived maximum (issue 11 acceptance)."""
+    diffuse spindles' EEG-derived maximum (issue 11 acceptance).
+
+    The focal (core) patches take turns being the strongest (the demo's
+    rotating gate, bursts of 1-2 cycles), so the MEG maximum jumps between
+    patches >= 5 cm apart; the diffuse (matrix) EEG maximum wanders inside one
+    broad sheet. Measured (300 replicates): focal MEG 4.33 cm/cycle
+    [3.88, 4.80] against diffuse EEG 3.60 [3.29, 3.90]; before the gate focal
+    MEG was 3.55 [3.05, 4.10] (the strongest patch held the maximum for 3-9
+    cycles at a time).
+    """
     bt = json.loads((demo_out / "summary.json").read_text())["by_type"]
-    assert bt["focal"]["meg_max_displacement_cm"] > bt["diffuse"]["eeg_max_displacement_cm"]
+    focal, diffuse = bt["focal"], bt["diffuse"]
+    assert focal["meg_max_displacement_cm"] > diffuse["eeg_max_displacement_cm"]
+    # with a margin: the focal interval lies above the diffuse point estimate
+    assert focal["meg_max_displacement_cm_ci"][0] > diffuse["eeg_max_displacement_cm"]
 
 
 def test_demo_outputs(demo_out):

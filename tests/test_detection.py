@@ -294,7 +294,7 @@ def test_demo_recording_found_with_visibility():
 
     The simulation calls a spindle visible in a modality when its sigma-band
     peak reaches 5 background SDs on the best channel: diffuse spindles reach
-    8-12 SDs in EEG and 2.5-3.9 in MEG, focal ones 10-14 in MEG and at most
+    8-12 SDs in EEG and 2.5-3.9 in MEG, focal ones 13-16 in MEG and at most
     ``focal.max_eeg_snr`` in EEG. The detector labels by detections on >= 2 %
     of a modality's channels (2 of 60 EEG, 7 of 306 MEG). Outside focal
     spindles it may claim a modality the simulation leaves out only where the
@@ -340,8 +340,10 @@ def test_demo_detection_margins():
     A modality sees a spindle when >= 2 EEG (>= 7 MEG) channels detect it,
     i.e. when the 2nd (7th) best channel's A7 score (``_a7_scores``: 1 = at
     the threshold) exceeds 1 within the spindle. Measured on the demo
-    (EEG 2nd-best / MEG 7th-best): focal 0.79-0.99 (8 of 9 <= 0.92) /
-    1.12-1.31, diffuse 1.13-1.31 / 0.83-0.97, mixed 1.19-1.33 / 1.09-1.23.
+    (EEG 2nd-best / MEG 7th-best): focal 0.78-0.93 / 1.08-1.17, diffuse
+    1.13-1.31 / 0.83-0.97, mixed 1.19-1.32 / 1.06-1.18 (the focal patches'
+    rotating gate lowers their mean power per peak: the MEG margins are
+    narrower than the ungated demo's 1.12-1.31 and 1.09-1.23).
     Asserted with room to spare, so that a numeric wobble (another BLAS, a
     rebuilt BEM) cannot move the >= 80 % labels: at least 8 of 9 focal
     spindles stay 5 % below the EEG threshold and every one clears the MEG

@@ -10,19 +10,31 @@ Vectorview-like array of :mod:`core.sources.sensors`, with three kinds of spindl
     radial current: strong in EEG, weak in MEG; the "matrix" system;
 ``focal``
     several small (about 1 cm radius) patches in sulcal walls (tangential
-    currents) with independent onset, frequency (11–15 Hz), phase and
-    duration: the "core" system. Patches are drawn only where such a patch,
-    at the MEG signal-to-noise ratio it is given, stays below EEG visibility
-    (``focal.patch_max_eeg_snr`` background SDs on the best EEG channel), and
+    currents), each with its own frequency (11–15 Hz) and phase: the "core"
+    system, focal, asynchronous and shifting. The patches share the
+    spindle's envelope (over the span their drawn onsets, ``jitter_s``, and
+    durations cover) and take turns being the strongest: a rotating gate
+    (``focal.gate``, :func:`_rotating_gates`) cuts the spindle into bursts
+    of 1–2 cycles, each given to another patch than the one before, with
+    raised-cosine gates that sum to one; a patch's amplitude is the envelope
+    times ``floor + (1 - floor) * gate`` (floor 0.4), so each patch stays one
+    continuous spindle on its own MEG sensors while the strongest generator,
+    and so the MEG maximum, moves from patch to patch every cycle or two.
+    Patches are drawn only where such a patch, at the highest MEG peak SNR
+    it may be given (``peak_snr``, at full gate), stays below
+    ``focal.patch_max_eeg_snr`` background SDs on the best EEG channel, and
     a focal spindle's patches are redrawn until their sum stays at or below
-    ``focal.max_eeg_snr`` (1.4; after 100 draws the closest one is scaled
+    ``focal.max_eeg_snr`` (1.5; after 100 draws the closest one is scaled
     down to it; mixed spindles are not constrained), while each patch has a
-    MEG peak SNR of 10-14, so that detection sees focal spindles in MEG and
-    not in EEG with a margin (tests/test_detection.py); a spindle's patches
-    lie at least ``focal.min_distance_m`` (5 cm) apart, so its MEG maximum
-    shifts between them from cycle to cycle: small
-    tangential sulcal sources whose EEG the strong widespread background
-    buries, so focal spindles are MEG-only, as the core system in the paper;
+    MEG peak SNR of 14-19 at full gate (higher than an ungated patch needs:
+    between its bursts a patch is at 0.4 of its peak; in practice the EEG
+    limit scales most focal spindles down, to MEG peaks of 13-16), so that
+    detection sees focal
+    spindles in MEG and not in EEG with a margin (tests/test_detection.py);
+    a spindle's patches lie at least ``focal.min_distance_m`` (5 cm) apart,
+    so its MEG maximum jumps between them: small tangential sulcal sources
+    whose EEG the strong widespread background buries, so focal spindles
+    are MEG-only, as the core system in the paper;
 ``mixed``
     both at once.
 
@@ -66,7 +78,7 @@ from core.utils import (Progress, SpindleScopeError, cache_dir, logger, resource
                         run_with_progress)
 from core.utils.dsp import bandpass
 
-DEMO_RECIPE = 5
+DEMO_RECIPE = 6
 SIGMA_BAND = (11.0, 16.0)
 
 
@@ -217,11 +229,84 @@ def _place_spindles(rng, params, n_total, sfreq):
     return [(float(starts[i]), kinds[i]) for i in order]
 
 
+def _envelope(t, onset, duration):
+    """A spindle's raised-cosine envelope: sin² over [onset, onset + duration]."""
+    x = (np.asarray(t, float) - onset) / duration
+    return np.where((x >= 0) & (x <= 1), np.sin(np.pi * np.clip(x, 0, 1)) ** 2, 0.0)
+
+
 def _waveform(t, onset, duration, freq, phase):
     """A spindle: sinusoid under a raised-cosine (Tukey-like) envelope."""
-    x = (t - onset) / duration
-    env = np.where((x >= 0) & (x <= 1), np.sin(np.pi * np.clip(x, 0, 1)) ** 2, 0.0)
-    return env * np.sin(2 * np.pi * freq * (t - onset) + phase)
+    return _envelope(t, onset, duration) * np.sin(2 * np.pi * freq * (t - onset) + phase)
+
+
+def _rotating_gates(rng, times, focal, phases, gcfg):
+    """Gate a core spindle's patches so that they take turns being strongest.
+
+    The patches' drawn onsets and durations set the spindle's span (first
+    onset to last end), under which all of them share one raised-cosine
+    envelope, each with its own frequency and phase. The span is cut into
+    consecutive bursts of ``gcfg['burst_cycles']`` cycles (uniform, at the
+    patches' mean frequency); each burst goes to one patch, drawn among the
+    patches other than the one of the burst before. Each patch's burst
+    indicator is smoothed with a Hann window of ``gcfg['ramp_cycles']``
+    cycles, so the gates are raised-cosine bursts that sum to one at every
+    instant (a partition of unity over the spindle). A patch's amplitude is
+    the envelope times ``floor + (1 - floor) * gate`` (``gcfg['floor']``): it
+    keeps its own continuous spindle at ``floor`` of its amplitude between
+    its bursts, so its sensors still show one spindle, while the strongest
+    generator moves from patch to patch every 1-3 cycles.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    times : array, shape (n_times,)
+    focal : list of ((pattern, waveform, onset, end), frequency)
+        The spindle's patches (:func:`_focal_patch`).
+    phases : list of float
+        Each patch's phase (radians, at its drawn onset).
+    gcfg : dict | None
+        ``floor``, ``burst_cycles`` ([low, high]) and ``ramp_cycles``; None
+        leaves the patches as drawn (independent envelopes, no gate).
+
+    Returns
+    -------
+    focal : list
+        The patches with gated waveforms, each spanning the whole spindle.
+    """
+    if gcfg is None or len(focal) < 2:
+        return focal
+    sfreq = 1.0 / (times[1] - times[0])
+    on = min(p[2] for p, _ in focal)
+    end = max(p[3] for p, _ in focal)
+    cycle = 1.0 / float(np.mean([f for _, f in focal]))
+    ramp = max(1, int(round(gcfg["ramp_cycles"] * cycle * sfreq)))
+    s0 = max(0, int(np.floor(on * sfreq)) - ramp)
+    s1 = min(len(times), int(np.ceil(end * sfreq)) + ramp + 1)
+    t = times[s0:s1]
+    # consecutive bursts, each to another patch than the one before
+    lo, hi = gcfg["burst_cycles"]
+    n = len(focal)
+    k = int(rng.integers(n))
+    owner = np.full(len(t), k)
+    b = on + rng.uniform(lo, hi) * cycle
+    while b < end:
+        k = (k + 1 + int(rng.integers(n - 1))) % n
+        owner[t >= b] = k
+        b += rng.uniform(lo, hi) * cycle
+    kernel = np.hanning(ramp + 2)[1:-1]
+    kernel /= kernel.sum()
+    env = _envelope(t, on, end - on)
+    floor = float(gcfg["floor"])
+    out = []
+    for k, (((pattern, _, p_on, _), f), phase) in enumerate(zip(focal, phases)):
+        ind = np.pad((owner == k).astype(float), ramp, mode="edge")
+        gate = np.convolve(ind, kernel, mode="same")[ramp:-ramp]
+        wave = np.zeros(len(times))
+        wave[s0:s1] = (env * np.sin(2 * np.pi * f * (t - p_on) + phase)
+                       * (floor + (1.0 - floor) * gate))
+        out.append(((pattern, wave, on, end), f))
+    return out
 
 
 def _iter_build(params, paths: DemoPaths):
@@ -316,12 +401,14 @@ def _iter_build(params, paths: DemoPaths):
             n_p = int(rng.integers(fcfg["n_patches"][0], fcfg["n_patches"][1] + 1))
             best = None
             for _attempt in range(100):
-                focal, seeds = [], []
+                focal, seeds, phases = [], [], []
                 for _ in range(n_p):
-                    fp, k = _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma,
-                                         is_meg, times, t0, rr[sites], seeds)
+                    fp, k, phase = _focal_patch(rng, site_patches, keep, site_topo, fcfg,
+                                                bg_sigma, is_meg, times, t0, rr[sites], seeds)
                     focal.append(fp)
                     seeds.append(k)
+                    phases.append(phase)
+                focal = _rotating_gates(rng, times, focal, phases, fcfg.get("gate"))
                 if kind == "mixed":
                     break
                 # a core spindle stays below EEG visibility as a whole: its
@@ -447,7 +534,7 @@ def _focal_sites(gain, rr, nn, radialness, depth, fcfg, bg_sigma, is_eeg, is_meg
 
 def _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg, times, t0,
                  seed_rr, taken):
-    """One focal patch: ((pattern, waveform, onset, end), frequency), seed.
+    """One focal patch: ((pattern, waveform, onset, end), frequency), seed, phase.
 
     The seed is drawn by rejection over the fixed candidate list: kept
     (below EEG visibility) and at least ``min_distance_m`` from the seeds of
@@ -471,8 +558,9 @@ def _focal_patch(rng, site_patches, keep, site_topo, fcfg, bg_sigma, is_meg, tim
     on = t0 + rng.uniform(0, fcfg["jitter_s"])
     dur = rng.uniform(*fcfg["duration_s"])
     f = rng.uniform(*fcfg["freq_hz"])
-    wave = _waveform(times, on, dur, f, rng.uniform(0, 2 * np.pi))
-    return ((pattern, wave, on, on + dur), f), k
+    phase = rng.uniform(0, 2 * np.pi)
+    wave = _waveform(times, on, dur, f, phase)
+    return ((pattern, wave, on, on + dur), f), k, phase
 
 
 def _peak_snr(focal, gain, bg_sigma, picks, sfreq):
