@@ -121,21 +121,18 @@ class FifDirect:
         return cls(raw, files)
 
     @staticmethod
-    def _read_buffer(fname, pos, dt, n_chan, chans, lo, hi, offset, cals, out):
-        """Rows ``lo:hi`` of one data buffer, channels ``chans``, into ``out``."""
-        contiguous = chans.size and np.array_equal(
-            chans, np.arange(chans[0], chans[0] + chans.size))
+    def _read_buffer(fname, pos, dt, n_chan, cols, lo, hi, offset, cals, out):
+        """Rows ``lo:hi`` of one data buffer, columns ``cols`` (a slice when
+        the channels are adjacent, else indices), into ``out``."""
         nbytes = (hi - lo) * n_chan * dt.itemsize
         buf = _scratch(nbytes)[:nbytes]
         with open(fname, "rb", buffering=0) as fh:
             fh.seek(pos + lo * n_chan * dt.itemsize)
             _read_exactly(fh, buf, f"{fname}: data buffer at byte {pos} is truncated")
         block = buf.view(dt).reshape(hi - lo, n_chan)   # big-endian: converted
-        if contiguous:                                  # by the multiply below
-            block = block[:, chans[0]:chans[0] + chans.size]
-        for b0 in range(0, hi - lo, _BLOCK):
+        for b0 in range(0, hi - lo, _BLOCK):            # by the multiply below
             b1 = min(hi - lo, b0 + _BLOCK)
-            part = block[b0:b1] if contiguous else block[b0:b1, chans]
+            part = block[b0:b1, cols]
             np.multiply(part.T, cals, out=out[:, offset + b0:offset + b1],
                         casting="unsafe")
 
@@ -170,13 +167,16 @@ class FifDirect:
             s0 = self.first_samps[fi] + max(start, f0) - f0
             s1 = self.first_samps[fi] + min(stop, f1) - f0
             chans = picks[idx]
+            cols = (slice(int(chans[0]), int(chans[0]) + chans.size)
+                    if chans.size and np.array_equal(
+                        chans, np.arange(chans[0], chans[0] + chans.size)) else chans)
             for ei in np.flatnonzero((s1 > bounds[:-1]) & (s0 < bounds[1:])):
                 first, last = int(bounds[ei]), int(bounds[ei + 1])
                 pos, dt = entries[ei]
                 lo, hi = max(s0 - first, 0), min(last, s1) - first
                 for c0 in range(lo, hi, _CHUNK):   # pieces to share out
                     c1 = min(hi, c0 + _CHUNK)
-                    tasks.append((fname, pos, np.dtype(dt), n_chan, chans, c0, c1, offset))
+                    tasks.append((fname, pos, np.dtype(dt), n_chan, cols, c0, c1, offset))
                     offset += c1 - c0
         total = sum(t[6] - t[5] for t in tasks) * len(idx)
         # buffers fill disjoint columns; reads and the calibrated copy release

@@ -47,18 +47,25 @@ class PageCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key, wait: bool = True):
-        page = self.peek(key)
+    def _hit(self, key):
+        """The cached page, counted as a hit, or None (lock held by the caller)."""
+        page = self._pages.get(key)
         if page is not None:
-            return page
+            self._pages.move_to_end(key)
+            self.hits += 1
+        return page
+
+    def get(self, key, wait: bool = True):
         with self._lock:
+            page = self._hit(key)
+            if page is not None:
+                return page
             event = self._inflight.get(key)
         if event is not None and wait:
             event.wait(30)  # computed right now on the worker: cheaper to wait
             with self._lock:
-                page = self._pages.get(key)
+                page = self._hit(key)
                 if page is not None:
-                    self.hits += 1
                     return page
         with self._lock:
             self.misses += 1
@@ -67,11 +74,7 @@ class PageCache:
     def peek(self, key):
         """The cached page (counted as a hit) or None, never waiting."""
         with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-                self.hits += 1
-            return page
+            return self._hit(key)
 
     def begin(self, key) -> bool:
         """Mark ``key`` in flight; False if cached or already in flight."""
